@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# pip's local wheel folder (torch CPU build) where this machine has one; uv ignores pip's config.
+FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null || echo /opt/wheels)
+UV_FLAGS := $(if $(wildcard $(FIND_LINKS)),--find-links $(FIND_LINKS),)
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lint typecheck fetch ingest serve clean
+
+$(BIN)/handbook: pyproject.toml
+	$(PYTHON) -m pip install -q uv
+	$(PYTHON) -m uv venv -q --allow-existing -p $(PYTHON) $(VENV)
+	$(PYTHON) -m uv pip install -q -p $(BIN)/python $(UV_FLAGS) -e '.[dev]'
+	touch $(BIN)/handbook
+
+venv: $(BIN)/handbook
+
+fetch: venv
+	$(BIN)/handbook corpus fetch
+
+ingest: venv
+	$(BIN)/handbook ingest
+
+run: venv
+	$(BIN)/handbook corpus fetch || true
+	$(BIN)/handbook ingest || true
+	$(BIN)/handbook serve
+
+serve: venv
+	$(BIN)/handbook serve
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: venv lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) index

@@ -1,0 +1,156 @@
+"""The `handbook` command line. Heavy libraries are imported inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import assistant  # noqa: F401  (sets the offline environment first)
+from ingest.settings import Settings
+
+app = typer.Typer(help="Handbook Assistant: answers from prison handbooks and standards, with cited passages.", no_args_is_help=True)
+corpus_app = typer.Typer(help="Obtain the corpus PDFs.", no_args_is_help=True)
+index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(index_app, name="index")
+
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: HANDBOOK_INDEX_DIR or ./index).")]
+
+
+def _settings(index: Path | None = None) -> Settings:
+    settings = Settings()
+    if index is not None:
+        settings.index_dir = index
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(
+    from_dir: Annotated[Path | None, typer.Option("--from", help="Local mirror folder (default: ../shared/corpus).")] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="Where the PDFs go (default: corpus/pdf).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Never download; mirror only.")] = False,
+) -> None:
+    """Copy the corpus PDFs from a local mirror, or download them from their source; verify sha256."""
+    from ingest.corpus_manifest import Manifest, ManifestError
+    from ingest.fetch import CorpusFetcher, default_mirror
+
+    settings = _settings()
+    try:
+        manifest = Manifest.load(settings.manifest_path)
+    except ManifestError as exc:
+        raise _fail(str(exc)) from None
+    mirror = from_dir or settings.mirror_dir or default_mirror(Path(__file__).resolve().parent.parent)
+    fetcher = CorpusFetcher(manifest.documents, dest or settings.corpus_dir, mirror, allow_download=not offline)
+    report = fetcher.fetch()
+    for result in report.results:
+        typer.echo(f"{result.status:>17}  {result.id}" + (f"  ({result.message})" if result.message else ""))
+    typer.echo(report.summary())
+    local_problems = [r for r in report.problems if manifest.get(r.id).local]
+    if local_problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="PDF files or folders (default: corpus/pdf).")] = None,
+    index: IndexOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Parse PDFs into structured chunks and (re)build the vector and BM25 indexes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.chunking import Chunker
+    from ingest.corpus_manifest import Manifest, ManifestError
+    from ingest.embedding import Embedder
+    from ingest.index_store import ChromaConfig
+    from ingest.pipeline import Ingestor
+
+    settings = _settings(index)
+    sources = paths or [settings.corpus_dir]
+    manifest = None
+    if settings.manifest_path.exists():
+        try:
+            manifest = Manifest.load(settings.manifest_path)
+        except ManifestError as exc:
+            raise _fail(str(exc)) from None
+    embedder = Embedder(settings.resolved_model(), settings.embedding_device, settings.embedding_batch_size, settings.embedding_backend)
+    ingestor = Ingestor(
+        settings.index_dir,
+        embedder,
+        Chunker(settings.chunk_max_words, settings.chunk_min_words),
+        manifest,
+        ChromaConfig(settings.chroma_host, settings.chroma_port, settings.chroma_collection_prefix),
+        progress=not quiet,
+    )
+    try:
+        report = ingestor.run(sources)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; the previous index is unchanged", 130) from None
+    console = Console(stderr=False)
+    table = Table("document", "status", "pages", "chunks", "seconds")
+    for f in report.files:
+        table.add_row(f.doc_id, f.status, str(f.pages), str(f.chunks), f"{f.seconds:.1f}")
+    console.print(table)
+    for f in report.files:
+        if f.message:
+            typer.echo(("error: " if f.status == "failed" else "note: ") + f.message, err=True)
+    for doc_id in report.removed:
+        typer.echo(f"removed from the index: {doc_id}")
+    state = "index updated" if report.switched else "index already up to date"
+    typer.echo(f"{state}: {report.total_chunks} chunks, {report.embedded} embedded, {report.seconds:.1f} s ({settings.index_dir})")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@index_app.command("stats")
+def index_stats(
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Documents, chunks, model and location of the index."""
+    from ingest.index_store import IndexMissingError, IndexSnapshot
+
+    settings = _settings(index)
+    try:
+        snap = IndexSnapshot.open(settings.index_dir)
+    except IndexMissingError as exc:
+        raise _fail(str(exc)) from None
+    stats = {
+        "index": str(settings.index_dir),
+        "generation": snap.meta.generation,
+        "created": snap.meta.created,
+        "model": snap.meta.model,
+        "dimension": snap.meta.dimension,
+        "chroma": snap.meta.chroma.model_dump(),
+        "documents": len(snap.meta.documents),
+        "chunks": len(snap.chunks),
+        "per_document": {d.id: {"title": d.title, "kind": d.kind, "pages": d.pages, "chunks": d.chunks} for d in snap.meta.documents.values()},
+    }
+    if as_json:
+        typer.echo(json.dumps(stats, indent=2))
+        return
+    typer.echo(f"index      {stats['index']} ({snap.meta.generation})")
+    typer.echo(f"model      {snap.meta.model} ({snap.meta.dimension} dims)")
+    where = f"server {snap.meta.chroma.host}:{snap.meta.chroma.port}" if snap.meta.chroma.host else "embedded"
+    typer.echo(f"chroma     {where}, collection {snap.meta.chroma.collection}")
+    typer.echo(f"documents  {len(snap.meta.documents)}, chunks {len(snap.chunks)}")
+    for d in snap.meta.documents.values():
+        typer.echo(f"  {d.id}: {d.pages} pages, {d.chunks} chunks")

@@ -1,0 +1,86 @@
+"""The golden-set format: one JSON object per line, checked on load.
+
+See evals/README.md ("Golden sets") for the meaning of every field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Kind = Literal["fact", "procedure", "definition", "comparison", "multi-hop", "unanswerable"]
+Persona = Literal["staff", "trainer", "evaluator"]
+
+
+class GoldenFormatError(ValueError):
+    """A golden file that cannot be used; the message is one line naming file, line and field."""
+
+
+class ExpectedPassage(BaseModel):
+    """One place in the corpus that answers a question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc: str = Field(min_length=1, description="document id: the PDF file name without .pdf")
+    pages: list[int] = Field(min_length=1, description="1-based PDF page indices holding the answer")
+    ref: str = Field(default="", description='rule/article/section number as printed, e.g. "Rule 58"; "" if none')
+
+    @model_validator(mode="after")
+    def _pages_positive(self) -> ExpectedPassage:
+        if any(p < 1 for p in self.pages):
+            raise ValueError("pages are 1-based and must be >= 1")
+        return self
+
+
+class GoldenQuestion(BaseModel):
+    """One question with the passages and key facts a correct answer must rest on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    answerable: bool
+    expected: list[ExpectedPassage]
+    key_facts: list[str]
+    kind: Kind
+    persona: Persona
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(record)"
+    return f"field {field!r}: {first['msg']}"
+
+
+def load_golden(path: Path | str) -> list[GoldenQuestion]:
+    """Read a golden JSONL file; blank lines are skipped, ids must be unique."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise GoldenFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    questions: list[GoldenQuestion] = []
+    first_line: dict[str, int] = {}
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GoldenFormatError(f"{path}:{lineno}: bad JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(record, dict):
+            raise GoldenFormatError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
+        try:
+            question = GoldenQuestion.model_validate(record)
+        except ValidationError as exc:
+            raise GoldenFormatError(f"{path}:{lineno}: {_describe(exc)}") from exc
+        if question.id in first_line:
+            raise GoldenFormatError(
+                f"{path}:{lineno}: field 'id': duplicate id {question.id!r} (first on line {first_line[question.id]})"
+            )
+        first_line[question.id] = lineno
+        questions.append(question)
+    return questions

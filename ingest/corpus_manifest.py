@@ -1,0 +1,146 @@
+"""The corpus manifest (corpus/manifest.toml): which documents make up the corpus.
+
+Every other ingest step keys on a document's `id`, which is also its PDF file name,
+so the loader rejects anything that would make an id ambiguous or unsafe as a path.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DocumentKind = Literal["binding-standard", "guidance", "policy", "report"]
+DOCUMENT_KINDS: tuple[str, ...] = ("binding-standard", "guidance", "policy", "report")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message is one line naming file and entry."""
+
+
+class CorpusDocument(BaseModel):
+    # extra="forbid": a misspelt key (e.g. "sha265") should fail loudly, not be ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # No slashes or leading dots: the id becomes a file name under the corpus folder.
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)
+    title: str = Field(min_length=1)
+    # How citations name the document: "[1] Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20".
+    short_title: str = ""
+    publisher: str = Field(min_length=1)
+    year: int = Field(ge=1900, le=2100)
+    kind: DocumentKind
+    jurisdiction: str = Field(min_length=1)
+    source_url: str = Field(pattern=r"^https?://\S+$")
+    # The publisher's own page when source_url is a mirror copy; "" when none recorded.
+    official_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    pages: int | None = Field(default=None, ge=1)
+    reuse: str = Field(min_length=1)
+    local: bool
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _lower_hex(cls, value: object) -> object:
+        # Hashes are often pasted in upper case; compare in one canonical form.
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.id}.pdf"
+
+
+class Manifest:
+    """The loaded documents, in file order, with lookup by id."""
+
+    def __init__(self, documents: list[CorpusDocument]) -> None:
+        self.documents = list(documents)
+        self._by_id = {doc.id: doc for doc in self.documents}
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        return cls(load_manifest(path))
+
+    def get(self, doc_id: str) -> CorpusDocument:
+        try:
+            return self._by_id[doc_id]
+        except KeyError:
+            raise KeyError(f"no document with id {doc_id!r} in the manifest") from None
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._by_id
+
+    def __iter__(self) -> Iterator[CorpusDocument]:
+        return iter(self.documents)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    @property
+    def ids(self) -> list[str]:
+        return [doc.id for doc in self.documents]
+
+    def local_documents(self) -> list[CorpusDocument]:
+        return [doc for doc in self.documents if doc.local]
+
+
+def load_manifest(path: Path) -> list[CorpusDocument]:
+    """Read and validate a manifest; raise ManifestError with a one-line reason."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: manifest file not found") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+
+    unknown = sorted(set(data) - {"document"})
+    if unknown:
+        raise ManifestError(f"{path}: unexpected top-level key(s) {', '.join(unknown)}; expected [[document]] tables")
+    raw_docs = data.get("document")
+    if not isinstance(raw_docs, list) or not raw_docs:
+        raise ManifestError(f"{path}: no [[document]] tables found")
+
+    documents: list[CorpusDocument] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(raw_docs, start=1):
+        label = _entry_label(number, raw)
+        try:
+            doc = CorpusDocument.model_validate(raw)
+        except ValidationError as exc:
+            raise ManifestError(f"{path}: {label}: {_describe(exc)}") from None
+        if doc.id in seen:
+            raise ManifestError(f"{path}: {label}: duplicate id (also document #{seen[doc.id]})")
+        seen[doc.id] = number
+        documents.append(doc)
+    return documents
+
+
+def _entry_label(number: int, raw: object) -> str:
+    doc_id = raw.get("id") if isinstance(raw, dict) else None
+    return f"document #{number} (id {doc_id!r})" if isinstance(doc_id, str) else f"document #{number}"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts: list[str] = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "entry"
+        if error["type"] == "missing":
+            parts.append(f"missing field '{field}'")
+        elif error["type"] == "extra_forbidden":
+            parts.append(f"unknown field '{field}'")
+        elif error["loc"] == ("kind",):
+            parts.append(f"field 'kind': {error.get('input')!r} is not one of {', '.join(DOCUMENT_KINDS)}")
+        else:
+            parts.append(f"field '{field}': {error['msg']}")
+    return _one_line("; ".join(parts))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,284 @@
+"""The on-disk index: one immutable generation per ingest, switched atomically.
+
+Layout of the index folder:
+
+    CURRENT                 name of the live generation (replaced atomically)
+    ingest.lock             held while an ingest writes
+    gen-<stamp>/meta.json   model, documents, Chroma location
+    gen-<stamp>/chunks.jsonl, pages.jsonl, embeddings.npy
+    gen-<stamp>/bm25/       bm25s index
+    gen-<stamp>/chroma/     embedded Chroma (absent when a Chroma server is used)
+
+A new generation is written beside the live one and only then named in CURRENT, so an
+ingest that fails or is killed leaves the previous index whole and queryable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from ingest.lexical import lexical_tokens
+from ingest.records import Chunk, DocumentInfo, PageText
+
+log = logging.getLogger(__name__)
+
+CURRENT = "CURRENT"
+CHROMA_BATCH = 4000
+KEEP_PREVIOUS = 1  # generations kept after a switch, for processes still reading them
+
+
+class IndexMissingError(RuntimeError):
+    """No index has been built in this folder."""
+
+
+class ChromaLocation(BaseModel):
+    host: str | None = None
+    port: int = 8000
+    collection: str
+    path: str | None = None  # relative to the generation folder, for the embedded client
+
+
+class IndexMeta(BaseModel):
+    generation: str
+    created: str
+    model: str
+    model_path: str
+    dimension: int
+    chunker: dict[str, Any]
+    chroma: ChromaLocation
+    documents: dict[str, DocumentInfo]
+
+
+@dataclass(frozen=True)
+class ChromaConfig:
+    host: str | None = None
+    port: int = 8000
+    collection_prefix: str = "handbook"
+
+
+def chroma_client(location: ChromaLocation, generation_dir: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if location.host:
+        return chromadb.HttpClient(host=location.host, port=location.port, settings=settings)
+    return chromadb.PersistentClient(path=str(generation_dir / (location.path or "chroma")), settings=settings)
+
+
+@dataclass
+class IndexSnapshot:
+    """A read-only view of one generation."""
+
+    root: Path
+    directory: Path
+    meta: IndexMeta
+    chunks: list[Chunk]
+    _pages: dict[tuple[str, int], str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, root: Path) -> IndexSnapshot:
+        directory = current_generation_dir(root)
+        meta = IndexMeta.model_validate_json((directory / "meta.json").read_text())
+        with (directory / "chunks.jsonl").open() as fh:
+            chunks = [Chunk.model_validate_json(line) for line in fh if line.strip()]
+        return cls(root=root, directory=directory, meta=meta, chunks=chunks)
+
+    def page_text(self, doc_id: str, page: int) -> str | None:
+        if self._pages is None:
+            self._pages = {(p.doc_id, p.page): p.text for p in self.page_records()}
+        return self._pages.get((doc_id, page))
+
+    def page_records(self) -> list[PageText]:
+        with (self.directory / "pages.jsonl").open() as fh:
+            return [PageText.model_validate_json(line) for line in fh if line.strip()]
+
+    def embeddings(self) -> np.ndarray:
+        return np.load(self.directory / "embeddings.npy")
+
+    def bm25(self) -> Any:
+        import bm25s
+
+        return bm25s.BM25.load(str(self.directory / "bm25"))
+
+    def collection(self) -> Any:
+        client = chroma_client(self.meta.chroma, self.directory)
+        return client.get_collection(self.meta.chroma.collection, embedding_function=None)
+
+
+def current_generation_dir(root: Path) -> Path:
+    pointer = root / CURRENT
+    if not pointer.exists():
+        raise IndexMissingError(f"{root}: no index here; build one with `handbook ingest`")
+    directory = root / pointer.read_text().strip()
+    if not (directory / "meta.json").exists():
+        raise IndexMissingError(f"{root}: CURRENT names {directory.name}, which is incomplete; run `handbook ingest` again")
+    return directory
+
+
+def has_index(root: Path) -> bool:
+    try:
+        current_generation_dir(root)
+    except IndexMissingError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def ingest_lock(root: Path) -> Iterator[None]:
+    """One writer at a time; a second ingest waits instead of interleaving generations."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "ingest.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class IndexWriter:
+    """Writes a complete generation aside, then switches CURRENT to it."""
+
+    def __init__(self, root: Path, chroma: ChromaConfig) -> None:
+        self.root = root
+        self.chroma = chroma
+
+    def write(
+        self,
+        chunks: list[Chunk],
+        embeddings: np.ndarray,
+        pages: list[PageText],
+        documents: dict[str, DocumentInfo],
+        model: str,
+        model_path: str,
+        chunker: dict[str, Any],
+    ) -> IndexMeta:
+        if len(chunks) != len(embeddings):
+            raise ValueError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+        generation = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        directory = self.root / generation
+        directory.mkdir(parents=True)
+        location = ChromaLocation(
+            host=self.chroma.host,
+            port=self.chroma.port,
+            collection=f"{self.chroma.collection_prefix}-{generation}",
+            path=None if self.chroma.host else "chroma",
+        )
+        meta = IndexMeta(
+            generation=generation,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            model=Path(model).name or model,
+            model_path=model_path,
+            dimension=int(embeddings.shape[1]) if len(embeddings) else 0,
+            chunker=chunker,
+            chroma=location,
+            documents=documents,
+        )
+        try:
+            with (directory / "chunks.jsonl").open("w") as fh:
+                fh.writelines(chunk.model_dump_json() + "\n" for chunk in chunks)
+            with (directory / "pages.jsonl").open("w") as fh:
+                fh.writelines(page.model_dump_json() + "\n" for page in pages)
+            np.save(directory / "embeddings.npy", embeddings.astype(np.float32))
+            self._write_bm25(directory, chunks)
+            self._write_chroma(location, directory, chunks, embeddings)
+            (directory / "meta.json").write_text(meta.model_dump_json(indent=2))
+            _fsync_tree(directory)
+        except BaseException:
+            # Also on Ctrl-C: the half-written generation goes, the live one stays.
+            self._drop_generation(directory, location)
+            raise
+        previous = self._switch(generation)
+        self._collect_garbage(keep={generation, *previous})
+        return meta
+
+    @staticmethod
+    def _write_bm25(directory: Path, chunks: list[Chunk]) -> None:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        corpus = [lexical_tokens(c.embedding_text()) or ["_empty_"] for c in chunks] or [["_empty_"]]
+        retriever.index(corpus, show_progress=False)
+        retriever.save(str(directory / "bm25"))
+
+    @staticmethod
+    def _write_chroma(location: ChromaLocation, directory: Path, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        client = chroma_client(location, directory)
+        collection = client.create_collection(
+            location.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+        for start in range(0, len(chunks), CHROMA_BATCH):
+            batch = chunks[start : start + CHROMA_BATCH]
+            collection.add(
+                ids=[c.id for c in batch],
+                embeddings=embeddings[start : start + CHROMA_BATCH],
+                documents=[c.text for c in batch],
+                metadatas=[
+                    {"doc_id": c.doc_id, "ref": c.ref, "page_start": c.page_start, "page_end": c.page_end, "row": start + i}
+                    for i, c in enumerate(batch)
+                ],
+            )
+
+    def _switch(self, generation: str) -> list[str]:
+        pointer = self.root / CURRENT
+        previous = [pointer.read_text().strip()] if pointer.exists() else []
+        tmp = self.root / f"{CURRENT}.{uuid.uuid4().hex[:6]}.tmp"
+        with tmp.open("w") as fh:
+            fh.write(generation)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, pointer)
+        _fsync_dir(self.root)
+        log.info("index %s now serves generation %s", self.root, generation)
+        return previous[:KEEP_PREVIOUS]
+
+    def _collect_garbage(self, keep: set[str]) -> None:
+        for directory in self.root.glob("gen-*"):
+            if directory.name not in keep:
+                location = None
+                with contextlib.suppress(Exception):
+                    location = IndexMeta.model_validate_json((directory / "meta.json").read_text()).chroma
+                self._drop_generation(directory, location)
+        for tmp in self.root.glob(f"{CURRENT}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _drop_generation(directory: Path, location: ChromaLocation | None) -> None:
+        if location is not None and location.host:
+            with contextlib.suppress(Exception):
+                chroma_client(location, directory).delete_collection(location.collection)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(directory)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())

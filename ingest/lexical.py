@@ -1,0 +1,28 @@
+"""Tokens for the BM25 index: the same function at index and query time."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Short English stop list: function words only, so that "no", "not", "without" survive
+# (they change the meaning of a rule).
+STOPWORDS = frozenset(
+    """a an and are as at be been being by for from has have had he her his i if in into is it its
+    of on or she so such that the their them then there these they this those to was we were what
+    when where which who whom will with would you your shall may should must can could do does did
+    any all each other than also""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def lexical_tokens(text: str) -> list[str]:
+    words = [w.replace("'s", "") for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    return _stemmer().stemWords(words)

@@ -1,0 +1,77 @@
+"""Turn raw page text into clean lines: running headers, footers and page counters removed."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ingest.records import Line
+from ingest.textnorm import clean_chars
+
+# Page counters and document symbols that stand alone on a line.
+_PAGE_COUNTER = re.compile(
+    r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$|^-\s*\d{1,4}\s*-$|^[ivxlc]{1,6}$", re.IGNORECASE
+)
+_DOC_SYMBOL = re.compile(r"^[A-Z]{1,6}(?:/[A-Z0-9.]+){2,}$")  # A/RES/70/175, CAT/C/54/2
+_NUMBERS = re.compile(r"\d+")
+_EDGE_NUMBERS = re.compile(r"^(?:#\s*)+|(?:\s*#)+$")
+_UNIT_LINE = re.compile(r"^(?:rule|article|principle|section|chapter|part|annex)\s+[\divxlc]", re.IGNORECASE)
+# Bullets come out of PDFs as private-use glyphs or control characters.
+_BULLET_GLYPHS = re.compile(r"^[\uf000-\uf8ff\u2022\u25aa\u25cf\u2023\u2043\u00b7\x02\x07\u25e6\u2219\uf0b7-]\s*")
+_SPACE = re.compile(r"[ \t\f\v\r]+")
+
+EDGE_LINES = 4  # headers and footers live in the first and last few lines of a page
+
+
+@dataclass(frozen=True)
+class PageCleaner:
+    """Finds lines repeated on most pages near the top or bottom and drops them.
+
+    `min_share` is the share of pages a line must recur on to count as running text;
+    digits are masked so that "Page 5 of 29" and "Page 6 of 29" count as the same line.
+    """
+
+    min_share: float = 0.3
+    min_pages: int = 3
+
+    def run(self, pages: list[str]) -> list[list[Line]]:
+        split = [self._lines(text) for text in pages]
+        running = self._running_lines(split)
+        cleaned: list[list[Line]] = []
+        for page_no, lines in enumerate(split, start=1):
+            keep: list[Line] = []
+            for pos, line in enumerate(lines):
+                at_edge = pos < EDGE_LINES or pos >= len(lines) - EDGE_LINES
+                if _PAGE_COUNTER.match(line) or _DOC_SYMBOL.match(line):
+                    if at_edge:
+                        continue
+                if at_edge and _mask(line) in running:
+                    continue
+                keep.append(Line(text=line, page=page_no))
+            cleaned.append(keep)
+        return cleaned
+
+    @staticmethod
+    def _lines(text: str) -> list[str]:
+        out = []
+        for raw in clean_chars(text).splitlines():
+            line = _SPACE.sub(" ", raw).strip()
+            line = _BULLET_GLYPHS.sub("\u2022 ", line) if _BULLET_GLYPHS.match(line) else line
+            if line and line != "\u2022":
+                out.append(line)
+        return out
+
+    def _running_lines(self, split: list[list[str]]) -> set[str]:
+        counts: Counter[str] = Counter()
+        for lines in split:
+            edge = lines[:EDGE_LINES] + lines[-EDGE_LINES:]
+            counts.update({_mask(line) for line in edge if not _UNIT_LINE.match(line)})
+        threshold = max(self.min_pages, int(self.min_share * len(split) + 0.999))
+        # Keys shorter than a word are bare numbers; _PAGE_COUNTER handles those.
+        return {line for line, n in counts.items() if n >= threshold and len(line) >= 3}
+
+
+def _mask(line: str) -> str:
+    # Page numbers sit at either end of a running header ("6 TITLE 7", "TITLE 4"): drop them.
+    return _EDGE_NUMBERS.sub("", _NUMBERS.sub("#", line.lower())).strip()

@@ -1,0 +1,293 @@
+"""The ingest pipeline: PDF files -> chunks -> embeddings -> a new index generation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ingest.chunking import Chunker, page_texts
+from ingest.corpus_manifest import Manifest
+from ingest.embedding import Embedder
+from ingest.fetch import sha256_file
+from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, has_index, ingest_lock
+from ingest.page_cleaning import PageCleaner
+from ingest.pdf_text import PdfError, read_pdf_pages
+from ingest.records import Chunk, DocumentInfo, PageText
+from ingest.structure import StructureParser
+
+log = logging.getLogger(__name__)
+
+CHUNKER_VERSION = 1
+FileStatus = Literal["new", "changed", "unchanged", "failed", "duplicate"]
+
+
+@dataclass
+class FileOutcome:
+    path: Path
+    doc_id: str
+    status: FileStatus
+    pages: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileOutcome] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    embedded: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+    switched: bool = False  # False: the index was already up to date, or nothing could be ingested
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+@dataclass
+class _Parsed:
+    outcome: FileOutcome
+    chunks: list[Chunk]
+    pages: list[PageText]
+    info: DocumentInfo
+
+
+def find_pdfs(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
+    """PDF files under the given files and folders; missing paths become failures."""
+    found: list[Path] = []
+    problems: list[FileOutcome] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(FileOutcome(path, path.stem, "failed", message=f"{path}: no such file or folder"))
+    return found, problems
+
+
+class Ingestor:
+    """Brings an index in line with a set of PDF files.
+
+    The index afterwards holds exactly the given documents: changed ones re-chunked,
+    unchanged ones carried over with their embeddings, missing ones dropped. A file
+    that fails keeps whatever the index held for it before.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        chunker: Chunker | None = None,
+        manifest: Manifest | None = None,
+        chroma: ChromaConfig | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.chunker = chunker or Chunker()
+        self.manifest = manifest
+        self.chroma = chroma or ChromaConfig()
+        self.progress = progress
+
+    def chunker_config(self) -> dict[str, int]:
+        return {"version": CHUNKER_VERSION, "max_words": self.chunker.max_words, "min_words": self.chunker.min_words}
+
+    def run(self, paths: list[Path]) -> IngestReport:
+        started = time.perf_counter()
+        with ingest_lock(self.index_dir):
+            report = self._run(paths)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run(self, paths: list[Path]) -> IngestReport:
+        report = IngestReport()
+        files, problems = find_pdfs(paths)
+        report.files.extend(problems)
+        previous = IndexSnapshot.open(self.index_dir) if has_index(self.index_dir) else None
+        compatible = previous is not None and (
+            previous.meta.model_path == self.embedder.model_path and previous.meta.chunker == self.chunker_config()
+        )
+
+        # Same bytes under two names: index the first name only.
+        by_hash: dict[str, Path] = {}
+        todo: list[tuple[Path, str]] = []
+        for path in files:
+            try:
+                sha = sha256_file(path)
+            except OSError as exc:
+                report.files.append(FileOutcome(path, path.stem, "failed", message=f"{path}: cannot read ({exc.strerror})"))
+                continue
+            if sha in by_hash:
+                report.files.append(
+                    FileOutcome(path, path.stem, "duplicate", message=f"{path}: same content as {by_hash[sha].name}; indexed once")
+                )
+                continue
+            by_hash[sha] = path
+            todo.append((path, sha))
+
+        old_docs = previous.meta.documents if previous else {}
+        kept_chunks: dict[str, list[Chunk]] = {}
+        if previous:
+            for chunk in previous.chunks:
+                kept_chunks.setdefault(chunk.doc_id, []).append(chunk)
+
+        results: dict[str, _Parsed] = {}
+        carried: set[str] = set()  # doc ids whose previous chunks stay as they were
+        with _progress(self.progress) as bar:
+            for path, sha in todo:
+                doc_id = path.stem
+                old = old_docs.get(doc_id)
+                if compatible and old is not None and old.sha256 == sha:
+                    carried.add(doc_id)
+                    report.files.append(FileOutcome(path, doc_id, "unchanged", old.pages, old.chunks))
+                    continue
+                parsed = self._parse(path, doc_id, sha, bar)
+                report.files.append(parsed.outcome)
+                if parsed.outcome.status == "failed":
+                    if compatible and old is not None:
+                        carried.add(doc_id)  # keep what the index held for this file
+                    continue
+                parsed.outcome.status = "changed" if old is not None else "new"
+                results[doc_id] = parsed
+
+        wanted = {path.stem for path, _ in todo}
+        report.removed = sorted(set(old_docs) - wanted) if previous else []
+        if previous and not results and not report.removed and carried == set(old_docs):
+            report.total_chunks = len(previous.chunks)
+            return report  # nothing changed: no embedding, no new generation
+        if not results and not carried:
+            return report
+
+        chunks: list[Chunk] = []
+        pages: list[PageText] = []
+        documents: dict[str, DocumentInfo] = {}
+        previous_pages: dict[str, list[PageText]] = {}
+        if carried and previous:
+            for page in previous.page_records():
+                previous_pages.setdefault(page.doc_id, []).append(page)
+        for path, _ in todo:
+            doc_id = path.stem
+            if doc_id in results:
+                chunks.extend(results[doc_id].chunks)
+                pages.extend(results[doc_id].pages)
+                documents[doc_id] = results[doc_id].info
+            elif doc_id in carried:
+                chunks.extend(kept_chunks.get(doc_id, []))
+                pages.extend(previous_pages.get(doc_id, []))
+                documents[doc_id] = old_docs[doc_id]
+
+        embeddings = self._embeddings(chunks, previous if compatible else None, report)
+        writer = IndexWriter(self.index_dir, self.chroma)
+        writer.write(
+            chunks,
+            embeddings,
+            pages,
+            documents,
+            model=self.embedder.model_name,
+            model_path=self.embedder.model_path,
+            chunker=self.chunker_config(),
+        )
+        report.total_chunks = len(chunks)
+        report.switched = True
+        return report
+
+    def _parse(self, path: Path, doc_id: str, sha: str, bar: _Bar) -> _Parsed:
+        started = time.perf_counter()
+        title, short_title, kind = self._describe(doc_id)
+        try:
+            raw = read_pdf_pages(path, on_page=bar.page_callback(path.name))
+        except PdfError as exc:
+            outcome = FileOutcome(path, doc_id, "failed", message=str(exc))
+            return _Parsed(outcome, [], [], DocumentInfo(id=doc_id, title=title, sha256=sha, pages=0, chunks=0))
+        lines = PageCleaner().run(raw.pages)
+        blocks = StructureParser().run(lines)
+        chunks = self.chunker.run(doc_id, short_title or title, blocks)
+        info = DocumentInfo(
+            id=doc_id,
+            title=title,
+            short_title=short_title,
+            kind=kind,
+            sha256=sha,
+            pages=len(raw.pages),
+            chunks=len(chunks),
+            source_path=str(path),
+        )
+        outcome = FileOutcome(path, doc_id, "new", len(raw.pages), len(chunks), time.perf_counter() - started)
+        if not chunks:
+            outcome.status = "failed"
+            outcome.message = f"{path}: no text passages found ({len(raw.pages)} pages); the PDF may need OCR"
+        return _Parsed(outcome, chunks, page_texts(doc_id, lines), info)
+
+    def _describe(self, doc_id: str) -> tuple[str, str, str]:
+        if self.manifest is not None and doc_id in self.manifest:
+            entry = self.manifest.get(doc_id)
+            return entry.title, entry.short_title, entry.kind
+        return doc_id, "", ""
+
+    def _embeddings(self, chunks: list[Chunk], previous: IndexSnapshot | None, report: IngestReport) -> np.ndarray:
+        known: dict[str, np.ndarray] = {}
+        if previous is not None:
+            vectors = previous.embeddings()
+            known = {chunk.id: vectors[i] for i, chunk in enumerate(previous.chunks)}
+        missing = [i for i, chunk in enumerate(chunks) if chunk.id not in known]
+        report.embedded = len(missing)
+        fresh = np.zeros((0, 0), dtype=np.float32)
+        if missing:
+            with _progress(self.progress) as bar:
+                task = bar.add("Embedding chunks", len(missing))
+                fresh = self.embedder.encode([chunks[i].embedding_text() for i in missing], progress=task)
+        dimension = fresh.shape[1] if missing else (next(iter(known.values())).shape[0] if known else 384)
+        out = np.zeros((len(chunks), dimension), dtype=np.float32)
+        lookup = {index: row for row, index in enumerate(missing)}
+        for i, chunk in enumerate(chunks):
+            out[i] = fresh[lookup[i]] if i in lookup else known[chunk.id]
+        return out
+
+
+class _Bar:
+    """Thin wrapper over a rich Progress (or nothing, when progress is off)."""
+
+    def __init__(self, progress: object | None) -> None:
+        self._progress = progress
+
+    def add(self, label: str, total: int):  # type: ignore[no-untyped-def]
+        if self._progress is None:
+            return lambda n: None
+        task = self._progress.add_task(label, total=total)  # type: ignore[attr-defined]
+        return lambda n: self._progress.advance(task, n)  # type: ignore[attr-defined]
+
+    def page_callback(self, name: str):  # type: ignore[no-untyped-def]
+        if self._progress is None:
+            return None
+        progress = self._progress
+        state: dict[str, int] = {}
+
+        def on_page(done: int, total: int) -> None:
+            if "task" not in state:
+                state["task"] = progress.add_task(f"Reading {name[:48]}", total=total)  # type: ignore[attr-defined]
+            progress.update(state["task"], completed=done)  # type: ignore[attr-defined]
+
+        return on_page
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[_Bar]:
+    if not enabled:
+        yield _Bar(None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    ) as progress:
+        yield _Bar(progress)

@@ -1,0 +1,101 @@
+"""Typed records that flow from the PDFs to the indexes."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, Field
+
+
+class Line(BaseModel):
+    """One cleaned text line and the 1-based PDF page it was printed on."""
+
+    text: str
+    page: int
+
+
+class Block(BaseModel):
+    """A structural unit as the document prints it: one rule, article or numbered paragraph."""
+
+    ref: str  # "Rule 58", "Article 14", "4.2", or "" for unnumbered prose
+    headings: list[str]  # heading path, outermost first
+    lines: list[Line]
+
+
+class RefSpan(BaseModel):
+    """Where a numbered unit starts inside a chunk's text."""
+
+    offset: int
+    ref: str
+
+
+class PageSpan(BaseModel):
+    """Where a page starts inside a chunk's text."""
+
+    offset: int
+    page: int
+
+
+class Chunk(BaseModel):
+    """A passage as stored, quoted and cited. `text` is the original wording."""
+
+    id: str
+    doc_id: str
+    title: str
+    ref: str
+    headings: list[str]
+    page_start: int
+    page_end: int
+    text: str
+    refs: list[RefSpan] = Field(default_factory=list)
+    pages: list[PageSpan] = Field(default_factory=list)
+
+    @property
+    def heading_path(self) -> str:
+        return " > ".join(self.headings)
+
+    def embedding_text(self) -> str:
+        """What the embedding model sees: a short contextual header, then the passage."""
+        context = " | ".join(part for part in (self.title, self.heading_path, self.ref) if part)
+        return f"{context}\n{self.text}"
+
+    def page_at(self, offset: int) -> int:
+        page = self.page_start
+        for span in self.pages:
+            if span.offset <= offset:
+                page = span.page
+        return page
+
+    def ref_at(self, offset: int) -> str:
+        ref = self.refs[0].ref if self.refs else self.ref
+        for span in self.refs:
+            if span.offset <= offset:
+                ref = span.ref
+        return ref
+
+
+def chunk_id(doc_id: str, title: str, ref: str, headings: list[str], text: str) -> str:
+    """Content hash: the same passage always gets the same id, so re-ingest is idempotent."""
+    payload = "\x1f".join([doc_id, title, ref, " > ".join(headings), text])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+class DocumentInfo(BaseModel):
+    """A document as it sits in the index."""
+
+    id: str
+    title: str
+    short_title: str = ""
+    kind: str = ""
+    sha256: str
+    pages: int
+    chunks: int
+    source_path: str = ""
+
+
+class PageText(BaseModel):
+    """The cleaned text of one page, kept so that quotes can be checked against it."""
+
+    doc_id: str
+    page: int
+    text: str
