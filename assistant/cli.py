@@ -34,6 +34,21 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _register_plugins() -> None:
+    """Commands from other packages (e.g. `evals`: eval, beir), found through entry points.
+
+    The assistant package never imports the evaluation package; evals registers itself
+    under the `handbook.cli` entry-point group in pyproject.toml.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="handbook.cli"):
+        try:
+            entry.load()(app)
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            logging.getLogger(__name__).warning("CLI plugin %s failed to load: %s", entry.name, exc)
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     logging.basicConfig(
@@ -154,3 +169,88 @@ def index_stats(
     typer.echo(f"documents  {len(snap.meta.documents)}, chunks {len(snap.chunks)}")
     for d in snap.meta.documents.values():
         typer.echo(f"  {d.id}: {d.pages} pages, {d.chunks} chunks")
+
+
+def _load_assistant(index: Path | None):  # type: ignore[no-untyped-def]
+    from assistant.chain import Assistant
+    from ingest.index_store import IndexMissingError
+
+    settings = _settings(index)
+    try:
+        return Assistant.from_settings(settings)
+    except IndexMissingError as exc:
+        raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
+
+
+def _print_answer(answer, show_passages: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.markdown import Markdown  # noqa: F401
+
+    console = Console()
+    console.print(answer.answer, highlight=False, markup=False)
+    if show_passages and answer.passages:
+        console.print("\nPassages retrieved:", style="dim")
+        for p in answer.passages:
+            console.print(f"  {p.score:.4f}  {p.title}, {p.ref or '-'}, p. {p.pages[0]}", style="dim", markup=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in your own words.")],
+    index: IndexOpt = None,
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Search only this document id (repeatable).")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Search only documents of this kind (repeatable).")] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (see README).")] = False,
+    passages: Annotated[bool, typer.Option("--passages", help="Also list the retrieved passages.")] = False,
+) -> None:
+    """Answer one question with quoted, cited passages."""
+    from assistant.chain import QuestionError
+
+    assistant_ = _load_assistant(index)
+    try:
+        answer = assistant_.ask(question, doc_ids=doc or (), kinds=kind or (), k=k)
+    except QuestionError as exc:
+        raise _fail(str(exc), 2) from None
+    if as_json:
+        typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer, passages)
+
+
+@app.command()
+def chat(
+    index: IndexOpt = None,
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Search only this document id (repeatable).")] = None,
+) -> None:
+    """Multi-turn conversation in the terminal (follow-ups keep the topic). Empty line or Ctrl-D ends it."""
+    from assistant.answer import Turn
+    from assistant.chain import QuestionError
+
+    assistant_ = _load_assistant(index)
+    history: list[Turn] = []
+    typer.echo("Ask a question (empty line to quit, 'new' for a new conversation).")
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            break
+        if not question:
+            break
+        if question.lower() == "new":
+            history.clear()
+            typer.echo("(new conversation)")
+            continue
+        try:
+            answer = assistant_.ask(question, history=history, doc_ids=doc or ())
+        except QuestionError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            continue
+        if answer.standalone_question != question:
+            typer.echo(f"(searched as: {answer.standalone_question})")
+        _print_answer(answer)
+        history.append(Turn(question=question, answer=answer.answer, standalone=answer.standalone_question))
+
+
+_register_plugins()

@@ -129,24 +129,23 @@ class Chunker:
         if piece.words <= self.max_words:
             return [piece]
         spans = _bounded_spans(piece.text, self.max_words)
-        parts: list[_Piece] = []
+        bounds: list[tuple[int, int]] = []  # (start, end) offsets of each part in piece.text
         start = spans[0][0]
         count = 0
         last_end = start
         for a, b in spans:
             n = len(piece.text[a:b].split())
             if count and count + n > self.max_words:
-                parts.append(_slice(piece, start, last_end))
+                bounds.append((start, last_end))
                 start, count = a, 0
             count += n
             last_end = b
-        parts.append(_slice(piece, start, last_end))
+        bounds.append((start, last_end))
+        parts = [_slice(piece, a, b) for a, b in bounds]
         # A short tail reads better joined to its predecessor when it fits a little over the target.
+        # Offsets, not text search: the tail's text may also occur earlier in the unit.
         if len(parts) > 1 and parts[-1].words < self.min_words // 2 and parts[-2].words + parts[-1].words <= self.max_words * 1.15:
-            tail = parts.pop()
-            prev = parts.pop()
-            start_prev = piece.text.find(prev.text)
-            parts.append(_slice(piece, start_prev, start_prev + len(prev.text) + (len(piece.text) - len(piece.text.rstrip())) + len(tail.text) + (piece.text.find(tail.text) - start_prev - len(prev.text))))
+            parts[-2:] = [_slice(piece, bounds[-2][0], bounds[-1][1])]
         return parts
 
     @staticmethod

@@ -1,0 +1,81 @@
+"""Typed records of the answer chain, and the JSON shape of `handbook ask --json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Turn(BaseModel):
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str = ""
+    standalone: str = ""  # the self-contained form of the question, as the assistant searched it
+
+
+class Citation(BaseModel):
+    n: int
+    doc: str
+    title: str
+    ref: str
+    pages: list[int]
+    quote: str
+
+    def label(self) -> str:
+        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20`"""
+        parts = [self.title]
+        if self.ref:
+            parts.append(self.ref)
+        parts.append(page_label(self.pages))
+        return ", ".join(parts)
+
+
+class Passage(BaseModel):
+    doc: str
+    title: str
+    pages: list[int]
+    ref: str
+    score: float
+    text: str
+    dense: float = 0.0
+    lexical: float = 0.0
+    heading: str = ""
+
+
+class Answer(BaseModel):
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    documents_searched: list[str] = Field(default_factory=list)
+    confidence: float = 0.0
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The documented JSON object (README, `handbook ask --json`, the app's /ask endpoint)."""
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "confidence": round(self.confidence, 4),
+            "citations": [c.model_dump() for c in self.citations],
+            "passages": [
+                {"doc": p.doc, "title": p.title, "pages": p.pages, "ref": p.ref, "score": round(p.score, 6), "text": p.text}
+                for p in self.passages
+            ],
+            "documents_searched": self.documents_searched,
+            "timings_ms": self.timings_ms,
+        }
+
+
+def page_label(pages: list[int]) -> str:
+    if not pages:
+        return ""
+    if len(pages) == 1 or pages[0] == pages[-1]:
+        return f"p. {pages[0]}"
+    return f"pp. {pages[0]}\u2013{pages[-1]}"

@@ -1,0 +1,203 @@
+"""The answer chain: question and history -> condense -> retrieve -> compose, as LangChain runnables."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Answer, Passage, Turn
+from assistant.compose import ExtractiveComposer
+from assistant.condense import QueryCondenser
+from assistant.glossary import Glossary
+from assistant.refusal import RefusalPolicy
+from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
+from assistant.verify import QuoteVerifier
+from ingest.embedding import Embedder
+from ingest.index_store import IndexSnapshot
+from ingest.lexical import lexical_tokens
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+class QuestionError(ValueError):
+    """A question the assistant cannot take; the message is for the user."""
+
+
+def check_question(question: object) -> str:
+    if not isinstance(question, str):
+        raise QuestionError(f"question: expected text, got {type(question).__name__}")
+    text = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    if not text:
+        raise QuestionError("question: empty; type a question about prison rules or policy")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"question: too long ({len(text)} characters; the limit is {MAX_QUESTION_CHARS})")
+    if not any(ch.isalpha() for ch in text):
+        raise QuestionError("question: contains no words")
+    return text
+
+
+@dataclass
+class _State:
+    question: str
+    history: list[Turn]
+    search_filter: SearchFilter
+    k: int
+    timings: dict[str, float] = field(default_factory=dict)
+    standalone: str = ""
+    result: SearchResult | None = None
+
+
+class Assistant:
+    """Answers a staff question from the indexed documents, with verified quotes."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        composer: ExtractiveComposer | None = None,
+        condenser: QueryCondenser | None = None,
+        refusal: RefusalPolicy | None = None,
+        top_k: int = 5,
+    ) -> None:
+        from langchain_core.runnables import RunnableLambda
+
+        self.retriever = retriever
+        self.snapshot = retriever.snapshot
+        self.composer = composer or ExtractiveComposer()
+        self.condenser = condenser or QueryCondenser()
+        self.refusal = refusal or RefusalPolicy()
+        self.verifier = QuoteVerifier(self.snapshot)
+        self.top_k = top_k
+        self.titles = {d.id: d.short_title or d.title for d in self.snapshot.meta.documents.values()}
+        self.chain = RunnableLambda(self._condense) | RunnableLambda(self._retrieve) | RunnableLambda(self._compose)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Assistant:
+        settings = settings or Settings()
+        snapshot = IndexSnapshot.open(settings.index_dir)
+        glossary = Glossary.load(settings.glossary_path) if settings.glossary_path.exists() else None
+        embedder = embedder or Embedder(
+            snapshot.meta.model_path if Path(snapshot.meta.model_path).exists() else settings.resolved_model(),
+            settings.embedding_device,
+            settings.embedding_batch_size,
+            settings.embedding_backend,
+        )
+        retriever = HybridRetriever(snapshot, embedder, glossary, candidate_k=settings.candidate_k)
+        refusal = RefusalPolicy() if settings.refusal_threshold is None else RefusalPolicy(threshold=settings.refusal_threshold)
+        return cls(retriever, refusal=refusal, top_k=settings.top_k)
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The indexed documents with their kind, for filters and listings."""
+        return [
+            {"id": d.id, "title": d.title, "short_title": d.short_title or d.title, "kind": d.kind, "pages": d.pages}
+            for d in self.snapshot.meta.documents.values()
+        ]
+
+    def warm_up(self) -> None:
+        self.retriever.warm_up()
+        self.ask("warm-up question about visits")
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn | str] = (),
+        doc_ids: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        k: int | None = None,
+    ) -> Answer:
+        text = check_question(question)
+        turns = [t if isinstance(t, Turn) else Turn(question=t) for t in history]
+        state = _State(text, turns, SearchFilter(tuple(doc_ids), tuple(kinds)), k or self.top_k)
+        started = time.perf_counter()
+        answer: Answer = self.chain.invoke(state)
+        answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    def _condense(self, state: _State) -> _State:
+        t = time.perf_counter()
+        state.standalone = self.condenser.condense(state.question, state.history)
+        state.timings["condense"] = _ms(t)
+        return state
+
+    def _retrieve(self, state: _State) -> _State:
+        state.result = self.retriever.search(state.standalone, k=state.k, search_filter=state.search_filter)
+        state.timings.update(state.result.timings_ms)
+        return state
+
+    def _compose(self, state: _State) -> Answer:
+        t = time.perf_counter()
+        result = state.result
+        assert result is not None
+        idf = self.retriever.idf()
+        confidence = self.refusal.confidence(result, idf) if result.hits else 0.0
+        searched = self._searched(state.search_filter)
+        passages = [
+            Passage(
+                doc=h.chunk.doc_id,
+                title=self.titles.get(h.chunk.doc_id, h.chunk.title),
+                pages=list(range(h.chunk.page_start, h.chunk.page_end + 1)),
+                ref=h.chunk.ref,
+                score=h.score,
+                text=h.chunk.text,
+                dense=h.dense,
+                lexical=h.lexical,
+                heading=h.chunk.heading_path,
+            )
+            for h in result.hits
+        ]
+        refused = self.refusal.refuse(confidence)
+        text, citations = "", []
+        if not refused:
+            composition = self.composer.compose(
+                lexical_tokens(result.expanded_query), result.hits, idf, self.verifier, self.titles
+            )
+            text, citations = composition.text, composition.citations
+            refused = not citations
+        if refused:
+            text = self._refusal_text(searched, passages)
+        state.timings["compose"] = _ms(t)
+        return Answer(
+            question=state.question,
+            standalone_question=state.standalone,
+            answer=text,
+            refused=refused,
+            citations=citations,
+            passages=passages,
+            documents_searched=searched,
+            confidence=confidence,
+            timings_ms=state.timings,
+        )
+
+    def _searched(self, search_filter: SearchFilter) -> list[str]:
+        kinds = {d: info.kind for d, info in self.snapshot.meta.documents.items()}
+        allowed = search_filter.allowed_docs(kinds)
+        return sorted(kinds if allowed is None else allowed)
+
+    def _refusal_text(self, searched: list[str], passages: list[Passage]) -> str:
+        names = "; ".join(self.titles.get(d, d) for d in searched) or "none (the filter matches no document)"
+        lines = [
+            "The indexed documents do not cover this question clearly enough to answer it.",
+            f"Documents searched: {names}.",
+        ]
+        if passages:
+            lines.append("Possibly related:")
+            for p in passages[:3]:
+                where = ", ".join(x for x in (p.title, p.ref, _pages(p.pages)) if x)
+                lines.append(f"- {where}")
+        return "\n".join(lines)
+
+
+def _pages(pages: list[int]) -> str:
+    from assistant.answer import page_label
+
+    return page_label(pages)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)

@@ -1,0 +1,123 @@
+"""The default, model-free composer: quotes the sentences that answer, with [n] citations."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from assistant.answer import Citation, page_label
+from assistant.retrieval import ScoredChunk
+from assistant.verify import QuoteVerifier
+from ingest.lexical import lexical_tokens
+from ingest.sentences import sentence_spans
+
+log = logging.getLogger(__name__)
+
+_LIST_INTRO = re.compile(r"[:;]\s*$|\b(?:and|or)\s*$")
+
+
+@dataclass
+class Composition:
+    text: str
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
+class ExtractiveComposer:
+    """Selects passages and the sentences in them that answer, and quotes them verbatim.
+
+    Sentences are scored by the IDF-weighted question terms they contain; a sentence
+    that introduces a list (ends with ':') brings its list items along, because the
+    items are the substance ("(a) By corresponding in writing ... (b) By receiving visits").
+    """
+
+    max_passages: int = 3
+    max_words_first: int = 110  # quote budget for the best passage
+    max_words_other: int = 60
+    min_relative_score: float = 0.5  # later passages must score at least this share of the first
+
+    def compose(
+        self,
+        query_terms: list[str],
+        hits: list[ScoredChunk],
+        idf: dict[str, float],
+        verifier: QuoteVerifier,
+        titles: dict[str, str],
+    ) -> Composition:
+        terms = set(query_terms)
+        citations: list[Citation] = []
+        blocks: list[str] = []
+        top_score = hits[0].score if hits else 0.0
+        for hit in hits:
+            if len(citations) >= self.max_passages:
+                break
+            if citations and hit.score < self.min_relative_score * top_score:
+                break
+            budget = self.max_words_first if not citations else self.max_words_other
+            boundaries = [r.offset for r in hit.chunk.refs]
+            for start, end in self._select(hit.chunk.text, terms, idf, budget, boundaries):
+                chunk = hit.chunk
+                quote = chunk.text[start:end].strip()
+                pages = sorted({chunk.page_at(start), chunk.page_at(max(start, end - 1))})
+                pages = list(range(pages[0], pages[-1] + 1))
+                if not verifier.verify(chunk.doc_id, pages, quote):
+                    continue  # a failed check is a bug, logged by the verifier; never shown
+                n = len(citations) + 1
+                citation = Citation(
+                    n=n,
+                    doc=chunk.doc_id,
+                    title=titles.get(chunk.doc_id, chunk.title),
+                    ref=chunk.ref_at(start),
+                    pages=pages,
+                    quote=quote,
+                )
+                citations.append(citation)
+                where = ", ".join(p for p in (citation.title, citation.ref, page_label(pages)) if p)
+                blocks.append(f"{where}:\n\u201c{quote}\u201d [{n}]")
+        if not citations:
+            return Composition("", [])
+        sources = "\n".join(f"[{c.n}] {c.label()}" for c in citations)
+        return Composition("\n\n".join(blocks) + "\n\nSources:\n" + sources, citations)
+
+    def _select(
+        self, text: str, terms: set[str], idf: dict[str, float], budget: int, boundaries: list[int]
+    ) -> list[tuple[int, int]]:
+        """A contiguous run of sentences to quote, within one numbered unit and a word budget.
+
+        A run never crosses a unit boundary: between two units the page prints a
+        heading ("Rule 45") that the passage text leaves out, so such a quote would
+        not be verbatim, and its ref would be ambiguous.
+        """
+        spans = sentence_spans(text)
+        if not spans:
+            return []
+        unit = [sum(1 for b in boundaries if b <= a) for a, _ in spans]
+        scores = []
+        for a, b in spans:
+            tokens = set(lexical_tokens(text[a:b]))
+            scores.append(sum(idf.get(t, 0.0) for t in tokens & terms))
+        words = [len(text[a:b].split()) for a, b in spans]
+        best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+        same_unit = [i for i in range(len(spans)) if unit[i] == unit[best]]
+        if sum(words[i] for i in same_unit) <= budget:
+            return [(spans[same_unit[0]][0], spans[same_unit[-1]][1])]  # the whole unit fits: quote it all
+        chosen = [best]
+        used = words[best]
+        # Grow the run: a list introduction pulls in its items; otherwise add the better neighbour.
+        while True:
+            lo, hi = chosen[0], chosen[-1]
+            options = []
+            if hi + 1 < len(spans) and unit[hi + 1] == unit[best] and used + words[hi + 1] <= budget:
+                pull = 2.0 if _LIST_INTRO.search(text[spans[hi][0] : spans[hi][1]]) else 0.0
+                options.append((scores[hi + 1] + pull, hi + 1))
+            if lo - 1 >= 0 and unit[lo - 1] == unit[best] and used + words[lo - 1] <= budget:
+                options.append((scores[lo - 1], lo - 1))
+            if not options:
+                break
+            gain, pick = max(options)
+            if gain <= 0 and used >= budget // 2:
+                break
+            chosen = sorted([*chosen, pick])
+            used += words[pick]
+        return [(spans[chosen[0]][0], spans[chosen[-1]][1])]

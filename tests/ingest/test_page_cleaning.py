@@ -1,0 +1,110 @@
+"""Running headers, footers and page counters are removed; body text is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pdf_factory import DEFAULT_HEADER, DEFAULT_TITLE, make_pdf, sample_rules_pages
+
+from ingest.page_cleaning import PageCleaner
+from ingest.pdf_text import read_pdf_pages
+
+pytestmark = pytest.mark.unit
+
+TITLE = "Treatment of Prisoners (the Test Rules)"
+
+
+def _texts(cleaned: list) -> list[list[str]]:  # type: ignore[type-arg]
+    return [[line.text for line in page] for page in cleaned]
+
+
+def _raw_pages(bodies: list[list[str]], header: str | None = "A/RES/99/1", title: str | None = TITLE) -> list[str]:
+    """Page texts as pdfium returns them: header lines, body, then the "n/N" counter."""
+    total = len(bodies)
+    pages = []
+    for number, body in enumerate(bodies, start=1):
+        lines = [line for line in (header, title) if line] + body + [f"{number}/{total}"]
+        pages.append("\r\n".join(lines))
+    return pages
+
+
+BODIES = [
+    ["Rule 1", "All prisoners shall be treated with respect.", "Their dignity shall be protected."],
+    ["Rule 2", "There shall be no discrimination of any kind.", "Religious beliefs shall be respected."],
+    ["Rule 3", "A file shall be kept for every prisoner.", "It shall be confidential."],
+    ["Rule 4", "Prisoners may write to their family.", "Visits shall be allowed at regular intervals."],
+    ["Rule 5", "Solitary confinement shall be limited.", "Instruments of restraint are not a sanction."],
+]
+
+
+def test_running_header_and_counter_removed_from_every_page() -> None:
+    cleaned = _texts(PageCleaner().run(_raw_pages(BODIES)))
+    assert len(cleaned) == len(BODIES)
+    for number, (page, body) in enumerate(zip(cleaned, BODIES, strict=True), start=1):
+        assert "A/RES/99/1" not in page
+        assert TITLE not in page
+        assert f"{number}/{len(BODIES)}" not in page
+        assert page == body
+
+
+def test_lines_keep_their_page_numbers() -> None:
+    cleaned = PageCleaner().run(_raw_pages(BODIES))
+    for number, page in enumerate(cleaned, start=1):
+        assert {line.page for line in page} == {number}
+
+
+def test_running_title_with_changing_page_number_removed() -> None:
+    bodies = [[f"Body sentence number {word} of this report." for word in ("one", "two")] for _ in range(4)]
+    bodies = [[f"{line} Page marker {chr(65 + i)}." for line in body] for i, body in enumerate(bodies)]
+    pages = [
+        f"{i} ANNUAL REPORT ON PRISONS {i + 1}\n" + "\n".join(body) + f"\nPage {i} of 4"
+        for i, body in enumerate(bodies, 1)
+    ]
+    cleaned = _texts(PageCleaner().run(pages))
+    for page, body in zip(cleaned, bodies, strict=True):
+        assert page == body
+
+
+def test_a_line_that_appears_once_is_kept() -> None:
+    bodies = [list(body) for body in BODIES]
+    bodies[2] = ["Special notice for the third page", *bodies[2]]
+    cleaned = _texts(PageCleaner().run(_raw_pages(bodies)))
+    assert cleaned[2][0] == "Special notice for the third page"
+    assert sum(page.count("Special notice for the third page") for page in cleaned) == 1
+
+
+def test_rule_lines_at_page_tops_are_not_headers() -> None:
+    # Every page opens with "Rule N": masked digits make them look alike, but they are units.
+    cleaned = _texts(PageCleaner().run(_raw_pages(BODIES, header=None, title=None)))
+    for number, page in enumerate(cleaned, start=1):
+        assert page[0] == f"Rule {number}"
+
+
+def test_article_lines_at_page_tops_are_kept() -> None:
+    bodies = [[f"Article {n}", f"Each State Party shall act under clause {chr(64 + n)}."] for n in range(1, 7)]
+    cleaned = _texts(PageCleaner().run(_raw_pages(bodies)))
+    assert [page[0] for page in cleaned] == [f"Article {n}" for n in range(1, 7)]
+
+
+def test_short_documents_keep_repeated_lines() -> None:
+    # Two pages are too few to tell a running header from a repeated line.
+    pages = ["Staff handbook\nFirst page text.", "Staff handbook\nSecond page text."]
+    cleaned = _texts(PageCleaner().run(pages))
+    assert cleaned == [["Staff handbook", "First page text."], ["Staff handbook", "Second page text."]]
+
+
+def test_generated_pdf_header_and_counter_removed(tmp_path: Path) -> None:
+    pages = sample_rules_pages()
+    pdf = make_pdf(tmp_path / "rules.pdf", pages)
+    raw = read_pdf_pages(pdf).pages
+    assert len(raw) == len(pages)
+    assert all(DEFAULT_HEADER in text and DEFAULT_TITLE in text for text in raw)
+    cleaned = _texts(PageCleaner().run(raw))
+    for number, page in enumerate(cleaned, start=1):
+        assert page, f"page {number} lost all its lines"
+        assert DEFAULT_HEADER not in page
+        assert DEFAULT_TITLE not in page
+        assert f"{number}/{len(pages)}" not in page
+        assert page[0] == pages[number - 1][0]  # "Rule N" opens each page
+    assert "Rule 5" in cleaned[2]

@@ -1,0 +1,542 @@
+"""The ingest pipeline end to end on generated PDFs: incremental updates, bad input, atomic switch, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder
+from pdf_factory import (
+    make_empty_file,
+    make_encrypted_pdf,
+    make_image_only_pdf,
+    make_large_pdf,
+    make_pdf,
+    make_text_named_pdf,
+    make_truncated_pdf,
+    sample_rules_pages,
+)
+from typer.testing import CliRunner
+
+from ingest.index_store import CURRENT, IndexSnapshot, IndexWriter, has_index
+from ingest.pipeline import Ingestor, IngestReport
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _article_pages(variant: str = "") -> list[list[str]]:
+    """A second, differently numbered document (Articles), three pages."""
+    filler = "Each State Party shall keep the committee informed of the steps it has taken"
+    pages = []
+    for page in range(3):
+        lines: list[str] = []
+        for k in range(2):
+            n = page * 2 + k + 1
+            extra = variant if n == 4 else ""
+            lines += [
+                f"Article {n}",
+                f"1. Each State Party shall take effective legislative measures under article {n}. {filler}.{extra}",
+                f"2. No exceptional circumstances whatsoever may be invoked as a justification. {filler}.",
+                f"3. An order from a superior officer may not be invoked as a justification. {filler}.",
+            ]
+        pages.append(lines)
+    return pages
+
+
+def _make_rules(folder: Path, name: str = "rules.pdf", variant: str = "") -> Path:
+    return make_pdf(folder / name, sample_rules_pages(variant))
+
+
+def _make_articles(folder: Path, name: str = "articles.pdf", variant: str = "") -> Path:
+    return make_pdf(
+        folder / name, _article_pages(variant), header="CAT/C/99/1", title="Convention against Test Torture"
+    )
+
+
+def _ingest(index: Path, embedder: FakeEmbedder, paths: list[Path]) -> IngestReport:
+    return Ingestor(index, embedder, progress=False).run(paths)
+
+
+def _gen_dirs(index: Path) -> list[str]:
+    return sorted(p.name for p in index.glob("gen-*"))
+
+
+def _ids_by_doc(snap: IndexSnapshot) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for chunk in snap.chunks:
+        out.setdefault(chunk.doc_id, []).append(chunk.id)
+    return out
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "pdfs"
+    _make_rules(folder)
+    _make_articles(folder)
+    return folder
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+# -- unit: incremental ingest -------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_ingest_two_pdfs(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    assert report.switched
+    assert not report.failed
+    assert sorted((f.doc_id, f.status) for f in report.files) == [("articles", "new"), ("rules", "new")]
+    snap = IndexSnapshot.open(index_dir)
+    assert sorted(snap.meta.documents) == ["articles", "rules"]
+    assert report.total_chunks == len(snap.chunks) == report.embedded == fake_embedder.embedded
+    assert snap.meta.model == fake_embedder.model_name
+    assert snap.meta.model_path == fake_embedder.model_path
+    assert snap.meta.dimension == 384
+    for doc in snap.meta.documents.values():
+        assert doc.pages == 3
+        assert doc.chunks == sum(1 for c in snap.chunks if c.doc_id == doc.id) > 0
+        assert doc.sha256 and Path(doc.source_path).name == f"{doc.id}.pdf"
+    refs = {c.ref for c in snap.chunks}
+    assert {"Rule 1", "Rule 5", "Article 1", "Article 6"} <= refs
+    # The running header and the page counters never reach a chunk.
+    for chunk in snap.chunks:
+        assert "A/RES/99/1" not in chunk.text and "CAT/C/99/1" not in chunk.text
+        assert "Standard Rules for the Care of Test Prisoners" not in chunk.text
+        assert not any(f"{n}/3" in chunk.text for n in (1, 2, 3))
+        assert 1 <= chunk.page_start <= chunk.page_end <= 3
+    # Every store agrees on the chunk count.
+    assert snap.embeddings().shape == (len(snap.chunks), 384)
+    assert snap.collection().count() == len(snap.chunks)
+    assert {(p.doc_id, p.page) for p in snap.page_records()} == {
+        (d, n) for d in ("rules", "articles") for n in (1, 2, 3)
+    }
+    assert (index_dir / CURRENT).read_text().strip() == snap.meta.generation
+
+
+@pytest.mark.unit
+def test_vectors_are_queryable(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    snap = IndexSnapshot.open(index_dir)
+    target = next(c for c in snap.chunks if c.ref == "Rule 4")
+    query = fake_embedder.encode([target.embedding_text()])
+    result = snap.collection().query(query_embeddings=query, n_results=3)
+    assert result["ids"][0][0] == target.id
+    assert result["metadatas"][0][0]["ref"] == "Rule 4"
+    # Rows in Chroma match rows of embeddings.npy.
+    row = result["metadatas"][0][0]["row"]
+    assert snap.chunks[row].id == target.id
+    assert np.allclose(snap.embeddings()[row], query[0], atol=1e-6)
+    scores, _ = snap.bm25().retrieve([["solitari"]], k=1, return_as="tuple")
+    assert scores.shape == (1, 1)
+
+
+@pytest.mark.unit
+def test_reingest_unchanged_embeds_nothing(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    first = _ingest(index_dir, fake_embedder, [corpus])
+    generation = IndexSnapshot.open(index_dir).meta.generation
+    fake_embedder.reset_counts()
+    second = _ingest(index_dir, fake_embedder, [corpus])
+    assert not second.switched
+    assert second.embedded == 0
+    assert fake_embedder.embedded == 0
+    assert second.total_chunks == first.total_chunks
+    assert {f.status for f in second.files} == {"unchanged"}
+    assert IndexSnapshot.open(index_dir).meta.generation == generation
+    assert _gen_dirs(index_dir) == [generation]
+
+
+@pytest.mark.unit
+def test_changed_pdf_only_its_new_chunks_embedded(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    before_vectors = {c.id: before.embeddings()[i] for i, c in enumerate(before.chunks)}
+    fake_embedder.reset_counts()
+
+    _make_rules(corpus, variant=" A new sentence was added to this rule.")
+    report = _ingest(index_dir, fake_embedder, [corpus])
+
+    after = IndexSnapshot.open(index_dir)
+    assert report.switched
+    assert {f.doc_id: f.status for f in report.files} == {"rules": "changed", "articles": "unchanged"}
+    new_ids = {c.id for c in after.chunks} - set(before_vectors)
+    assert new_ids, "the changed rule should give a new chunk"
+    assert {c.doc_id for c in after.chunks if c.id in new_ids} == {"rules"}
+    assert report.embedded == len(new_ids) == fake_embedder.embedded
+    assert all("A new sentence was added" in text for text in fake_embedder.texts)
+    # The other document is untouched: same chunks, same vectors.
+    assert _ids_by_doc(after)["articles"] == _ids_by_doc(before)["articles"]
+    vectors = after.embeddings()
+    for i, chunk in enumerate(after.chunks):
+        if chunk.id in before_vectors:
+            assert np.array_equal(vectors[i], before_vectors[chunk.id])
+    assert after.meta.documents["articles"] == before.meta.documents["articles"]
+    assert after.meta.documents["rules"].sha256 != before.meta.documents["rules"].sha256
+    assert after.collection().count() == len(after.chunks)
+
+
+@pytest.mark.unit
+def test_removed_pdf_leaves_the_index(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    (corpus / "articles.pdf").unlink()
+    fake_embedder.reset_counts()
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    assert report.removed == ["articles"]
+    assert report.switched and report.embedded == 0
+    after = IndexSnapshot.open(index_dir)
+    assert sorted(after.meta.documents) == ["rules"]
+    assert {c.doc_id for c in after.chunks} == {"rules"}
+    assert _ids_by_doc(after)["rules"] == _ids_by_doc(before)["rules"]
+    assert {p.doc_id for p in after.page_records()} == {"rules"}
+    assert after.collection().count() == len(after.chunks)
+
+
+@pytest.mark.unit
+def test_old_generations_are_collected(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    generations = []
+    for n in range(4):
+        _make_rules(corpus, variant=f" Revision number {'abcd'[n]} of this rule.")
+        _ingest(index_dir, fake_embedder, [corpus])
+        generations.append(IndexSnapshot.open(index_dir).meta.generation)
+    assert len(set(generations)) == 4
+    # The live generation and the one before it (for readers still using it).
+    assert _gen_dirs(index_dir) == sorted(generations[-2:])
+    assert not list(index_dir.glob(f"{CURRENT}.*.tmp"))
+
+
+@pytest.mark.unit
+def test_same_document_under_two_names_indexed_once(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    shutil.copyfile(corpus / "rules.pdf", corpus / "zz-rules-copy.pdf")
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    statuses = {f.doc_id: f.status for f in report.files}
+    # The first name in sorted order is indexed.
+    assert statuses == {"articles": "new", "rules": "new", "zz-rules-copy": "duplicate"}
+    duplicate = next(f for f in report.files if f.status == "duplicate")
+    assert "rules.pdf" in duplicate.message
+    assert not report.failed
+    snap = IndexSnapshot.open(index_dir)
+    assert sorted(snap.meta.documents) == ["articles", "rules"]
+    assert "zz-rules-copy" not in {c.doc_id for c in snap.chunks}
+    assert report.embedded == len(snap.chunks)
+
+
+@pytest.mark.unit
+def test_same_file_given_twice_indexed_once(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    report = _ingest(index_dir, fake_embedder, [corpus / "rules.pdf", corpus / "rules.pdf"])
+    assert sorted(f.status for f in report.files) == ["duplicate", "new"]
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["rules"]
+
+
+@pytest.mark.unit
+def test_missing_path_is_reported(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    missing = corpus / "nowhere.pdf"
+    report = _ingest(index_dir, fake_embedder, [corpus, missing])
+    assert [f.path for f in report.failed] == [missing]
+    assert str(missing) in report.failed[0].message
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["articles", "rules"]
+
+
+@pytest.mark.unit
+def test_model_change_reembeds_everything(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    first = _ingest(index_dir, fake_embedder, [corpus])
+    other = FakeEmbedder(model_path="/fake/models/another-model")
+    report = _ingest(index_dir, other, [corpus])
+    assert report.switched
+    assert report.embedded == other.embedded == first.total_chunks
+    assert IndexSnapshot.open(index_dir).meta.model == "another-model"
+
+
+# -- unit: bad input ----------------------------------------------------------------------------------
+
+BAD_INPUTS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "truncated": (make_truncated_pdf, "corrupt or truncated"),
+    "encrypted": (make_encrypted_pdf, "encrypted"),
+    "no-text": (make_image_only_pdf, "OCR"),
+    "zero-byte": (make_empty_file, "empty file"),
+    "not-a-pdf": (make_text_named_pdf, "not a PDF"),
+}
+
+
+def _corrupt_text_pdf(path: Path) -> Path:
+    """Valid header, garbage body: neither pypdf nor pdfium can read it."""
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n")
+    return path
+
+
+BAD_INPUTS["corrupt"] = (_corrupt_text_pdf, "corrupt or truncated")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_reported_in_one_line_others_ingested(
+    kind: str, corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    build, reason = BAD_INPUTS[kind]
+    bad = build(corpus / f"bad-{kind}.pdf")
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    assert [f.path for f in report.failed] == [bad]
+    message = report.failed[0].message
+    assert "\n" not in message
+    assert str(bad) in message
+    assert reason.lower() in message.lower()
+    assert len(message) < 300
+    assert {f.doc_id: f.status for f in report.files if f.status != "failed"} == {"rules": "new", "articles": "new"}
+    snap = IndexSnapshot.open(index_dir)
+    assert sorted(snap.meta.documents) == ["articles", "rules"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_replacement_keeps_what_the_index_held(
+    kind: str, corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    build, reason = BAD_INPUTS[kind]
+    target = _make_rules(corpus, name="victim.pdf", variant=" The victim copy differs here.")
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    held = _ids_by_doc(before)["victim"]
+    held_pages = [p for p in before.page_records() if p.doc_id == "victim"]
+
+    target.unlink()
+    build(target)
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    assert [f.doc_id for f in report.failed] == ["victim"]
+    assert reason.lower() in report.failed[0].message.lower()
+    after = IndexSnapshot.open(index_dir)
+    assert _ids_by_doc(after)["victim"] == held
+    assert after.meta.documents["victim"] == before.meta.documents["victim"]
+    assert "victim" not in report.removed
+
+    # Also when another document changes and a new generation is written.
+    _make_articles(corpus, variant=" An added sentence.")
+    fake_embedder.reset_counts()
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    assert report.switched
+    assert [f.doc_id for f in report.failed] == ["victim"]
+    latest = IndexSnapshot.open(index_dir)
+    assert latest.meta.generation != before.meta.generation
+    assert _ids_by_doc(latest)["victim"] == held
+    assert [p for p in latest.page_records() if p.doc_id == "victim"] == held_pages
+    assert all("victim" not in text for text in fake_embedder.texts)
+    assert latest.collection().count() == len(latest.chunks)
+
+
+@pytest.mark.unit
+def test_only_bad_input_builds_no_index(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    folder = tmp_path / "bad"
+    make_empty_file(folder / "empty.pdf")
+    report = _ingest(index_dir, fake_embedder, [folder])
+    assert len(report.failed) == 1
+    assert not report.switched
+    assert not has_index(index_dir)
+
+
+@pytest.mark.unit
+def test_text_free_pdf_message_mentions_ocr(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    scan = make_image_only_pdf(tmp_path / "scan.pdf", pages=3)
+    report = _ingest(index_dir, fake_embedder, [scan])
+    (failure,) = report.failed
+    assert "OCR" in failure.message and "scan.pdf" in failure.message and "3 pages" in failure.message
+
+
+# -- unit: atomic switch ------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_failed_write_keeps_previous_generation(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full (simulated)")
+
+    _make_rules(corpus, variant=" Changed text.")
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError, match="simulated"):
+        patch.setattr(IndexWriter, "_write_chroma", staticmethod(broken))
+        _ingest(index_dir, fake_embedder, [corpus])
+
+    assert _gen_dirs(index_dir) == [before.meta.generation]
+    snap = IndexSnapshot.open(index_dir)
+    assert snap.meta.generation == before.meta.generation
+    assert [c.id for c in snap.chunks] == [c.id for c in before.chunks]
+    assert snap.collection().count() == len(before.chunks)
+    query = snap.embeddings()[:1]
+    assert snap.collection().query(query_embeddings=query, n_results=1)["ids"][0] == [snap.chunks[0].id]
+    # The lock was released: the next ingest goes through.
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    assert report.switched
+
+
+@pytest.mark.unit
+def test_failed_write_of_first_index_leaves_nothing(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        IndexWriter, "_write_bm25", staticmethod(lambda *a, **k: (_ for _ in ()).throw(OSError("boom")))
+    )
+    with pytest.raises(OSError, match="boom"):
+        _ingest(index_dir, fake_embedder, [corpus])
+    assert _gen_dirs(index_dir) == []
+    assert not has_index(index_dir)
+
+
+# -- CLI ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEmbedder:
+    """The CLI with a fake embedder and no manifest, Chroma server or .env from the environment."""
+    fake = FakeEmbedder()
+
+    def factory(model_path: str, *args: object, **kwargs: object) -> FakeEmbedder:
+        return fake
+
+    monkeypatch.setattr("ingest.embedding.Embedder", factory)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("CHROMA_HOST", "HANDBOOK_CHROMA_HOST", "CHROMA_PORT", "HANDBOOK_CHROMA_PORT", "HANDBOOK_INDEX_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HANDBOOK_MANIFEST_PATH", str(tmp_path / "no-manifest.toml"))
+    return fake
+
+
+@pytest.mark.unit
+def test_cli_ingest_and_stats(corpus: Path, index_dir: Path, cli_env: FakeEmbedder) -> None:
+    from assistant.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", str(corpus), "--index", str(index_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "index updated" in result.stdout
+    assert cli_env.embedded > 0
+
+    result = runner.invoke(app, ["index", "stats", "--index", str(index_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert {"documents", "chunks", "model", "index"} <= set(stats)
+    assert stats["documents"] == 2
+    assert stats["chunks"] == len(IndexSnapshot.open(index_dir).chunks) == cli_env.embedded
+    assert stats["model"] == cli_env.model_name
+    assert Path(stats["index"]) == index_dir
+    assert set(stats["per_document"]) == {"rules", "articles"}
+
+    result = runner.invoke(app, ["ingest", str(corpus), "--index", str(index_dir), "-q"])
+    assert result.exit_code == 0
+    assert "already up to date" in result.stdout
+
+
+@pytest.mark.unit
+def test_cli_ingest_exit_code_1_when_a_file_failed(corpus: Path, index_dir: Path, cli_env: FakeEmbedder) -> None:
+    from assistant.cli import app
+
+    bad = make_truncated_pdf(corpus / "broken.pdf")
+    result = CliRunner().invoke(app, ["ingest", str(corpus), "--index", str(index_dir), "-q"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert str(bad) in errors[0] and "corrupt or truncated" in errors[0]
+    # The good files are in the index all the same.
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["articles", "rules"]
+
+
+@pytest.mark.unit
+def test_cli_stats_without_index(tmp_path: Path, cli_env: FakeEmbedder) -> None:
+    from assistant.cli import app
+
+    result = CliRunner().invoke(app, ["index", "stats", "--index", str(tmp_path / "none"), "--json"])
+    assert result.exit_code == 1
+    assert "handbook ingest" in result.stderr
+
+
+# -- slow ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_thousand_page_pdf(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    pdf = make_large_pdf(tmp_path / "big" / "register.pdf", pages=2000)
+    report = _ingest(index_dir, fake_embedder, [pdf])
+    assert not report.failed
+    (outcome,) = report.files
+    assert outcome.pages == 2000
+    snap = IndexSnapshot.open(index_dir)
+    assert snap.meta.documents["register"].pages == 2000
+    assert len(snap.page_records()) == 2000
+    assert min(c.page_start for c in snap.chunks) == 1
+    assert max(c.page_end for c in snap.chunks) == 2000
+    assert all(1 <= c.page_start <= c.page_end <= 2000 for c in snap.chunks)
+    assert report.embedded == len(snap.chunks) == snap.collection().count()
+    text = " ".join(c.text for c in snap.chunks)
+    assert text.count("Staff shall record the check") == 2000
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_kill_9_during_ingest_keeps_previous_generation(tmp_path: Path, real_embedder: object) -> None:
+    folder = tmp_path / "pdfs"
+    _make_rules(folder)
+    _make_articles(folder)
+    index_dir = tmp_path / "index"
+    first = Ingestor(index_dir, real_embedder, progress=False).run([folder])  # type: ignore[arg-type]
+    assert first.switched
+    old = IndexSnapshot.open(index_dir)
+    old_count = len(old.chunks)
+
+    # Enough new text that embedding and writing take a while.
+    make_large_pdf(folder / "register.pdf", pages=600)
+    env = {
+        **os.environ,
+        "HANDBOOK_MANIFEST_PATH": str(tmp_path / "no-manifest.toml"),
+        "HANDBOOK_INDEX_DIR": str(index_dir),
+    }
+    for name in ("CHROMA_HOST", "HANDBOOK_CHROMA_HOST"):
+        env.pop(name, None)
+    handbook = Path(sys.executable).parent / "handbook"
+    proc = subprocess.Popen(
+        [str(handbook), "ingest", str(folder), "--index", str(index_dir), "-q"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if set(_gen_dirs(index_dir)) - {old.meta.generation}:
+                break  # the new generation is being written: kill it now
+            time.sleep(0.005)
+        assert proc.poll() is None, "the ingest finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    snap = IndexSnapshot.open(index_dir)
+    assert snap.meta.generation == old.meta.generation
+    assert len(snap.chunks) == old_count
+    assert "register" not in snap.meta.documents
+    assert snap.collection().count() == old_count
+    assert len(snap.collection().query(query_embeddings=snap.embeddings()[:1], n_results=3)["ids"][0]) == 3
+
+    # The next ingest succeeds and clears the half-written generation away.
+    report = Ingestor(index_dir, real_embedder, progress=False).run([folder])  # type: ignore[arg-type]
+    assert report.switched and not report.failed
+    latest = IndexSnapshot.open(index_dir)
+    assert "register" in latest.meta.documents
+    assert set(_gen_dirs(index_dir)) == {old.meta.generation, latest.meta.generation}
