@@ -6,14 +6,22 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 import assistant  # noqa: F401  (sets the offline environment first)
-from ingest.settings import Settings
 
-app = typer.Typer(help="Handbook Assistant: answers from prison handbooks and standards, with cited passages.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ingest.settings import Settings
+
+# Plain help text: rich-formatted help costs ~0.8 s of imports on every `--help`.
+app = typer.Typer(
+    help="Handbook Assistant: answers from prison handbooks and standards, with cited passages.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
 corpus_app = typer.Typer(help="Obtain the corpus PDFs.", no_args_is_help=True)
 index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
@@ -23,6 +31,9 @@ IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (de
 
 
 def _settings(index: Path | None = None) -> Settings:
+    # pydantic-settings takes ~0.5 s to import: only commands that run pay for it, not --help.
+    from ingest.settings import Settings
+
     settings = Settings()
     if index is not None:
         settings.index_dir = index
@@ -251,6 +262,111 @@ def chat(
             typer.echo(f"(searched as: {answer.standalone_question})")
         _print_answer(answer)
         history.append(Turn(question=question, answer=answer.answer, standalone=answer.standalone_question))
+
+
+feedback_app = typer.Typer(help="Staff feedback on answers given in the app.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind (0.0.0.0: the whole network).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 7860,
+    index: IndexOpt = None,
+) -> None:
+    """Start the chat app for staff and trainers in the browser (login: HANDBOOK_AUTH or HANDBOOK_AUTH_FILE)."""
+    import time
+
+    from assistant.app.server import AuthConfigError, launch
+    from ingest.index_store import IndexMissingError
+
+    settings = _settings(index)
+    try:
+        running = launch(settings, host, port)
+    except IndexMissingError as exc:
+        raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
+    except AuthConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    except OSError as exc:  # e.g. the port is taken
+        raise _fail(f"cannot listen on {host}:{port}: {exc}") from None
+    login = "login required" if running.login else "no login (set HANDBOOK_AUTH to require one)"
+    typer.echo(f"Handbook Assistant running at {running.url} ({login}); the assistant warms up in the background.")
+    typer.echo("Press Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        typer.echo("stopping")
+    finally:
+        running.close()
+
+
+@feedback_app.command("export")
+def feedback_export(
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="CSV file to write (default: stdout).")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="Feedback database (default: HANDBOOK_FEEDBACK_DB).")] = None,
+) -> None:
+    """Export the feedback staff gave in the app (rating, comment, question, answer, citations) as CSV."""
+    import csv
+
+    from assistant.app.feedback import CSV_COLUMNS, FeedbackStore
+
+    path = db or _settings().feedback_db
+    out = csv_path.open("w", newline="", encoding="utf-8") if csv_path else sys.stdout
+    try:
+        if path.exists():
+            count = FeedbackStore(path).export_csv(out)
+        else:  # no feedback yet: a header only, and no database created as a side effect
+            csv.writer(out, lineterminator="\n").writerow(CSV_COLUMNS)
+            count = 0
+    finally:
+        if csv_path:
+            out.close()
+    if csv_path:
+        typer.echo(f"{count} feedback records written to {csv_path}", err=True)
+
+
+@app.command()
+def brief(
+    topic: Annotated[str, typer.Argument(help="The training topic, e.g. \"visits by children\".")],
+    index: IndexOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the markdown here (default: print it).")] = None,
+    docx: Annotated[Path | None, typer.Option("--docx", help="Also write a Word handout (and FILE-quiz.docx).")] = None,
+    quiz: Annotated[int, typer.Option("--quiz", min=0, help="Add a quiz of N questions with an answer key.")] = 0,
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Use only this document id (repeatable).")] = None,
+) -> None:
+    """A trainer's handout: the most relevant verbatim passages on a topic, cited; optionally a quiz."""
+    from assistant.brief import BriefBuilder
+    from assistant.chain import QuestionError, check_question
+    from assistant.quiz import QuizBuilder
+
+    try:
+        check_question(topic)  # before the slow model load
+    except QuestionError as exc:
+        raise _fail(str(exc).replace("question:", "topic:", 1), 2) from None
+    assistant_ = _load_assistant(index)
+    unknown = sorted(set(doc or ()) - set(assistant_.snapshot.meta.documents))
+    if unknown:
+        known = ", ".join(sorted(assistant_.snapshot.meta.documents))
+        raise _fail(f"--doc: unknown document id {', '.join(unknown)} (known: {known})", 2)
+    topic_brief = BriefBuilder(assistant_).build(topic, doc_ids=doc or ())
+    if topic_brief.empty:
+        raise _fail(f"no passages found on {topic!r}")
+    markdown = topic_brief.to_markdown()
+    topic_quiz = QuizBuilder(quiz).build(topic_brief) if quiz else None
+    if topic_quiz is not None:
+        markdown += "\n" + topic_quiz.to_markdown()
+    if out is None:
+        typer.echo(markdown)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(markdown, encoding="utf-8")
+        typer.echo(f"brief written to {out}", err=True)
+    if docx is not None:
+        typer.echo(f"brief written to {topic_brief.to_docx(docx)}", err=True)
+        if topic_quiz is not None:
+            quiz_path = topic_quiz.to_docx(docx.with_name(f"{docx.stem}-quiz{docx.suffix or '.docx'}"))
+            typer.echo(f"quiz written to {quiz_path}", err=True)
 
 
 _register_plugins()

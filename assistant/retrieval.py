@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) candidates fused by reciprocal rank."""
+"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) candidates fused by reciprocal rank or by normalised scores."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ class SearchFilter:
 @dataclass
 class ScoredChunk:
     chunk: Chunk
-    score: float  # fused score (reciprocal rank fusion)
-    dense: float = 0.0  # cosine similarity to the question, 0 when not among dense candidates
-    lexical: float = 0.0  # BM25 score, 0 when not among lexical candidates
+    score: float  # fused score (reciprocal rank fusion, or the convex combination of normalised scores)
+    dense: float = 0.0  # cosine similarity to the question, 0 when not among dense candidates (rrf fusion)
+    lexical: float = 0.0  # BM25 score, 0 when not among lexical candidates (rrf fusion)
     dense_rank: int | None = None
     lexical_rank: int | None = None
 
@@ -57,6 +57,8 @@ class SearchResult:
 
 
 DEFAULT_KIND_PRIOR = {"binding-standard": 1.0, "policy": 0.8, "guidance": 0.8, "report": 0.0}
+FUSIONS = ("rrf", "convex")
+NORMALIZATIONS = ("minmax", "zscore")
 
 
 class HybridRetriever:
@@ -65,6 +67,13 @@ class HybridRetriever:
     Reciprocal rank fusion with weights: RRF needs no score calibration between
     BM25 and cosine similarity, and the weights let lexical evidence count less
     where staff wording and the standards' wording differ.
+
+    `fusion="convex"` instead scores every candidate by
+    `alpha * norm(cosine) + (1 - alpha) * norm(BM25)`, normalised per query over the union
+    of both candidate lists (`normalization` "minmax" or "zscore"). A candidate found by
+    one retriever only still gets the other retriever's real score (its cosine from the
+    stored embeddings, its BM25 score from the full score array), not a guessed zero.
+    Unlike RRF it keeps how far apart the scores are, not just their order.
     """
 
     def __init__(
@@ -78,7 +87,16 @@ class HybridRetriever:
         lexical_weight: float = 0.5,
         kind_prior: dict[str, float] | None = None,
         prior_weight: float = 0.2,
+        fusion: str = "rrf",
+        alpha: float = 0.5,
+        normalization: str = "minmax",
     ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion: unknown value {fusion!r} (use 'rrf' or 'convex')")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization: unknown value {normalization!r} (use 'minmax' or 'zscore')")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha: {alpha} is outside [0, 1]")
         self.snapshot = snapshot
         self.embedder = embedder
         self.glossary = glossary
@@ -88,7 +106,11 @@ class HybridRetriever:
         self.lexical_weight = lexical_weight
         self.kind_prior = DEFAULT_KIND_PRIOR if kind_prior is None else kind_prior
         self.prior_weight = prior_weight
+        self.fusion = fusion
+        self.alpha = alpha
+        self.normalization = normalization
         self._bm25: Any = None
+        self._embeddings: np.ndarray | None = None
         self._collection: Any = None
         self._idf: dict[str, float] | None = None
         self._row_of = {chunk.id: i for i, chunk in enumerate(snapshot.chunks)}
@@ -142,12 +164,27 @@ class HybridRetriever:
         # The embedding model understands paraphrase by itself; the glossary's formal terms
         # help BM25, which only matches words (measured on the dev set: dense on the plain
         # question is better, lexical on the expanded one is better).
-        dense = self._dense(query, allowed)
+        vector = self.embedder.encode([query])[0]
+        dense = self._dense(vector, allowed)
         timings["dense"] = _ms(t)
         t = time.perf_counter()
-        lexical = self._lexical(expanded, allowed)
+        bm25_scores = self._lexical_scores(expanded, allowed)
+        lexical = self._top_lexical(bm25_scores)
         timings["lexical"] = _ms(t)
 
+        if self.fusion == "convex":
+            fused = self._fuse_convex(vector, dense, lexical, bm25_scores)
+        else:
+            fused = self._fuse_rrf(dense, lexical)
+        hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:k]
+        timings["retrieve_total"] = _ms(started)
+        best = dense[0][1] if dense else 0.0
+        return SearchResult(query, expanded, hits, timings, best_dense=best)
+
+    def _prior(self, hit: ScoredChunk) -> float:
+        return self.kind_prior.get(self._kinds.get(hit.chunk.doc_id, ""), 0.5)
+
+    def _fuse_rrf(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]) -> dict[int, ScoredChunk]:
         fused: dict[int, ScoredChunk] = {}
         for rank, (row, similarity) in enumerate(dense):
             hit = fused.setdefault(row, ScoredChunk(self.snapshot.chunks[row], 0.0))
@@ -159,15 +196,49 @@ class HybridRetriever:
             hit.score += self.lexical_weight / (self.rrf_k + rank + 1)
         for hit in fused.values():
             # Among equally relevant passages, the standards and policies outrank reports about them.
-            prior = self.kind_prior.get(self._kinds.get(hit.chunk.doc_id, ""), 0.5)
-            hit.score += self.prior_weight * prior / self.rrf_k
-        hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:k]
-        timings["retrieve_total"] = _ms(started)
-        best = dense[0][1] if dense else 0.0
-        return SearchResult(query, expanded, hits, timings, best_dense=best)
+            hit.score += self.prior_weight * self._prior(hit) / self.rrf_k
+        return fused
 
-    def _dense(self, text: str, allowed: set[str] | None) -> list[tuple[int, float]]:
-        vector = self.embedder.encode([text])[0]
+    def _fuse_convex(
+        self,
+        vector: np.ndarray,
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+        bm25_scores: np.ndarray | None,
+    ) -> dict[int, ScoredChunk]:
+        fused: dict[int, ScoredChunk] = {}
+        for rank, (row, similarity) in enumerate(dense):
+            hit = fused.setdefault(row, ScoredChunk(self.snapshot.chunks[row], 0.0))
+            hit.dense, hit.dense_rank = similarity, rank
+        for rank, (row, bm25) in enumerate(lexical):
+            hit = fused.setdefault(row, ScoredChunk(self.snapshot.chunks[row], 0.0))
+            hit.lexical, hit.lexical_rank = bm25, rank
+        if not fused:
+            return fused
+        rows = list(fused)
+        lexical_only = [row for row in rows if fused[row].dense_rank is None]
+        if lexical_only:
+            similarities = self._stored_embeddings()[lexical_only] @ np.asarray(vector, dtype=np.float32)
+            for row, similarity in zip(lexical_only, similarities, strict=True):
+                fused[row].dense = float(similarity)
+        if bm25_scores is not None:
+            for row in rows:
+                if fused[row].lexical_rank is None:
+                    fused[row].lexical = max(float(bm25_scores[row]), 0.0)
+        dense_norm = _normalise(np.asarray([fused[r].dense for r in rows]), self.normalization)
+        lexical_norm = _normalise(np.asarray([fused[r].lexical for r in rows]), self.normalization)
+        for row, d, lex in zip(rows, dense_norm, lexical_norm, strict=True):
+            hit = fused[row]
+            # The prior on the normalised scale: 0.2 moves a passage a fifth of the score range at most.
+            hit.score = self.alpha * float(d) + (1 - self.alpha) * float(lex) + self.prior_weight * self._prior(hit)
+        return fused
+
+    def _stored_embeddings(self) -> np.ndarray:
+        if self._embeddings is None:
+            self._embeddings = self.snapshot.embeddings()
+        return self._embeddings
+
+    def _dense(self, vector: np.ndarray, allowed: set[str] | None) -> list[tuple[int, float]]:
         where: dict[str, Any] | None = None
         if allowed is not None:
             where = {"doc_id": {"$in": sorted(allowed)}}
@@ -184,11 +255,12 @@ class HybridRetriever:
                 out.append((row, 1.0 - float(distance)))
         return out
 
-    def _lexical(self, text: str, allowed: set[str] | None) -> list[tuple[int, float]]:
+    def _lexical_scores(self, text: str, allowed: set[str] | None) -> np.ndarray | None:
+        """BM25 score of every chunk (-1 outside the filter); None when the text has no searchable word."""
         tokens = lexical_tokens(text)
         bm25 = self._lexical_index()
         if not tokens:
-            return []
+            return None
         scores = np.asarray(bm25.get_scores(tokens), dtype=np.float32)
         if allowed is not None:
             mask = np.full(scores.shape, -1.0, dtype=np.float32)
@@ -197,10 +269,24 @@ class HybridRetriever:
                 if rows is not None:
                     mask[rows] = 0.0
             scores = np.where(mask == 0.0, scores, -1.0)
+        return scores
+
+    def _top_lexical(self, scores: np.ndarray | None) -> list[tuple[int, float]]:
+        if scores is None:
+            return []
         n = min(self.candidate_k, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top])]
         return [(int(row), float(scores[row])) for row in top if scores[row] > 0]
+
+
+def _normalise(values: np.ndarray, how: str) -> np.ndarray:
+    """Per-query rescaling so cosine and BM25 can be added: min-max to [0, 1], or z-scores."""
+    if how == "zscore":
+        spread = float(values.std())
+        return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.ones_like(values)
 
 
 def _ms(since: float) -> float:

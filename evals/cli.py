@@ -1,9 +1,284 @@
-"""`handbook` commands of the evaluation package, registered through the `handbook.cli` entry point."""
+"""`handbook` commands of the evaluation package, registered through the `handbook.cli` entry point.
+
+Only typer is imported here: the evaluation code (and the model behind it) loads inside
+the commands, so `handbook --help` stays instant.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from assistant.chain import Assistant
+    from evals.golden import GoldenQuestion
+    from evals.runner import EvalReport
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CACHE = REPO_ROOT / ".cache" / "baselines"
+DEFAULT_FLOORS = Path(__file__).resolve().parent / "floors.json"
+
+GoldenOpt = Annotated[Path | None, typer.Option("--golden", help="Golden set (JSONL), e.g. evals/golden/dev.jsonl.")]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: HANDBOOK_INDEX_DIR or ./index).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (keys: evals/README.md).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write report.json, report.md and PNG plots here.")]
+BaselineOpt = Annotated[
+    str | None, typer.Option("--baseline", help="Also run these baselines, comma-separated: naive,bm25.")
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions.")]
+CorpusOpt = Annotated[
+    Path | None, typer.Option("--corpus", help="PDF folder for the baselines (default: the index's source PDFs).")
+]
+CacheOpt = Annotated[Path, typer.Option("--cache", help="Cache of the baselines' built stores.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+class _Fail(typer.Exit):
+    """Ends a command with one line on stderr."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        typer.echo(f"error: {message}", err=True)
+        super().__init__(code)
 
 
 def register(app: typer.Typer) -> None:
-    """Adds the evaluation commands to the `handbook` CLI."""
+    """Adds the evaluation commands to the `handbook` CLI (more sub-apps can be added here)."""
+    app.add_typer(build_eval_app(), name="eval")
+    from evals.beir import beir_command
+
+    app.command("beir")(beir_command)
+
+
+def build_eval_app() -> typer.Typer:
+    eval_app = typer.Typer(
+        help="Evaluate answers on a golden set (`eval --golden FILE` = `eval run`); compare, calibrate, check.",
+        invoke_without_command=True,
+        rich_markup_mode=None,  # plain help, like the main app: rich help formatting is slow to import
+    )
+    eval_app.callback(invoke_without_command=True)(eval_default)
+    eval_app.command("run")(eval_run)
+    eval_app.command("compare")(eval_compare)
+    eval_app.command("calibrate")(eval_calibrate)
+    eval_app.command("check")(eval_check)
+    return eval_app
+
+
+def eval_default(
+    ctx: typer.Context,
+    golden: GoldenOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+    baseline: BaselineOpt = None,
+    limit: LimitOpt = None,
+    corpus: CorpusOpt = None,
+    cache: CacheOpt = DEFAULT_CACHE,
+    quiet: QuietOpt = False,
+) -> None:
+    """Evaluate the assistant on a golden set (the same as `handbook eval run`), or run a subcommand."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if golden is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    eval_run(golden, index, as_json, out, baseline, limit, corpus, cache, quiet)
+
+
+def eval_run(
+    golden: Annotated[Path, typer.Option("--golden", help="Golden set (JSONL), e.g. evals/golden/dev.jsonl.")],
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    out: OutOpt = None,
+    baseline: BaselineOpt = None,
+    limit: LimitOpt = None,
+    corpus: CorpusOpt = None,
+    cache: CacheOpt = DEFAULT_CACHE,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ask every golden question, score answers and retrieval, optionally against baselines."""
+    report = _evaluate(golden, index, limit, baseline, corpus, cache, progress=not quiet)
+    if out is not None:
+        from evals.report import write_report
+
+        paths = write_report(report, out)
+        typer.echo(f"report written: {', '.join(str(p) for p in paths)}", err=True)
+    if as_json:
+        typer.echo(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_summary(report)
+
+
+def eval_compare(
+    a: Annotated[Path, typer.Argument(help="The earlier report (report.json or `--json` output).")],
+    b: Annotated[Path, typer.Argument(help="The later report.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Metric deltas (B - A) and the questions that flipped between two reports."""
+    from evals.compare import ReportError, compare_reports, load_report, render_text
+
+    try:
+        comparison = compare_reports(load_report(a), load_report(b), str(a), str(b))
+    except ReportError as exc:
+        raise _Fail(str(exc), 2) from None
+    typer.echo(
+        json.dumps(comparison.to_json_dict(), ensure_ascii=False, indent=2) if as_json else render_text(comparison)
+    )
+
+
+def eval_calibrate(
+    golden: Annotated[Path, typer.Option("--golden", help="Golden set with unanswerable questions (the dev set).")],
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    limit: LimitOpt = None,
+    max_false_refusal: Annotated[
+        float, typer.Option("--max-false-refusal", min=0.0, max=1.0, help="Limit on the false-refusal rate.")
+    ] = 0.05,
+    quiet: QuietOpt = False,
+) -> None:
+    """Print the refusal threshold per lexical weight that maximises refusal recall (writes nothing)."""
+    from evals.calibrate import WEIGHTS, calibrate, collect_evidence, render_text
+
+    questions = _questions(golden, limit)
+    if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
+        raise _Fail(f"{golden}: calibration needs both answerable and unanswerable questions", 2)
+    assistant = _assistant(index)
+    evidence = collect_evidence(assistant, questions, progress=not quiet)
+    policy = assistant.refusal
+    result = calibrate(evidence, WEIGHTS, max_false_refusal, policy.threshold, policy.lexical_weight)
+    typer.echo(json.dumps(result.to_json_dict(), indent=2) if as_json else render_text(result))
+
+
+def eval_check(
+    golden: Annotated[Path | None, typer.Option("--golden", help="Golden set to run (the dev set in CI).")] = None,
+    floors: Annotated[Path, typer.Option("--floors", help="Floors and ceilings (JSON).")] = DEFAULT_FLOORS,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Check this report JSON instead of running the golden set.")
+    ] = None,
+    index: IndexOpt = None,
+    limit: LimitOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """CI gate: exit 1, with one line per metric, when a metric is below its floor (or above its ceiling)."""
+    from evals.gate import FloorsError, check_floors, load_floors
+
+    try:
+        limits = load_floors(floors)
+    except FloorsError as exc:
+        raise _Fail(str(exc), 2) from None
+    if report is not None:
+        from evals.compare import ReportError, load_report
+
+        try:
+            metrics = load_report(report).to_json_dict()
+        except ReportError as exc:
+            raise _Fail(str(exc), 2) from None
+    elif golden is not None:
+        metrics = _evaluate(golden, index, limit, None, None, DEFAULT_CACHE, progress=not quiet).to_json_dict()
+    else:
+        raise _Fail("eval check: pass --golden FILE (or --report FILE)", 2)
+    problems = check_floors(metrics, limits)
+    for line in problems:
+        typer.echo(f"FAIL {line}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    checked = len(limits.floors) + len(limits.ceilings)
+    typer.echo(f"ok: {checked} metrics within their floors/ceilings ({floors})")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _questions(golden: Path, limit: int | None) -> list[GoldenQuestion]:
+    from evals.golden import GoldenFormatError, load_golden
+
+    try:
+        questions = load_golden(golden)
+    except GoldenFormatError as exc:
+        raise _Fail(str(exc), 2) from None
+    if not questions:
+        raise _Fail(f"{golden}: no questions", 2)
+    return questions[:limit] if limit else questions
+
+
+def _assistant(index: Path | None) -> Assistant:
+    from assistant.chain import Assistant
+    from ingest.index_store import IndexMissingError
+    from ingest.settings import Settings
+
+    settings = Settings()
+    if index is not None:
+        settings.index_dir = index
+    try:
+        return Assistant.from_settings(settings)
+    except IndexMissingError as exc:
+        raise _Fail(f"{exc} (after `handbook corpus fetch`)") from None
+
+
+def _evaluate(
+    golden: Path,
+    index: Path | None,
+    limit: int | None,
+    baseline: str | None,
+    corpus: Path | None,
+    cache: Path,
+    progress: bool,
+) -> EvalReport:
+    from evals.runner import EvalRunner
+
+    questions = _questions(golden, limit)
+    names = [n.strip() for n in (baseline or "").split(",") if n.strip()]
+    assistant = _assistant(index)
+    baselines: list[Any] = []
+    try:
+        if names:
+            baselines = _baselines(names, assistant, corpus, cache, progress)
+        return EvalRunner(assistant, questions, baselines, progress=progress, golden_path=str(golden)).run()
+    finally:
+        for b in baselines:
+            b.close()
+
+
+def _baselines(names: list[str], assistant: Assistant, corpus: Path | None, cache: Path, progress: bool) -> list[Any]:
+    from evals.baselines import BaselineError, index_pdfs, make_baselines
+    from ingest.settings import default_model_path
+
+    try:
+        pdfs = index_pdfs(list(assistant.snapshot.meta.documents.values()), corpus)
+        return list(make_baselines(names, pdfs, cache, default_model_path(), progress=progress))
+    except BaselineError as exc:
+        raise _Fail(str(exc), 2) from None
+
+
+def _print_summary(report: EvalReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from evals.report import HEADLINE, value_of
+    from evals.runner import SYSTEM
+
+    systems = [(SYSTEM, report.metrics)] + [(name, b.metrics) for name, b in report.baselines.items()]
+    table = Table("metric", *(name for name, _ in systems), title=f"{report.metrics.n} questions ({report.run.golden})")
+    for key, label, _lower in HEADLINE:
+        values = [value_of(m, key) for _, m in systems]
+        table.add_row(
+            label, *("–" if v is None else f"{v:.1f}" if key.startswith("latency") else f"{v:.3f}" for v in values)
+        )
+    kinds = Table("kind", "n", "hit@5", "MRR@10", "key facts", "refusal recall", "false refusals", title="per kind")
+    for kind, m in report.per_kind.items():
+        cells = [m.hit_5, m.mrr_10, m.key_fact_coverage, m.refusal_recall, m.false_refusal_rate]
+        kinds.add_row(kind, str(m.n), *("–" if v is None else f"{v:.3f}" for v in cells))
+    console = Console()
+    console.print(table)
+    console.print(kinds)
+    for name, b in report.baselines.items():
+        build = "–" if b.build_seconds is None else f"{b.build_seconds:.1f} s"
+        console.print(f"baseline {name}: build {build}{' (cached)' if b.cached else ''}", highlight=False)
+    console.print(f"{len(report.failures)} questions with failures (see report.md with --out)", highlight=False)

@@ -24,7 +24,7 @@ from ingest.structure import StructureParser
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 FileStatus = Literal["new", "changed", "unchanged", "failed", "duplicate"]
 
 
@@ -114,9 +114,9 @@ class Ingestor:
         files, problems = find_pdfs(paths)
         report.files.extend(problems)
         previous = IndexSnapshot.open(self.index_dir) if has_index(self.index_dir) else None
-        compatible = previous is not None and (
-            previous.meta.model_path == self.embedder.model_path and previous.meta.chunker == self.chunker_config()
-        )
+        same_model = previous is not None and previous.meta.model_path == self.embedder.model_path
+        # A new chunker re-parses every document; vectors of unchanged chunk texts are still reused.
+        compatible = same_model and previous is not None and previous.meta.chunker == self.chunker_config()
 
         # Same bytes under two names: index the first name only.
         by_hash: dict[str, Path] = {}
@@ -154,7 +154,7 @@ class Ingestor:
                 parsed = self._parse(path, doc_id, sha, bar)
                 report.files.append(parsed.outcome)
                 if parsed.outcome.status == "failed":
-                    if compatible and old is not None:
+                    if old is not None:
                         carried.add(doc_id)  # keep what the index held for this file
                     continue
                 parsed.outcome.status = "changed" if old is not None else "new"
@@ -186,7 +186,7 @@ class Ingestor:
                 pages.extend(previous_pages.get(doc_id, []))
                 documents[doc_id] = old_docs[doc_id]
 
-        embeddings = self._embeddings(chunks, previous if compatible else None, report)
+        embeddings = self._embeddings(chunks, previous if same_model else None, report)
         writer = IndexWriter(self.index_dir, self.chroma)
         writer.write(
             chunks,

@@ -45,5 +45,10 @@ class Settings(BaseSettings):
     candidate_k: int = 40
     refusal_threshold: float | None = None  # None: the calibrated value stored with the code
 
+    # The chat app (`handbook serve`): optional login and where answer feedback is kept.
+    auth: str = ""  # "user:password" pairs, comma-separated
+    auth_file: Path | None = None  # one "user:password" per line
+    feedback_db: Path = Field(default_factory=lambda: _repo_root() / "feedback.sqlite3")
+
     def resolved_model(self) -> str:
         return self.embedding_model or default_model_path()

@@ -47,6 +47,10 @@ class StructureParser:
         section = ""  # the numbered section title that dotted paragraphs sit under
         ref = ""
         current: list[Line] = []
+        # Running numbers, so that footnotes ("14. Corrections Act 2007") and quantities
+        # ("2.5 metres") are not taken for the next section or paragraph.
+        last_para_head = 0
+        last_section = 0
 
         def flush() -> None:
             nonlocal current
@@ -64,14 +68,21 @@ class StructureParser:
                 ref = f"{m_named.group(1).capitalize()} {m_named.group(2)}"
                 continue
             m_dotted = _DOTTED_PARA.match(text) if use_dotted else None
-            if m_dotted and _plausible_next_number(ref, m_dotted.group(1)):
+            if m_dotted and _plausible_next(last_para_head, m_dotted.group(1)):
                 flush()
                 ref = m_dotted.group(1)
+                last_para_head = int(ref.split(".")[0])
                 current.append(line)
                 continue
             m_title = _NUMBERED_TITLE.match(text)
-            if m_title and use_dotted and _is_heading_shape(text, prev, self.max_heading_words):
+            if (
+                m_title
+                and use_dotted
+                and _plausible_next(max(last_section, last_para_head), m_title.group(1))
+                and _is_heading_shape(text, prev, self.max_heading_words)
+            ):
                 flush()
+                last_section = int(m_title.group(1))
                 section = f"{m_title.group(1)}. {m_title.group(2).strip()}"
                 headings = [section]
                 ref = m_title.group(1)
@@ -87,15 +98,10 @@ class StructureParser:
         return [b for b in blocks if any(line.text.strip() for line in b.lines)]
 
 
-def _plausible_next_number(previous: str, candidate: str) -> bool:
-    """Rejects numbers that are quantities or dates in running text ("2.5 metres")."""
-    head = candidate.split(".")[0]
-    if not previous:
-        return True
-    prev_head = previous.split(".")[0]
-    if not prev_head.isdigit():
-        return True
-    return 0 <= int(head) - int(prev_head) <= 2
+def _plausible_next(previous_head: int, candidate: str) -> bool:
+    """A section number may repeat or move on by one or two, never jump or go back."""
+    head = int(candidate.split(".")[0])
+    return 0 <= head - previous_head <= 2
 
 
 def _is_heading_shape(text: str, prev: str, max_words: int) -> bool:

@@ -83,6 +83,12 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture
+def make_fake_embedder() -> type[FakeEmbedder]:
+    """The FakeEmbedder class, for tests that need more than one (test modules never import conftest)."""
+    return FakeEmbedder
+
+
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
     if not SHARED_CORPUS.is_dir() or not any(SHARED_CORPUS.glob("*.pdf")):

@@ -12,13 +12,16 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FakeEmbedder
 from pdf_factory import make_pdf, sample_rules_pages
 
 from ingest.index_store import ChromaConfig, IndexSnapshot
 from ingest.pipeline import Ingestor
+
+if TYPE_CHECKING:
+    from conftest import FakeEmbedder  # annotations only: fixtures supply the objects
 
 pytestmark = pytest.mark.integration
 

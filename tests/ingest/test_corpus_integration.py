@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import CorpusIndex
 
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
+
+if TYPE_CHECKING:
+    from conftest import CorpusIndex  # annotations only: the session fixture supplies it
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
 from pdf_factory import (
     make_empty_file,
     make_encrypted_pdf,
@@ -30,7 +30,8 @@ from typer.testing import CliRunner
 from ingest.index_store import CURRENT, IndexSnapshot, IndexWriter, has_index
 from ingest.pipeline import Ingestor, IngestReport
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from conftest import FakeEmbedder  # annotations only: fixtures supply the objects
 
 
 def _article_pages(variant: str = "") -> list[list[str]]:
@@ -250,9 +251,11 @@ def test_missing_path_is_reported(corpus: Path, index_dir: Path, fake_embedder: 
 
 
 @pytest.mark.unit
-def test_model_change_reembeds_everything(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+def test_model_change_reembeds_everything(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, make_fake_embedder: type[FakeEmbedder]
+) -> None:
     first = _ingest(index_dir, fake_embedder, [corpus])
-    other = FakeEmbedder(model_path="/fake/models/another-model")
+    other = make_fake_embedder(model_path="/fake/models/another-model")
     report = _ingest(index_dir, other, [corpus])
     assert report.switched
     assert report.embedded == other.embedded == first.total_chunks
@@ -399,9 +402,9 @@ def test_failed_write_of_first_index_leaves_nothing(
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEmbedder:
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_embedder: FakeEmbedder) -> FakeEmbedder:
     """The CLI with a fake embedder and no manifest, Chroma server or .env from the environment."""
-    fake = FakeEmbedder()
+    fake = fake_embedder
 
     def factory(model_path: str, *args: object, **kwargs: object) -> FakeEmbedder:
         return fake

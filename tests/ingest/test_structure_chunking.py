@@ -129,14 +129,14 @@ def test_quantities_are_not_taken_for_paragraph_numbers() -> None:
     pages = [
         _page(
             1,
-            "3.1 Cells must have a window.",
-            "3.2 Each cell must measure at least",
+            "1.1 Cells must have a window.",
+            "1.2 Each cell must measure at least",
             "9.5 square metres of floor space.",
-            "3.3 Lights must work.",
+            "1.3 Lights must work.",
         )
     ]
     blocks = StructureParser().run(pages)
-    assert [b.ref for b in blocks] == ["3.1", "3.2", "3.3"]
+    assert [b.ref for b in blocks] == ["1.1", "1.2", "1.3"]
     assert "9.5 square metres of floor space." in [line.text for line in blocks[1].lines]
 
 

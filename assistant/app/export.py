@@ -1,0 +1,67 @@
+"""A conversation as a Markdown file, with every citation in full, for records and training notes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from assistant.answer import Answer, page_label
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
+
+
+@dataclass
+class Exchange:
+    """One question of a conversation and what the app showed for it.
+
+    `answer` is None when no answer was produced (the question was rejected or the
+    assistant failed); `notice` then holds the message the user saw.
+    """
+
+    question: str
+    answer: Answer | None = None
+    notice: str = ""
+
+
+def md_escape(text: str) -> str:
+    """Document text shown as Markdown: no emphasis, links, HTML or LaTeX from the PDF's characters."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _quote_block(text: str) -> str:
+    return "\n".join("> " + md_escape(line) if line.strip() else ">" for line in text.splitlines())
+
+
+def conversation_markdown(
+    exchanges: Sequence[Exchange], title: str = "Handbook Assistant conversation", exported: datetime | None = None
+) -> str:
+    """The conversation, question by question, with each answer's citations (document, ref, pages, quote)."""
+    when = (exported or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# {title}",
+        "",
+        f"Exported {when}. Quotes are verbatim from the indexed documents; check the cited page before acting on them.",
+    ]
+    for i, ex in enumerate(exchanges, 1):
+        lines += ["", f"## {i}. {md_escape(ex.question)}", ""]
+        answer = ex.answer
+        if answer is None:
+            lines.append(f"_{md_escape(ex.notice or 'No answer.')}_")
+            continue
+        if answer.standalone_question and answer.standalone_question != answer.question:
+            lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
+        if answer.refused or not answer.citations:
+            lines.append(md_escape(answer.answer).replace("\n", "  \n"))
+            continue
+        for c in answer.citations:
+            lines += [_quote_block(f"\u201c{c.quote}\u201d [{c.n}]"), ""]
+        lines += ["**Sources**", ""]
+        for c in answer.citations:
+            where = ", ".join(part for part in (c.title, c.ref, page_label(c.pages)) if part)
+            lines.append(f"{c.n}. {md_escape(where)} (document `{c.doc}`)")
+        searched = ", ".join(f"`{d}`" for d in answer.documents_searched)
+        if searched:
+            lines += ["", f"Documents searched: {searched}. Confidence {answer.confidence:.2f}."]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,647 @@
+"""The gradio page: chat with source cards and page viewer, feedback, export, and the trainers' topic brief.
+
+No `from __future__ import annotations` here: gradio reads the handlers' type hints at
+run time to pass `gr.Request` / `gr.LikeData`, and string annotations can hide them.
+"""
+
+import hashlib
+import html
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import gradio as gr
+
+from assistant.answer import Answer, Citation, Turn, page_label
+from assistant.app.export import Exchange, conversation_markdown, md_escape
+from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
+from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
+from assistant.app.server import WarmAssistant
+from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Can we read a prisoner's letters to his lawyer?",
+    "How long can someone be kept in segregation?",
+    "A visitor refuses to be searched — what now?",
+    "What must happen when a prisoner arrives at the prison?",
+]
+QUIZ_KINDS: dict[str, Literal["cloze", "multiple-choice", "mixed"]] = {
+    "mixed": "mixed",
+    "cloze": "cloze",
+    "multiple-choice": "multiple-choice",
+}
+APOLOGY = "Sorry, something went wrong while answering. The error has been logged; please try again."
+WARM_WAIT_S = 900.0  # a question asked during warm-up waits this long at most
+STREAM_WORDS = 18  # words per streamed piece of a long quote
+STREAM_PAUSE_S = 0.02  # lets the browser paint each piece
+
+CSS = """
+.hb-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
+           background: var(--background-fill-secondary); }
+.hb-card-head { font-weight: 600; margin-bottom: 4px; }
+.hb-card-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
+.hb-passage { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; margin: 0 0 6px 0;
+               max-height: 16em; overflow-y: auto; }
+.hb-passage mark, .hb-page-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
+.hb-card a, .hb-page-text a { font-size: 0.9em; }
+.hb-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.hb-page-passage { white-space: pre-wrap; line-height: 1.5; }
+"""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One thing the sources panel lists: a citation of the answer, or a retrieved passage after a refusal."""
+
+    key: str  # "c<n>" for citation n, "p<i>" for passage i
+    doc: str
+    title: str
+    ref: str
+    pages: list[int]
+    passage: str
+    quote: str  # the verbatim quote to highlight; "" for a passage that was not quoted
+
+    def label(self) -> str:
+        head = f"[{self.key[1:]}]" if self.key.startswith("c") else "(related)"
+        return ", ".join(p for p in (f"{head} {self.title}", self.ref, page_label(self.pages)) if p)
+
+
+def answer_sources(answer: Answer) -> list[Source]:
+    """The citations with the passage each quote comes from; after a refusal, the top passages."""
+    if answer.citations:
+        return [_citation_source(answer, c) for c in answer.citations]
+    return [Source(f"p{i}", p.doc, p.title, p.ref, p.pages, p.text, "") for i, p in enumerate(answer.passages[:3], 1)]
+
+
+def _citation_source(answer: Answer, citation: Citation) -> Source:
+    passage = next((p.text for p in answer.passages if p.doc == citation.doc and citation.quote in p.text), None)
+    if passage is None:  # e.g. whitespace differs: match ignoring it
+        pattern = _loose_pattern(citation.quote)
+        passage = next((p.text for p in answer.passages if p.doc == citation.doc and pattern.search(p.text)), None)
+    return Source(
+        f"c{citation.n}",
+        citation.doc,
+        citation.title,
+        citation.ref,
+        citation.pages,
+        passage or citation.quote,
+        citation.quote,
+    )
+
+
+def _loose_pattern(quote: str) -> re.Pattern[str]:
+    return re.compile(r"\s+".join(re.escape(word) for word in quote.split()))
+
+
+def highlight(passage: str, quote: str) -> str:
+    """The passage as HTML, every character escaped, with the quoted words in <mark>."""
+    if quote:
+        start = passage.find(quote)
+        end = start + len(quote)
+        if start < 0:
+            match = _loose_pattern(quote).search(passage)
+            start, end = (match.start(), match.end()) if match else (-1, -1)
+        if start >= 0:
+            return (
+                html.escape(passage[:start])
+                + "<mark>"
+                + html.escape(passage[start:end])
+                + "</mark>"
+                + html.escape(passage[end:])
+            )
+    return html.escape(passage)
+
+
+def pdf_link(doc: str, page: int) -> str:
+    # Relative, so it also works when the app is served under a path prefix.
+    return f"pdf/{html.escape(doc, quote=True)}#page={int(page)}"
+
+
+def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool = False) -> str:
+    if not sources:
+        return '<p class="hb-note">The sources of the answer appear here.</p>'
+    parts = []
+    if refused:
+        parts.append(
+            '<p class="hb-note">No answer was given. These passages came closest; they were <b>not</b> judged '
+            "to answer the question.</p>"
+        )
+    for s in sources:
+        first = s.pages[0] if s.pages else 1
+        meta = " · ".join(html.escape(x) for x in (kinds.get(s.doc, ""), s.doc) if x)
+        head = html.escape(", ".join(x for x in (s.label(),) if x))
+        parts.append(
+            f'<div class="hb-card" data-doc="{html.escape(s.doc, quote=True)}" data-page="{first}">'
+            f'<div class="hb-card-head">{head}</div>'
+            f'<div class="hb-card-meta">{meta}</div>'
+            f'<div class="hb-passage">{highlight(s.passage, s.quote)}</div>'
+            f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
+            f"Open the PDF at {page_label(s.pages)}</a>"
+            "</div>"
+        )
+    parts.append('<p class="hb-note">Choose a source under “Open a source” to see the printed page.</p>')
+    return "\n".join(parts)
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer as the chat shows it: quotes with their citation headings, document text escaped."""
+    lines: list[str] = []
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
+    if answer.refused or not answer.citations:
+        lines.append(md_escape(answer.answer))
+        return "\n".join(lines)
+    for c in answer.citations:
+        lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
+    lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
+    return "\n".join(lines)
+
+
+def stream_pieces(text: str, words: int = STREAM_WORDS) -> list[str]:
+    """Growing prefixes of `text`, cut at line ends and every `words` words, ending with the whole text."""
+    cuts: list[int] = []
+    position = 0
+    for line in text.splitlines(keepends=True):
+        spans = [m.end() for m in re.finditer(r"\S+\s*", line)]
+        for i in range(words, len(spans), words):
+            cuts.append(position + spans[i - 1])
+        position += len(line)
+        cuts.append(position)
+    prefixes = [text[:c].rstrip() for c in cuts if text[:c].strip()]
+    return [p for i, p in enumerate(prefixes) if i == 0 or p != prefixes[i - 1]] or [text]
+
+
+def _session_key(request: gr.Request | None) -> str:
+    raw = getattr(request, "session_hash", None) or "anonymous"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]  # never a client string in a path
+
+
+def _chat_messages(exchanges: Sequence[Exchange], pending: str | None = None) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = []
+    for ex in exchanges:
+        messages.append({"role": "user", "content": md_escape(ex.question)})
+        shown = answer_markdown(ex.answer) if ex.answer is not None else f"\u26a0\ufe0f {md_escape(ex.notice)}"
+        messages.append({"role": "assistant", "content": shown})
+    if pending is not None:
+        messages[-1]["content"] = pending
+    return messages
+
+
+class HandbookApp:
+    """Builds the page and holds its handlers (plain methods, so tests can call them directly)."""
+
+    def __init__(
+        self,
+        warm: WarmAssistant,
+        documents: list[dict[str, Any]],
+        feedback: FeedbackStore,
+        sources: SourceDocuments,
+        renderer: PageRenderer,
+        export_dir: Path,
+        answer_concurrency: int = 2,
+    ) -> None:
+        self.warm = warm
+        self.documents = documents
+        self.doc_ids = {d["id"] for d in documents}
+        self.kinds = {d["id"]: d["kind"] for d in documents}
+        self.feedback = feedback
+        self.sources = sources
+        self.renderer = renderer
+        self.export_dir = Path(export_dir)
+        self.answer_concurrency = answer_concurrency
+
+    # ---- chat -------------------------------------------------------------------------
+
+    def respond(
+        self, question: str, exchanges: list[Exchange] | None, doc_filter: list[str] | None, request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
+        """Streams the answer into the chat; then fills the source cards, the source picker and the export."""
+        exchanges = list(exchanges or [])
+        try:
+            text = check_question(question)
+        except QuestionError as exc:
+            exchanges.append(Exchange(question=str(question or "")[:200] or "(empty)", notice=str(exc)))
+            yield self._outputs(exchanges, request, keep_sources=True, question=question)
+            return
+        exchange = Exchange(question=text)
+        exchanges.append(exchange)
+        waiting = (
+            "_Searching the documents…_"
+            if self.warm.ready
+            else "_Loading the assistant (first start, about a minute)…_"
+        )
+        yield (_chat_messages(exchanges, pending=waiting), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+        try:
+            answer = self._ask(text, exchanges[:-1], doc_filter)
+        except QuestionError as exc:
+            exchange.notice = str(exc)
+            yield self._outputs(exchanges, request, keep_sources=True)
+            return
+        except Exception:
+            log.exception("answering failed for a question of %d characters", len(text))
+            exchange.notice = APOLOGY
+            yield self._outputs(exchanges, request, keep_sources=True)
+            return
+        shown = answer_markdown(answer)
+        for piece in stream_pieces(shown)[:-1]:
+            yield (_chat_messages(exchanges, pending=piece), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+            time.sleep(STREAM_PAUSE_S)
+        exchange.answer = answer
+        yield self._outputs(exchanges, request)
+
+    def _ask(self, text: str, earlier: Sequence[Exchange], doc_filter: Sequence[str] | None) -> Answer:
+        history = [
+            Turn(question=e.question, answer=e.answer.answer, standalone=e.answer.standalone_question)
+            for e in earlier
+            if e.answer is not None
+        ]
+        doc_ids = [d for d in (doc_filter or []) if d in self.doc_ids]
+        return self.warm.get(WARM_WAIT_S).ask(text, history=history, doc_ids=doc_ids)
+
+    def _outputs(
+        self, exchanges: list[Exchange], request: gr.Request | None, keep_sources: bool = False, question: str = ""
+    ) -> tuple[Any, ...]:
+        chat = _chat_messages(exchanges)
+        export = self._write_export(exchanges, request)
+        last = next((e.answer for e in reversed(exchanges) if e.answer is not None), None)
+        if keep_sources or last is None:
+            return (chat, exchanges, gr.skip(), gr.skip(), question, export)
+        turn = max(i for i, e in enumerate(exchanges) if e.answer is last)
+        sources = answer_sources(last)
+        choices = [(s.label(), f"{turn}:{s.key}") for s in sources]
+        picker = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+        return (chat, exchanges, source_cards(sources, self.kinds, refused=last.refused), picker, question, export)
+
+    def _write_export(self, exchanges: list[Exchange], request: gr.Request | None) -> Any:
+        if not any(e.answer is not None for e in exchanges):
+            return gr.DownloadButton(value=None, interactive=False)
+        folder = self.export_dir / _session_key(request)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "handbook-conversation.md"
+        path.write_text(conversation_markdown(exchanges), encoding="utf-8")
+        return gr.DownloadButton(value=str(path), interactive=True)
+
+    def new_conversation(self) -> tuple[Any, ...]:
+        return (
+            [],
+            [],
+            source_cards([], self.kinds),
+            gr.Dropdown(choices=[], value=None),
+            None,
+            "",
+            gr.DownloadButton(value=None, interactive=False),
+            "",
+            "",
+        )
+
+    def ask_api(self, question: str) -> dict[str, Any]:
+        """Answers one question: the JSON object of `handbook ask --json`."""
+        try:
+            return self.warm.get(WARM_WAIT_S).ask(question).to_json_dict()
+        except QuestionError as exc:
+            raise gr.Error(str(exc)) from None
+        except Exception:
+            log.exception("the /ask endpoint failed")
+            raise gr.Error(APOLOGY) from None
+
+    # ---- source pages -----------------------------------------------------------------
+
+    def show_page(self, choice: str | None, exchanges: list[Exchange] | None) -> tuple[Any, str]:
+        """The printed page of the chosen source as an image, with the passage and a link to the PDF."""
+        source = self._find_source(choice, exchanges or [])
+        if source is None:
+            return None, '<p class="hb-note">Ask a question, then choose one of its sources.</p>'
+        page = source.pages[0] if source.pages else 1
+        link = f'<a href="{pdf_link(source.doc, page)}" target="_blank" rel="noopener">Open the PDF at p. {page}</a>'
+        head = f"<h4>{html.escape(source.label())}</h4>"
+        passage = f'<div class="hb-page-passage">{highlight(source.passage, source.quote)}</div>'
+        try:
+            image = self.renderer.render(self.sources.pdf_path(source.doc), page, self.sources.cache_key(source.doc))
+        except SourceNotFound as exc:
+            log.warning("page view: %s", exc)
+            return (
+                None,
+                f'{head}<p class="hb-note">The PDF is not available here ({html.escape(str(exc))}).</p>{passage}',
+            )
+        except Exception:
+            log.exception("rendering %s p. %d failed", source.doc, page)
+            return None, f'{head}<p class="hb-note">The page could not be shown.</p>{passage}<p>{link}</p>'
+        return str(image), f'<div class="hb-page-text">{head}{passage}<p>{link}</p></div>'
+
+    @staticmethod
+    def _find_source(choice: str | None, exchanges: Sequence[Exchange]) -> Source | None:
+        if not choice or ":" not in choice:
+            return None
+        turn_text, key = choice.split(":", 1)
+        if not turn_text.isdigit() or int(turn_text) >= len(exchanges):
+            return None
+        answer = exchanges[int(turn_text)].answer
+        if answer is None:
+            return None
+        return next((s for s in answer_sources(answer) if s.key == key), None)
+
+    # ---- feedback ---------------------------------------------------------------------
+
+    def give_feedback(
+        self, rating: str | None, comment: str | None, exchanges: list[Exchange] | None, request: gr.Request
+    ) -> tuple[str, str]:
+        """Stores a rating (up/down) and optional comment for the latest answer."""
+        turn = next((i for i in range(len(exchanges or []) - 1, -1, -1) if (exchanges or [])[i].answer), None)
+        if turn is None:
+            return "There is no answer to rate yet.", comment or ""
+        if rating not in ("up", "down"):
+            return "Choose 👍 or 👎 first.", comment or ""
+        try:
+            self._store(exchanges or [], turn, rating, comment or "", request)
+        except FeedbackError as exc:
+            return f"Not stored: {exc}", comment or ""
+        except Exception:
+            log.exception("storing feedback failed")
+            return "Sorry, the feedback could not be stored.", comment or ""
+        return "Thank you, your feedback was stored.", ""
+
+    def on_like(self, exchanges: list[Exchange] | None, data: gr.LikeData, request: gr.Request) -> str:
+        """The chat's thumb icons: rates the answer that was clicked."""
+        index = data.index[0] if isinstance(data.index, (tuple, list)) else data.index
+        turn = int(index) // 2  # two messages per exchange: question, answer
+        rating = "up" if data.liked in (True, "Like") else "down" if data.liked in (False, "Dislike") else None
+        items = exchanges or []
+        if rating is None or turn >= len(items) or items[turn].answer is None:
+            return ""
+        try:
+            self._store(items, turn, rating, "", request)
+        except Exception:
+            log.exception("storing feedback failed")
+            return "Sorry, the feedback could not be stored."
+        return "Thank you, your feedback was stored."
+
+    def _store(
+        self, exchanges: Sequence[Exchange], turn: int, rating: str, comment: str, request: gr.Request | None
+    ) -> int:
+        answer = exchanges[turn].answer
+        assert answer is not None
+        return self.feedback.add(
+            FeedbackRecord(
+                question=answer.question,
+                answer=answer.answer,
+                rating="up" if rating == "up" else "down",
+                citations=[c.model_dump() for c in answer.citations],
+                comment=comment,
+                standalone_question=answer.standalone_question,
+                session=_session_key(request),
+            )
+        )
+
+    # ---- status -----------------------------------------------------------------------
+
+    def status(self) -> tuple[str, Any]:
+        if self.warm.failed:
+            return "**The assistant could not be loaded.** The operator's log has the details.", gr.Timer(active=False)
+        if self.warm.ready:
+            return f"{len(self.documents)} documents indexed. Ready.", gr.Timer(active=False)
+        return (
+            "Loading the assistant… you can already type a question; it will be answered once loading ends.",
+            gr.skip(),
+        )
+
+    # ---- trainers: topic brief and quiz -----------------------------------------------
+
+    def build_brief(
+        self, topic: str | None, doc_filter: list[str] | None, request: gr.Request
+    ) -> tuple[str, Any, Any, Any, str, Any, Any]:
+        """Topic brief: the passages of the documents on one topic, as Markdown, .md and .docx."""
+        no_quiz = (
+            "",
+            gr.DownloadButton(value=None, interactive=False),
+            gr.DownloadButton(value=None, interactive=False),
+        )
+        try:
+            text = check_question(topic)
+        except QuestionError as exc:
+            return (f"**{str(exc).replace('question:', 'topic:')}**", *self._no_downloads(), None, *no_quiz)
+        try:
+            from assistant.brief import BriefBuilder
+
+            doc_ids = tuple(d for d in (doc_filter or []) if d in self.doc_ids)
+            brief = BriefBuilder(self.warm.get(WARM_WAIT_S)).build(text, doc_ids=doc_ids)
+            folder = self.export_dir / _session_key(request)
+            folder.mkdir(parents=True, exist_ok=True)
+            stem = "brief-" + (re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "topic")
+            markdown = brief.to_markdown()
+            (folder / f"{stem}.md").write_text(markdown, encoding="utf-8")
+            brief.to_docx(folder / f"{stem}.docx")
+        except (QuestionError, ValueError) as exc:
+            return (f"**{md_escape(str(exc))}**", *self._no_downloads(), None, *no_quiz)
+        except Exception:
+            log.exception("building the topic brief failed")
+            return (f"**{APOLOGY}**", *self._no_downloads(), None, *no_quiz)
+        return (
+            markdown,
+            gr.DownloadButton(value=str(folder / f"{stem}.md"), interactive=True),
+            gr.DownloadButton(value=str(folder / f"{stem}.docx"), interactive=True),
+            brief,
+            *no_quiz,
+        )
+
+    def make_quiz(self, brief: Any, n_questions: float, kind: str, request: gr.Request) -> tuple[str, Any, Any]:
+        """A quiz from the current brief, with its answer key."""
+        if brief is None:
+            return "**Build a topic brief first.**", *self._no_downloads()
+        try:
+            from assistant.quiz import QuizBuilder
+
+            quiz_kind = QUIZ_KINDS.get(kind)
+            if quiz_kind is None:
+                raise ValueError(f"quiz type: expected one of {', '.join(QUIZ_KINDS)}, got {kind!r}")
+            quiz = QuizBuilder(n_questions=int(n_questions), seed=0).build(brief, kind=quiz_kind)
+            folder = self.export_dir / _session_key(request)
+            folder.mkdir(parents=True, exist_ok=True)
+            markdown = quiz.to_markdown(with_answers=True)
+            (folder / "quiz.md").write_text(markdown, encoding="utf-8")
+            quiz.to_docx(folder / "quiz.docx")
+        except ValueError as exc:
+            return f"**{md_escape(str(exc))}**", *self._no_downloads()
+        except Exception:
+            log.exception("making the quiz failed")
+            return f"**{APOLOGY}**", *self._no_downloads()
+        return (
+            markdown,
+            gr.DownloadButton(value=str(folder / "quiz.md"), interactive=True),
+            gr.DownloadButton(value=str(folder / "quiz.docx"), interactive=True),
+        )
+
+    @staticmethod
+    def _no_downloads() -> tuple[Any, Any]:
+        return gr.DownloadButton(value=None, interactive=False), gr.DownloadButton(value=None, interactive=False)
+
+    # ---- layout -----------------------------------------------------------------------
+
+    def _doc_choices(self) -> list[tuple[str, str]]:
+        return [(f"{d['short_title']} ({d['kind'] or 'document'})", d["id"]) for d in self.documents]
+
+    def build(self) -> gr.Blocks:
+        with gr.Blocks(title="Handbook Assistant", fill_width=True, delete_cache=(3600, 86400)) as blocks:
+            exchanges = gr.State([])
+            gr.Markdown(
+                "## Handbook Assistant\nAnswers from prison handbooks and international standards, quoted word for "
+                "word with their source. Always check the quoted page before acting."
+            )
+            status = gr.Markdown(self.status()[0], elem_id="hb-status")
+            timer = gr.Timer(2.0, active=not self.warm.ready)
+            timer.tick(
+                self.status, outputs=[status, timer], api_visibility="private", queue=False, show_progress="hidden"
+            )
+            with gr.Tab("Ask", id="ask"):
+                self._chat_tab(exchanges)
+            with gr.Tab("Topic brief (trainers)", id="brief"):
+                self._brief_tab()
+            gr.api(self.ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=self.answer_concurrency)
+        return blocks
+
+    def _chat_tab(self, exchanges: gr.State) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="hb-chat",
+                    height=520,
+                    buttons=["copy", "copy_all"],
+                    feedback_options=("Like", "Dislike"),
+                    latex_delimiters=[],
+                    allow_tags=False,
+                    placeholder="Ask a question about prison rules, policy or international standards.",
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        show_label=False,
+                        placeholder=f"Your question (up to {MAX_QUESTION_CHARS} characters)…",
+                        lines=2,
+                        max_lines=6,
+                        scale=5,
+                        elem_id="hb-question",
+                    )
+                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="hb-ask")
+                gr.Examples(EXAMPLES, inputs=question, label="Example questions")
+                with gr.Row():
+                    new = gr.Button("New conversation", elem_id="hb-new")
+                    export = gr.DownloadButton(
+                        "Download conversation (.md)", value=None, interactive=False, elem_id="hb-export"
+                    )
+                with gr.Accordion("Feedback on the last answer", open=False):
+                    rating = gr.Radio(
+                        [("👍 Helpful", "up"), ("👎 Not helpful", "down")], label="Your rating", elem_id="hb-rating"
+                    )
+                    comment = gr.Textbox(label="Comment (optional)", lines=2, max_lines=6, elem_id="hb-comment")
+                    send_feedback = gr.Button("Send feedback", elem_id="hb-send-feedback")
+                    feedback_status = gr.Markdown(elem_id="hb-feedback-status")
+                with gr.Accordion("Search only these documents", open=False):
+                    doc_filter = gr.CheckboxGroup(
+                        self._doc_choices(), label="None ticked: all documents are searched", elem_id="hb-docs"
+                    )
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                cards = gr.HTML(source_cards([], self.kinds), elem_id="hb-sources")
+                with gr.Row():
+                    pick = gr.Dropdown(label="Open a source", choices=[], interactive=True, scale=3, elem_id="hb-pick")
+                    show = gr.Button("Show page", scale=1, elem_id="hb-show")
+        with gr.Row(equal_height=False):
+            page_image = gr.Image(
+                label="Source page", type="filepath", interactive=False, height=760, scale=3, elem_id="hb-page"
+            )
+            with gr.Column(scale=2):
+                page_text = gr.HTML(
+                    '<p class="hb-note">The chosen source page appears here.</p>', elem_id="hb-page-text"
+                )
+
+        answer_outputs = [chatbot, exchanges, cards, pick, question, export]
+        common: dict[str, Any] = {
+            "fn": self.respond,
+            "inputs": [question, exchanges, doc_filter],
+            "outputs": answer_outputs,
+            "concurrency_id": "answer",
+            "concurrency_limit": self.answer_concurrency,
+            "show_progress": "minimal",
+        }
+        ask.click(**common, api_name="chat", api_visibility="undocumented")
+        question.submit(**common, api_visibility="private")
+        show_args: dict[str, Any] = {
+            "fn": self.show_page,
+            "inputs": [pick, exchanges],
+            "outputs": [page_image, page_text],
+        }
+        show.click(**show_args, api_name="show_page", api_visibility="undocumented", concurrency_limit=4)
+        pick.input(**show_args, api_visibility="private", concurrency_limit=4)
+        new.click(
+            self.new_conversation,
+            outputs=[chatbot, exchanges, cards, pick, page_image, page_text, export, feedback_status, question],
+            api_visibility="private",
+            queue=False,
+        )
+        send_feedback.click(
+            self.give_feedback,
+            inputs=[rating, comment, exchanges],
+            outputs=[feedback_status, comment],
+            api_name="feedback",
+            api_visibility="undocumented",
+            concurrency_limit=None,
+        )
+        chatbot.like(
+            self.on_like,
+            inputs=[exchanges],
+            outputs=[feedback_status],
+            api_visibility="private",
+            concurrency_limit=None,
+        )
+
+    def _brief_tab(self) -> None:
+        gr.Markdown(
+            "Collects what the indexed documents say on one topic, quoted and cited, for a training session; "
+            "then makes a short quiz with an answer key."
+        )
+        brief_state = gr.State(None)
+        with gr.Row():
+            topic = gr.Textbox(
+                label="Topic",
+                placeholder="e.g. segregation, searching visitors, legal correspondence",
+                scale=4,
+                elem_id="hb-topic",
+            )
+            build = gr.Button("Build brief", variant="primary", scale=1, elem_id="hb-build-brief")
+        with gr.Accordion("Only these documents", open=False):
+            brief_docs = gr.CheckboxGroup(
+                self._doc_choices(), label="None ticked: all documents", elem_id="hb-brief-docs"
+            )
+        brief_md = gr.Markdown(elem_id="hb-brief")
+        with gr.Row():
+            brief_md_file = gr.DownloadButton("Brief (.md)", value=None, interactive=False, elem_id="hb-brief-md")
+            brief_docx_file = gr.DownloadButton("Brief (.docx)", value=None, interactive=False, elem_id="hb-brief-docx")
+        with gr.Row():
+            n_questions = gr.Slider(3, 12, value=6, step=1, label="Questions", scale=2)
+            kind = gr.Radio(list(QUIZ_KINDS), value="mixed", label="Quiz type", scale=2)
+            make = gr.Button("Make quiz", scale=1, elem_id="hb-make-quiz")
+        quiz_md = gr.Markdown(elem_id="hb-quiz")
+        with gr.Row():
+            quiz_md_file = gr.DownloadButton("Quiz (.md)", value=None, interactive=False, elem_id="hb-quiz-md")
+            quiz_docx_file = gr.DownloadButton("Quiz (.docx)", value=None, interactive=False, elem_id="hb-quiz-docx")
+        brief_args: dict[str, Any] = {
+            "fn": self.build_brief,
+            "inputs": [topic, brief_docs],
+            "outputs": [brief_md, brief_md_file, brief_docx_file, brief_state, quiz_md, quiz_md_file, quiz_docx_file],
+            "concurrency_id": "answer",
+            "concurrency_limit": self.answer_concurrency,
+        }
+        build.click(**brief_args, api_name="brief", api_visibility="undocumented")
+        topic.submit(**brief_args, api_visibility="private")
+        make.click(
+            self.make_quiz,
+            inputs=[brief_state, n_questions, kind],
+            outputs=[quiz_md, quiz_md_file, quiz_docx_file],
+            api_name="quiz",
+            api_visibility="undocumented",
+        )

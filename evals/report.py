@@ -1,0 +1,201 @@
+"""Writes an evaluation report folder: report.json, report.md and two PNG plots."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from evals.metrics import K_VALUES, MISS_K, Metrics, RetrievedPassage
+from evals.runner import SYSTEM, EvalReport
+
+log = logging.getLogger(__name__)
+
+# (report key, label, lower is better) of the headline table.
+HEADLINE: tuple[tuple[str, str, bool], ...] = (
+    ("hit@1", "hit@1", False),
+    ("hit@3", "hit@3", False),
+    ("hit@5", "hit@5", False),
+    ("hit@10", "hit@10", False),
+    ("mrr@10", "MRR@10", False),
+    ("ndcg@10", "nDCG@10", False),
+    ("ref_accuracy", "ref accuracy", False),
+    ("key_fact_coverage", "key-fact coverage (questions)", False),
+    ("key_fact_share", "key-fact share (facts)", False),
+    ("citation_validity", "citation validity", False),
+    ("refusal_recall", "refusal recall", False),
+    ("false_refusal_rate", "false-refusal rate", True),
+    ("latency_ms.p50", "latency p50 (ms)", True),
+    ("latency_ms.p95", "latency p95 (ms)", True),
+)
+
+
+def value_of(metrics: Metrics, key: str) -> float | None:
+    data: object = metrics.to_json_dict()
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return float(data) if isinstance(data, int | float) else None
+
+
+def _fmt(value: float | None, key: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}" if key.startswith("latency") else f"{value:.3f}"
+
+
+def _delta(ours: float | None, other: float | None, key: str) -> str:
+    if ours is None or other is None:
+        return "–"
+    delta = ours - other
+    return f"{delta:+.1f}" if key.startswith("latency") else f"{delta:+.3f}"
+
+
+def _passage(p: RetrievedPassage) -> str:
+    pages = f"p. {p.pages[0]}" if len(p.pages) == 1 else f"pp. {p.pages[0]}–{p.pages[-1]}"
+    return f"{p.doc}, {p.ref + ', ' if p.ref else ''}{pages} ({p.score:.4f})"
+
+
+def render_markdown(report: EvalReport, plots: bool = True) -> str:
+    systems: list[tuple[str, Metrics]] = [(SYSTEM, report.metrics)]
+    systems += [(name, b.metrics) for name, b in report.baselines.items()]
+    run = report.run
+    lines = [
+        "# Evaluation report",
+        "",
+        f"- golden set: `{run.golden or '?'}` ({report.metrics.n} questions: "
+        f"{report.metrics.n_answerable} answerable, {report.metrics.n_unanswerable} unanswerable)",
+        f"- index: `{run.index}` (generation `{run.generation}`), {run.k} passages retrieved per question",
+        f"- refusal policy: threshold {run.refusal_threshold}, lexical weight {run.refusal_lexical_weight}",
+        f"- run: {run.created}, {run.seconds:.1f} s",
+        "",
+        "## Headline metrics",
+        "",
+        "| metric | " + " | ".join(name for name, _ in systems) + " |",
+        "|---|" + "---:|" * len(systems),
+    ]
+    for key, label, _lower in HEADLINE:
+        cells = [_fmt(value_of(m, key), key) for _, m in systems]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Citations checked: {report.metrics.citations}; questions with a printed expected ref: "
+        f'{report.metrics.ref_questions}. Definitions: evals/README.md, "Metrics".',
+    ]
+    if plots:
+        lines += ["", "![hit@k](hit_at_k.png)"]
+
+    if report.baselines:
+        lines += ["", "## Baselines", ""]
+        for name, b in report.baselines.items():
+            build = "–" if b.build_seconds is None else f"{b.build_seconds:.1f} s"
+            lines.append(f"- **{name}**: {b.description}; index build {build}{' (from cache)' if b.cached else ''}")
+        lines += [
+            "",
+            f"Differences are {SYSTEM} minus the baseline (for latency and false refusals lower is better).",
+            "",
+        ]
+        header = "| metric | " + SYSTEM + " | " + " | ".join(f"{n} | Δ vs {n}" for n in report.baselines) + " |"
+        lines += [header, "|---|---:|" + "---:|---:|" * len(report.baselines)]
+        for key, label, _lower in HEADLINE:
+            ours = value_of(report.metrics, key)
+            if all(value_of(b.metrics, key) is None for b in report.baselines.values()):
+                continue
+            cells = [_fmt(ours, key)]
+            for b in report.baselines.values():
+                other = value_of(b.metrics, key)
+                cells += [_fmt(other, key), _delta(ours, other, key)]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    lines += [
+        "",
+        "## Per kind",
+        "",
+        "| kind | n | hit@1 | hit@5 | MRR@10 | nDCG@10 | ref acc. | key facts | refusal recall | false refusals |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, m in report.per_kind.items():
+        values = [m.hit_1, m.hit_5, m.mrr_10, m.ndcg_10, m.ref_accuracy, m.key_fact_coverage]
+        values += [m.refusal_recall, m.false_refusal_rate]
+        lines.append(f"| {kind} | {m.n} | " + " | ".join(_fmt(v) for v in values) + " |")
+    if plots:
+        lines += ["", "![per kind](per_kind.png)"]
+
+    lines += ["", f"## Failed questions ({len(report.failures)})", ""]
+    if not report.failures:
+        lines.append("None.")
+    for f in report.failures:
+        lines += [f"### {f.id} ({f.kind}): {', '.join(f.reasons)}", "", f"> {f.question}", ""]
+        for e in f.expected:
+            pages = ", ".join(str(p) for p in e.pages)
+            lines.append(f"- expected: {e.doc}, {e.ref + ', ' if e.ref else ''}p. {pages}")
+        if f.missing_facts:
+            lines.append("- missing key facts: " + "; ".join(f"“{fact}”" for fact in f.missing_facts))
+        if f.retrieved:
+            lines.append(f"- retrieved (top {MISS_K}):")
+            lines += [f"  {i}. {_passage(p)}" for i, p in enumerate(f.retrieved, start=1)]
+        else:
+            lines.append("- retrieved: nothing")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def plot_hit_at_k(report: EvalReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    systems = [(SYSTEM, report.metrics)] + [(name, b.metrics) for name, b in report.baselines.items()]
+    for name, m in systems:
+        points = [(k, m.hit_at(k)) for k in K_VALUES]
+        ks = [k for k, v in points if v is not None]
+        ax.plot(ks, [v for _, v in points if v is not None], marker="o", label=name)
+    ax.set_xlabel("k (passages retrieved)")
+    ax.set_ylabel("hit@k (answerable questions)")
+    ax.set_xticks(list(K_VALUES))
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title("Relevant passage within the top k")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_per_kind(report: EvalReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [k for k, m in report.per_kind.items() if m.n_answerable]
+    hit5 = [report.per_kind[k].hit_5 or 0.0 for k in kinds]
+    facts = [report.per_kind[k].key_fact_coverage or 0.0 for k in kinds]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    xs = range(len(kinds))
+    width = 0.38
+    ax.bar([x - width / 2 for x in xs], hit5, width, label="hit@5")
+    ax.bar([x + width / 2 for x in xs], facts, width, label="key-fact coverage")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([f"{k}\n(n={report.per_kind[k].n})" for k in kinds])
+    ax.set_ylim(0, 1.2)  # head room for the legend above the bars
+    ax.set_ylabel("share of questions")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper right", ncol=2)
+    ax.set_title("Per question kind (answerable questions)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
+    """report.json, report.md, hit_at_k.png and per_kind.png in out_dir (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "hit_at_k.png", out_dir / "per_kind.png"]
+    paths[0].write_text(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    paths[1].write_text(render_markdown(report), encoding="utf-8")
+    plot_hit_at_k(report, paths[2])
+    plot_per_kind(report, paths[3])
+    log.info("evaluation report written to %s", out_dir)
+    return paths

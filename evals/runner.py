@@ -1,0 +1,324 @@
+"""Runs a golden set through the assistant (and optional baselines) and scores every answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from evals.golden import ExpectedPassage, GoldenQuestion
+from evals.metrics import (
+    MISS_K,
+    RANK_K,
+    CitedQuote,
+    Metrics,
+    QuestionRecord,
+    RetrievedPassage,
+    all_key_facts,
+    check_citations,
+    compute_metrics,
+    hit_rank,
+    key_facts_found,
+    metrics_per_kind,
+    ndcg,
+    ref_correct,
+)
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from assistant.chain import Assistant
+    from evals.baselines import Baseline
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "ours"  # the name of the assistant's row in comparisons with baselines
+
+
+class QuestionResult(QuestionRecord):
+    """A scored question: the record plus the judgements derived from it (recomputed on load)."""
+
+    hit_rank: int | None = None
+    ndcg: float = 0.0
+    ref_correct: bool | None = None
+    key_facts_found: list[bool] = Field(default_factory=list)
+
+    @classmethod
+    def score(cls, record: QuestionRecord) -> QuestionResult:
+        return cls(
+            **record.model_dump(include=set(QuestionRecord.model_fields)),
+            hit_rank=hit_rank(record),
+            ndcg=round(ndcg(record), 4),
+            ref_correct=ref_correct(record),
+            key_facts_found=key_facts_found(record),
+        )
+
+
+class Failure(BaseModel):
+    """A question that went wrong, with what was retrieved, for the report."""
+
+    id: str
+    question: str
+    kind: str
+    reasons: list[str]  # "retrieval miss", "missing key facts", "false refusal", "not refused"
+    expected: list[ExpectedPassage]
+    missing_facts: list[str] = Field(default_factory=list)
+    retrieved: list[RetrievedPassage] = Field(default_factory=list)  # the top MISS_K
+
+
+class BaselineQuestion(BaseModel):
+    id: str
+    hit_rank: int | None
+    latency_ms: float
+    retrieved: list[RetrievedPassage]
+
+
+class BaselineReport(BaseModel):
+    name: str
+    description: str
+    build_seconds: float | None
+    cached: bool
+    metrics: Metrics
+    per_kind: dict[str, Metrics] = Field(default_factory=dict)
+    questions: list[BaselineQuestion] = Field(default_factory=list)
+
+
+class RunInfo(BaseModel):
+    golden: str = ""
+    index: str = ""
+    generation: str = ""
+    created: str = ""
+    k: int = RANK_K
+    refusal_threshold: float | None = None
+    refusal_lexical_weight: float | None = None
+    seconds: float = 0.0
+
+
+class EvalReport(BaseModel):
+    """Everything one evaluation measured; `to_json_dict()` is the documented JSON (evals/README.md)."""
+
+    metrics: Metrics
+    per_kind: dict[str, Metrics]
+    failures: list[Failure]
+    questions: list[QuestionResult]
+    baselines: dict[str, BaselineReport] = Field(default_factory=dict)
+    run: RunInfo = Field(default_factory=RunInfo)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            **self.metrics.to_json_dict(),
+            "per_kind": {kind: m.to_json_dict() for kind, m in self.per_kind.items()},
+            "baselines": {
+                name: {
+                    **b.metrics.to_json_dict(),
+                    "description": b.description,
+                    "build_seconds": b.build_seconds,
+                    "cached": b.cached,
+                    "per_kind": {kind: m.to_json_dict() for kind, m in b.per_kind.items()},
+                    "questions": [q.model_dump() for q in b.questions],
+                }
+                for name, b in self.baselines.items()
+            },
+            "failures": [f.model_dump() for f in self.failures],
+            "questions": [q.model_dump() for q in self.questions],
+            "run": self.run.model_dump(),
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> EvalReport:
+        """Reads back what `to_json_dict` wrote (e.g. for `handbook eval compare`)."""
+        baselines = {}
+        for name, raw in (data.get("baselines") or {}).items():
+            baselines[name] = BaselineReport(
+                name=name,
+                description=raw.get("description", ""),
+                build_seconds=raw.get("build_seconds"),
+                cached=bool(raw.get("cached", False)),
+                metrics=Metrics.model_validate(raw),
+                per_kind={k: Metrics.model_validate(m) for k, m in (raw.get("per_kind") or {}).items()},
+                questions=[BaselineQuestion.model_validate(q) for q in raw.get("questions") or []],
+            )
+        return cls(
+            metrics=Metrics.model_validate(data),
+            per_kind={k: Metrics.model_validate(m) for k, m in (data.get("per_kind") or {}).items()},
+            failures=[Failure.model_validate(f) for f in data.get("failures") or []],
+            questions=[QuestionResult.score(QuestionRecord.model_validate(q)) for q in data.get("questions") or []],
+            baselines=baselines,
+            run=RunInfo.model_validate(data.get("run") or {}),
+        )
+
+
+def failures_of(results: Sequence[QuestionResult]) -> list[Failure]:
+    out = []
+    for r in results:
+        reasons: list[str] = []
+        missing: list[str] = []
+        if r.answerable:
+            if r.hit_rank is None or r.hit_rank > MISS_K:
+                reasons.append("retrieval miss")
+            if r.refused:
+                reasons.append("false refusal")
+            if all_key_facts(r) is False:
+                reasons.append("missing key facts")
+                missing = [f for f, ok in zip(r.key_facts, r.key_facts_found, strict=True) if not ok]
+        elif not r.refused:
+            reasons.append("not refused")
+        if r.error:
+            reasons.append(f"error: {r.error}")
+        if reasons:
+            out.append(
+                Failure(
+                    id=r.id,
+                    question=r.question,
+                    kind=r.kind,
+                    reasons=reasons,
+                    expected=r.expected,
+                    missing_facts=missing,
+                    retrieved=r.retrieved[:MISS_K],
+                )
+            )
+    return out
+
+
+class EvalRunner:
+    """Asks every golden question (retrieving k passages), scores the answers, runs the baselines.
+
+    Retrieving k=10 rather than the assistant's top_k=5 leaves the answer unchanged: the
+    fused ranking is cut after sorting, so the first five passages are the same, and the
+    composer and the refusal policy only look at the first few.
+    """
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        questions: Sequence[GoldenQuestion],
+        baselines: Sequence[Baseline] = (),
+        k: int = RANK_K,
+        progress: bool = False,
+        golden_path: str = "",
+    ) -> None:
+        self.assistant = assistant
+        self.questions = list(questions)
+        self.baselines = list(baselines)
+        self.k = k
+        self.progress = progress
+        self.golden_path = golden_path
+
+    def run(self) -> EvalReport:
+        started = time.perf_counter()
+        # Load the model and open the indexes first, so the first question's latency is not the start-up's.
+        warm_up = getattr(self.assistant, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+        results: list[QuestionResult] = []
+        with progress_bar(self.progress, "evaluating", len(self.questions)) as advance:
+            for q in self.questions:
+                results.append(QuestionResult.score(self._ask(q)))
+                advance()
+        baselines = {b.name: self._run_baseline(b) for b in self.baselines}
+        snapshot = self.assistant.snapshot
+        refusal = getattr(self.assistant, "refusal", None)
+        run = RunInfo(
+            golden=self.golden_path,
+            index=str(snapshot.root),
+            generation=snapshot.meta.generation,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            k=self.k,
+            refusal_threshold=getattr(refusal, "threshold", None),
+            refusal_lexical_weight=getattr(refusal, "lexical_weight", None),
+            seconds=round(time.perf_counter() - started, 2),
+        )
+        return EvalReport(
+            metrics=compute_metrics(results),
+            per_kind=metrics_per_kind(results),
+            failures=failures_of(results),
+            questions=results,
+            baselines=baselines,
+            run=run,
+        )
+
+    def _ask(self, q: GoldenQuestion) -> QuestionRecord:
+        from assistant.chain import QuestionError
+
+        base = QuestionRecord(
+            id=q.id,
+            question=q.question,
+            kind=q.kind,
+            persona=q.persona,
+            answerable=q.answerable,
+            expected=q.expected,
+            key_facts=q.key_facts,
+        )
+        try:
+            answer = self.assistant.ask(q.question, k=self.k)
+        except QuestionError as exc:
+            log.warning("%s: the assistant rejected the question: %s", q.id, exc)
+            return base.model_copy(update={"refused": True, "error": str(exc)})
+        record = base.model_copy(update=_from_answer(answer))
+        return check_citations(record, self.assistant.snapshot.page_text)
+
+    def _run_baseline(self, baseline: Baseline) -> BaselineReport:
+        records: list[QuestionRecord] = []
+        questions: list[BaselineQuestion] = []
+        baseline.search("warm-up question about visits", self.k)  # first-query set-up is not latency
+        with progress_bar(self.progress, f"baseline {baseline.name}", len(self.questions)) as advance:
+            for q in self.questions:
+                t = time.perf_counter()
+                retrieved = baseline.search(q.question, self.k)
+                elapsed = round((time.perf_counter() - t) * 1000, 2)
+                record = QuestionRecord(
+                    id=q.id,
+                    question=q.question,
+                    kind=q.kind,
+                    persona=q.persona,
+                    answerable=q.answerable,
+                    expected=q.expected,
+                    key_facts=q.key_facts,
+                    retrieved=retrieved,
+                    latency_ms=elapsed,
+                )
+                records.append(record)
+                questions.append(
+                    BaselineQuestion(id=q.id, hit_rank=hit_rank(record), latency_ms=elapsed, retrieved=retrieved)
+                )
+                advance()
+        return BaselineReport(
+            name=baseline.name,
+            description=baseline.description,
+            build_seconds=baseline.build_seconds,
+            cached=baseline.cached,
+            metrics=compute_metrics(records, answers=False),
+            per_kind=metrics_per_kind(records, answers=False),
+            questions=questions,
+        )
+
+
+def _from_answer(answer: Answer) -> dict[str, Any]:
+    return {
+        "retrieved": [
+            RetrievedPassage(doc=p.doc, pages=p.pages, ref=p.ref, score=round(p.score, 6)) for p in answer.passages
+        ],
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "citations": [CitedQuote(doc=c.doc, ref=c.ref, pages=c.pages, quote=c.quote) for c in answer.citations],
+        "confidence": round(answer.confidence, 4),
+        "latency_ms": answer.timings_ms.get("total"),
+    }
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str, total: int) -> Iterator[Any]:
+    """A rich progress bar on stderr, or a no-op."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)

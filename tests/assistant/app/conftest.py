@@ -1,0 +1,49 @@
+"""Fixtures of the app tests: the built index and one live server shared by the client, browser and load tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+# tests/conftest.py puts tests/ first on sys.path, where tests/assistant/ (no __init__.py) would
+# be taken for a namespace package `assistant`, shadowing the real one and its `assistant.app`
+# (`python -m pytest` hides this by putting the checkout first). Put the checkout before it.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+for _name in [n for n in sys.modules if n == "assistant" or n.startswith("assistant.")]:
+    if getattr(sys.modules[_name], "__file__", None) is None:  # a namespace stand-in from tests/
+        del sys.modules[_name]
+
+
+@pytest.fixture(scope="session")
+def built_index() -> Path:
+    from ingest.index_store import has_index
+    from ingest.settings import Settings
+
+    index_dir = Settings().index_dir
+    if not has_index(index_dir):
+        pytest.skip(f"no built index at {index_dir} (build it with `handbook ingest`)")
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def live_app(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The app on a free 127.0.0.1 port, with its feedback database in a temporary folder."""
+    from app_testing import LiveApp, free_port
+
+    from assistant.app.server import launch
+    from ingest.settings import Settings
+
+    work = tmp_path_factory.mktemp("app")
+    settings = Settings(index_dir=built_index, feedback_db=work / "feedback.sqlite3", auth="", auth_file=None)
+    running = launch(settings, "127.0.0.1", free_port(), work_dir=work)
+    try:
+        yield LiveApp(running.url, running, settings.feedback_db)
+    finally:
+        running.close()

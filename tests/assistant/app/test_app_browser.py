@@ -1,0 +1,66 @@
+"""The app in a real browser (Debian's chromium through playwright): ask, read a source card, open its page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from app_testing import ARTIFACTS, LiveApp
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ANSWER_WAIT_MS = 900_000  # a cold server first loads the embedding model
+
+
+def test_ask_then_open_the_cited_page(live_app: LiveApp) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`) for browser tests"
+        )
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    expect = playwright_api.expect
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page_errors: list[str] = []
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page.goto(live_app.url)
+            page.locator("#hb-question textarea").fill("Can we read a prisoner's letters to his lawyer?")
+            page.locator("#hb-ask").click()
+
+            card = page.locator("#hb-sources .hb-card").first
+            expect(card).to_be_visible(timeout=ANSWER_WAIT_MS)
+            head = card.locator(".hb-card-head").inner_text()
+            assert re.search(r"\[1\] .+, pp?\. \d+", head), head
+            expect(card.locator("mark").first).to_be_visible()
+            expect(card.locator("a")).to_have_attribute("href", re.compile(r"^pdf/[\w.-]+#page=\d+$"))
+            chat = page.locator("#hb-chat")
+            expect(chat).to_contain_text("[1]")
+            expect(chat).to_contain_text("Can we read a prisoner")
+            page.screenshot(path=str(ARTIFACTS / "app-browser-answer.png"), full_page=True)
+
+            page.locator("#hb-show").click()
+            image = page.locator("#hb-page img")
+            expect(image).to_be_visible(timeout=120_000)
+            page.wait_for_function(
+                "() => { const i = document.querySelector('#hb-page img');"
+                " return i !== null && i.complete && i.naturalWidth > 500; }",
+                timeout=60_000,
+            )
+            page_number = re.search(r"pp?\. (\d+)", head)
+            assert page_number is not None
+            expect(page.locator("#hb-page-text")).to_contain_text(f"p. {page_number.group(1)}")
+            expect(page.locator("#hb-page-text mark").first).to_be_visible()
+            image.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "app-browser.png"), full_page=True)
+
+            page.locator("#hb-new").click()
+            expect(page.locator("#hb-sources .hb-card")).to_have_count(0)
+            assert page_errors == []
+        finally:
+            browser.close()

@@ -1,0 +1,193 @@
+"""The page's handlers, called directly with a stub assistant: streaming, cards, errors, feedback, pages."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.answer import Answer, Citation, Passage, Turn
+from assistant.app.export import Exchange
+from assistant.app.feedback import FeedbackStore
+from assistant.app.pdf_pages import PageRenderer, SourceDocuments
+from assistant.chain import check_question
+from ingest.records import DocumentInfo
+
+gr = pytest.importorskip("gradio")
+ui = pytest.importorskip("assistant.app.ui")
+
+PASSAGE = (
+    "Rule 58\n1. Prisoners shall be allowed, under necessary supervision, to communicate with their family "
+    "and friends at regular intervals: (a) By corresponding in writing & using <telecommunication>; and "
+    "(b) By receiving visits."
+)
+QUOTE = "(a) By corresponding in writing & using <telecommunication>; and"
+
+
+def _answer(question: str, history: list[Turn]) -> Answer:
+    standalone = f"{history[-1].standalone} {question}" if history else question
+    return Answer(
+        question=question,
+        standalone_question=standalone,
+        answer=f"Nelson Mandela Rules, Rule 58, p. 20:\n\u201c{QUOTE}\u201d [1]",
+        refused=False,
+        citations=[Citation(n=1, doc="rules", title="Nelson Mandela Rules", ref="Rule 58", pages=[20], quote=QUOTE)],
+        passages=[
+            Passage(doc="other", title="Other", pages=[3], ref="", score=0.9, text="unrelated " + QUOTE[:10]),
+            Passage(doc="rules", title="Nelson Mandela Rules", pages=[20], ref="Rule 58", score=0.8, text=PASSAGE),
+        ],
+        documents_searched=["other", "rules"],
+        confidence=0.9,
+    )
+
+
+class StubAssistant:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, list[Turn], list[str]]] = []
+
+    def ask(self, question: str, history: Any = (), doc_ids: Any = (), **_: Any) -> Answer:
+        text = check_question(question)
+        self.calls.append((text, list(history), list(doc_ids)))
+        if self.fail:
+            raise RuntimeError("index file vanished")
+        return _answer(text, list(history))
+
+
+class StubWarm:
+    def __init__(self, assistant: StubAssistant) -> None:
+        self.assistant = assistant
+        self.ready = True
+        self.failed = False
+
+    def get(self, timeout: float | None = None) -> StubAssistant:
+        return self.assistant
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Any:
+    from pdf_factory import make_pdf
+
+    pdf = make_pdf(tmp_path / "rules.pdf", [["Rule 57", "x"]] * 19 + [["Rule 58", "Prisoners shall be allowed"]])
+    info = DocumentInfo(
+        id="rules", title="Rules", kind="binding-standard", sha256="cd" * 32, pages=20, chunks=1, source_path=str(pdf)
+    )
+    docs = [{"id": "rules", "title": "Rules", "short_title": "Rules", "kind": "binding-standard", "pages": 20}]
+    return ui.HandbookApp(
+        StubWarm(StubAssistant()),  # type: ignore[arg-type]
+        docs,
+        FeedbackStore(tmp_path / "fb.sqlite3"),
+        SourceDocuments({"rules": info}),
+        PageRenderer(tmp_path / "pages"),
+        tmp_path / "exports",
+    )
+
+
+def _run(
+    app: Any, question: str, exchanges: list[Exchange], doc_filter: list[str] | None = None
+) -> list[tuple[Any, ...]]:
+    return list(app.respond(question, exchanges, doc_filter, None))
+
+
+@pytest.mark.unit
+def test_answer_streams_in_pieces_then_fills_cards_picker_and_export(app: Any) -> None:
+    steps = _run(app, "Can he write to his family?", [], ["rules", "not-a-doc"])
+    chats = [s[0] for s in steps]
+    assert chats[0][-1]["content"].startswith("_Searching the documents")
+    streamed = [c[-1]["content"] for c in chats[1:]]
+    assert len(streamed) >= 3  # the answer arrives in several pieces
+    assert all(b.startswith(a) for a, b in itertools.pairwise(streamed))
+    chat, exchanges, cards, picker, question_box, export = steps[-1]
+    assert question_box == ""
+    assert chat[0] == {"role": "user", "content": "Can he write to his family?"}
+    assert "**[1] Nelson Mandela Rules, Rule 58, p. 20**" in chat[1]["content"]
+    assert "\\<telecommunication\\>" in chat[1]["content"]  # markdown-escaped, not an HTML tag
+    assert len(exchanges) == 1 and exchanges[0].answer.citations[0].n == 1
+    # The card: title, ref, page, passage with the quote marked, all text escaped, and a link to the page.
+    assert "Nelson Mandela Rules, Rule 58, p. 20" in cards
+    assert "<mark>(a) By corresponding in writing &amp; using &lt;telecommunication&gt;; and</mark>" in cards
+    assert "<telecommunication>" not in cards
+    assert 'href="pdf/rules#page=20"' in cards
+    assert picker.choices == [("[1] Nelson Mandela Rules, Rule 58, p. 20", "0:c1")] and picker.value == "0:c1"
+    text = Path(export.value["path"]).read_text(encoding="utf-8")  # gradio copied it to its cache
+    assert "## 1. Can he write to his family?" in text and "Rule 58" in text
+    assert app.warm.assistant.calls[0][2] == ["rules"]  # unknown ids from the filter are dropped
+
+
+@pytest.mark.unit
+def test_follow_up_gets_the_history_and_shows_the_search(app: Any) -> None:
+    exchanges = _run(app, "Can he write to his family?", [])[-1][1]
+    last = _run(app, "and visits?", exchanges)[-1]
+    text, history, _ = app.warm.assistant.calls[1]
+    assert text == "and visits?"
+    assert history == [
+        Turn(
+            question="Can he write to his family?",
+            answer=exchanges[0].answer.answer,
+            standalone="Can he write to his family?",
+        )
+    ]
+    assert "_Searched as: Can he write to his family? and visits?_" in last[0][-1]["content"]
+    assert last[3].value == "1:c1"
+    cleared = app.new_conversation()
+    assert cleared[0] == [] and cleared[1] == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "message"), [("   ", "question: empty"), ("x" * 2001, "question: too long (2001")]
+)
+def test_bad_input_gets_a_clear_message_in_the_chat(app: Any, question: str, message: str) -> None:
+    [step] = _run(app, question, [])
+    chat, exchanges = step[0], step[1]
+    assert message in chat[-1]["content"]
+    assert exchanges[0].answer is None
+    assert step[4] == question  # left in the box to be corrected
+    assert app.warm.assistant.calls == []
+
+
+@pytest.mark.unit
+def test_internal_error_apologises_and_logs_the_traceback(app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    app.warm.assistant.fail = True
+    with caplog.at_level(logging.ERROR, logger="assistant.app.ui"):
+        steps = _run(app, "Can he write to his family?", [])
+    assert ui.APOLOGY in steps[-1][0][-1]["content"]
+    assert "index file vanished" not in steps[-1][0][-1]["content"]
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.exc_info is not None and "index file vanished" in str(record.exc_info[1])
+    app.warm.assistant.fail = False  # the next question is answered as usual
+    assert _run(app, "Can he write to his family?", steps[-1][1])[-1][1][-1].answer is not None
+
+
+@pytest.mark.unit
+def test_feedback_is_stored_for_the_latest_answer(app: Any) -> None:
+    assert app.give_feedback("up", "", [], None)[0] == "There is no answer to rate yet."
+    exchanges = _run(app, "Can he write to his family?", [])[-1][1]
+    assert app.give_feedback(None, "", exchanges, None)[0].startswith("Choose")
+    status, box = app.give_feedback("down", "wrong rule", exchanges, None)
+    assert status.startswith("Thank you") and box == ""
+    [row] = app.feedback.rows()
+    assert (row["rating"], row["comment"], row["question"]) == ("down", "wrong rule", "Can he write to his family?")
+    assert '"ref": "Rule 58"' in row["citations"]
+
+
+@pytest.mark.unit
+def test_show_page_renders_the_cited_page(app: Any) -> None:
+    exchanges = _run(app, "Can he write to his family?", [])[-1][1]
+    image, html = app.show_page("0:c1", exchanges)
+    assert Path(image).is_file() and Path(image).name.endswith("-p0020-x150.png")
+    assert "<mark>" in html and 'href="pdf/rules#page=20"' in html
+    assert app.show_page("7:c1", exchanges)[0] is None
+    assert app.show_page("../../x", exchanges)[0] is None
+
+
+@pytest.mark.unit
+def test_stream_pieces_end_with_the_whole_text() -> None:
+    text = "**[1] Title**\n" + " ".join(f"w{i}" for i in range(50)) + "\n\n_end_"
+    pieces = ui.stream_pieces(text, words=20)
+    assert pieces[-1] == text.rstrip()
+    assert len(pieces) == 5  # heading, 20 words, 40 words, the rest of the line, the last line
+    assert ui.stream_pieces("one") == ["one"]

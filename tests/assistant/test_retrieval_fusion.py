@@ -1,0 +1,147 @@
+"""HybridRetriever's fusion options: RRF (the default, unchanged) and the convex combination of normalised scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assistant.retrieval import HybridRetriever, _normalise
+from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter
+from ingest.records import Chunk, DocumentInfo, chunk_id
+
+TEXTS = {
+    "solitary": "Prolonged solitary confinement beyond fifteen consecutive days is prohibited.",
+    "searches": "Intrusive body searches are conducted in private by trained staff of the same sex.",
+    "visits": "Prisoners may receive visits from family and friends at regular intervals.",
+    "health": "Health care is provided free of charge without discrimination on the grounds of legal status.",
+    "complaints": "Every prisoner may make a complaint to the director without censorship as to substance.",
+    "restraints": "Instruments of restraint are never applied as a punishment for disciplinary offences.",
+}
+KINDS = {"solitary": "binding-standard", "searches": "policy", "visits": "guidance"}
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> IndexSnapshot:
+    from conftest import FakeEmbedder
+
+    chunks = [
+        Chunk(
+            id=chunk_id(doc, doc.title(), "", [], text),
+            doc_id=doc,
+            title=doc.title(),
+            ref="",
+            headings=[],
+            page_start=1,
+            page_end=1,
+            text=text,
+        )
+        for doc, text in TEXTS.items()
+    ]
+    embedder = FakeEmbedder()
+    documents = {
+        c.doc_id: DocumentInfo(id=c.doc_id, title=c.title, kind=KINDS.get(c.doc_id, ""), sha256="0", pages=1, chunks=1)
+        for c in chunks
+    }
+    root = tmp_path_factory.mktemp("fusion") / "index"
+    vectors = embedder.encode([c.embedding_text() for c in chunks])
+    IndexWriter(root, ChromaConfig()).write(chunks, vectors, [], documents, "fake", embedder.model_path, {})
+    return IndexSnapshot.open(root)
+
+
+def _retriever(snapshot: IndexSnapshot, **options: Any) -> HybridRetriever:
+    from conftest import FakeEmbedder
+
+    return HybridRetriever(snapshot, FakeEmbedder(), **options)  # type: ignore[arg-type]
+
+
+QUERY = "solitary confinement and body searches of prisoners"
+
+
+@pytest.mark.unit
+def test_rrf_default_scores_are_the_weighted_reciprocal_ranks(snapshot: IndexSnapshot) -> None:
+    retriever = _retriever(snapshot)
+    assert (retriever.fusion, retriever.rrf_k, retriever.dense_weight, retriever.lexical_weight) == (
+        "rrf",
+        20,
+        1.0,
+        0.5,
+    )
+    hits = retriever.search(QUERY, k=10).hits
+    assert hits
+    prior = {"binding-standard": 1.0, "policy": 0.8, "guidance": 0.8}
+    for hit in hits:
+        expected = retriever.prior_weight * prior.get(KINDS.get(hit.chunk.doc_id, ""), 0.5) / 20
+        if hit.dense_rank is not None:
+            expected += 1.0 / (20 + hit.dense_rank + 1)
+        if hit.lexical_rank is not None:
+            expected += 0.5 / (20 + hit.lexical_rank + 1)
+        assert hit.score == pytest.approx(expected)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.unit
+def test_convex_alpha_one_ranks_by_cosine_and_zero_by_bm25(snapshot: IndexSnapshot) -> None:
+    dense_only = _retriever(snapshot, fusion="convex", alpha=1.0, prior_weight=0.0).search(QUERY, k=10).hits
+    assert [h.chunk.doc_id for h in dense_only] == [h.chunk.doc_id for h in sorted(dense_only, key=lambda h: -h.dense)]
+    lexical_only = _retriever(snapshot, fusion="convex", alpha=0.0, prior_weight=0.0).search(QUERY, k=10).hits
+    assert lexical_only[0].lexical == max(h.lexical for h in lexical_only) > 0
+    assert lexical_only[0].chunk.doc_id in {"solitary", "searches"}
+    assert lexical_only[0].score == pytest.approx(1.0)  # min-max: the best BM25 score maps to 1
+
+
+@pytest.mark.unit
+def test_convex_fills_in_the_missing_score_of_a_one_sided_candidate(snapshot: IndexSnapshot) -> None:
+    # Stop words weigh in the (bag-of-words) fake vectors but not in BM25, so the two dense
+    # candidates are documents full of "of" and "the", and "restraint" is found by BM25 alone.
+    query = "the the the the of of of of restraint"
+    retriever = _retriever(snapshot, fusion="convex", candidate_k=2, prior_weight=0.0)
+    hits = retriever.search(query, k=10).hits
+    vector = retriever.embedder.encode([query])[0]
+    stored = snapshot.embeddings()
+    lexical_only = [h for h in hits if h.dense_rank is None]
+    assert lexical_only, "expected a candidate found by BM25 alone"
+    for hit in lexical_only:
+        row = [c.id for c in snapshot.chunks].index(hit.chunk.id)
+        assert hit.dense == pytest.approx(float(stored[row] @ vector), abs=1e-5)
+    scores = {h.chunk.id: h.score for h in hits}
+    dense = _normalise(np.asarray([h.dense for h in hits]), "minmax")
+    lexical = _normalise(np.asarray([h.lexical for h in hits]), "minmax")
+    for hit, d, lex in zip(hits, dense, lexical, strict=True):
+        assert scores[hit.chunk.id] == pytest.approx(0.5 * d + 0.5 * lex)
+
+
+@pytest.mark.unit
+def test_convex_prior_is_on_the_normalised_scale(snapshot: IndexSnapshot) -> None:
+    search = _retriever(snapshot, fusion="convex", prior_weight=0.0).search(QUERY, k=10)
+    plain = {h.chunk.doc_id: h.score for h in search.hits}
+    with_prior = _retriever(snapshot, fusion="convex", prior_weight=0.2).search(QUERY, k=10).hits
+    # binding-standard 1.0, policy and guidance 0.8, documents without a kind 0.5
+    prior = {"solitary": 1.0, "searches": 0.8, "visits": 0.8}
+    assert {h.chunk.doc_id for h in with_prior} == set(plain)
+    for hit in with_prior:
+        assert hit.score - plain[hit.chunk.doc_id] == pytest.approx(0.2 * prior.get(hit.chunk.doc_id, 0.5))
+
+
+@pytest.mark.unit
+def test_normalise() -> None:
+    values = np.asarray([1.0, 3.0, 5.0])
+    assert _normalise(values, "minmax").tolist() == [0.0, 0.5, 1.0]
+    assert _normalise(values, "zscore") == pytest.approx(np.asarray([-1.0, 0.0, 1.0]) * np.sqrt(1.5))
+    assert _normalise(np.asarray([2.0, 2.0]), "minmax").tolist() == [1.0, 1.0]
+    assert _normalise(np.asarray([2.0, 2.0]), "zscore").tolist() == [0.0, 0.0]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"fusion": "sum"}, "fusion: unknown value 'sum'"),
+        ({"normalization": "rank"}, "normalization: unknown value 'rank'"),
+        ({"alpha": 1.5}, r"alpha: 1.5 is outside \[0, 1\]"),
+    ],
+)
+def test_bad_options(snapshot: IndexSnapshot, options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _retriever(snapshot, **options)

@@ -1,0 +1,76 @@
+"""The report folder: JSON, Markdown with baseline deltas and failures, and the two plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.golden import ExpectedPassage
+from evals.metrics import QuestionRecord, RetrievedPassage, compute_metrics, metrics_per_kind
+from evals.report import render_markdown, write_report
+from evals.runner import BaselineReport, EvalReport, QuestionResult, failures_of
+
+MR = "un-nelson-mandela-rules-A-RES-70-175-2015"
+
+
+def _record(qid: str, page: int, answerable: bool = True, refused: bool = False) -> QuestionRecord:
+    return QuestionRecord(
+        id=qid,
+        question=f"question {qid}?",
+        kind="fact" if answerable else "unanswerable",
+        answerable=answerable,
+        expected=[ExpectedPassage(doc=MR, pages=[17], ref="Rule 44")] if answerable else [],
+        key_facts=["15 consecutive days"] if answerable else [],
+        retrieved=[RetrievedPassage(doc=MR, pages=[page], ref="Rule 44", score=0.05)],
+        answer="15 consecutive days",
+        refused=refused,
+        latency_ms=120.0,
+    )
+
+
+def _report() -> EvalReport:
+    results = [QuestionResult.score(r) for r in (_record("q1", 17), _record("q2", 3), _record("u1", 5, False))]
+    baseline_records = [_record("q1", 3), _record("q2", 3)]
+    return EvalReport(
+        metrics=compute_metrics(results),
+        per_kind=metrics_per_kind(results),
+        failures=failures_of(results),
+        questions=results,
+        baselines={
+            "bm25": BaselineReport(
+                name="bm25",
+                description="plain BM25",
+                build_seconds=1.5,
+                cached=False,
+                metrics=compute_metrics(baseline_records, answers=False),
+            )
+        },
+    )
+
+
+@pytest.mark.unit
+def test_markdown_has_headline_baseline_deltas_per_kind_and_failures() -> None:
+    text = render_markdown(_report())
+    assert "## Headline metrics" in text
+    assert "| hit@1 | 0.500 | 0.000 |" in text  # ours, bm25
+    assert "| hit@1 | 0.500 | 0.000 | +0.500 |" in text  # ours, bm25, difference
+    assert "## Per kind" in text
+    assert "| fact | 2 |" in text
+    # q2 missed retrieval; u1 was answered although unanswerable
+    assert "### q2 (fact): retrieval miss" in text
+    assert "### u1 (unanswerable): not refused" in text
+    assert f"1. {MR}, Rule 44, p. 3 (0.0500)" in text
+
+
+@pytest.mark.unit
+def test_write_report_writes_json_markdown_and_plots(tmp_path: Path) -> None:
+    paths = write_report(_report(), tmp_path / "out")
+    assert sorted(p.name for p in paths) == ["hit_at_k.png", "per_kind.png", "report.json", "report.md"]
+    for path in paths[2:]:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["hit@1"] == 0.5
+    assert data["baselines"]["bm25"]["hit@1"] == 0.0
+    assert data["baselines"]["bm25"]["build_seconds"] == 1.5
