@@ -1,0 +1,169 @@
+"""The answer chain over a small generated index: citations, verification, refusal, follow-ups, filters."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pdf_factory import make_pdf, sample_rules_pages
+
+from assistant.answer import Turn
+from assistant.chain import MAX_QUESTION_CHARS, Assistant, QuestionError, check_question
+from assistant.condense import QueryCondenser
+from assistant.refusal import RefusalPolicy
+from assistant.retrieval import HybridRetriever
+from assistant.verify import QuoteVerifier
+from ingest.index_store import IndexSnapshot
+from ingest.pipeline import Ingestor
+from ingest.textnorm import normalize_for_match
+
+VISITS_PAGES = [
+    [
+        "1. Purpose",
+        "1.1 This framework sets out how establishments manage the security of social and legal visits.",
+        "1.2 Visitors must prove their identity before entering the visits hall.",
+        "2. Searching",
+        "2.1 All visitors are searched before the visit. A visitor who refuses to be searched is refused entry to the visit.",
+        "2.2 Children visiting a prisoner must be accompanied by an adult and may be searched only with consent.",
+    ]
+]
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import FakeEmbedder
+
+    root = tmp_path_factory.mktemp("chain")
+    corpus = root / "pdf"
+    make_pdf(corpus / "rules.pdf", sample_rules_pages())
+    make_pdf(corpus / "visits.pdf", VISITS_PAGES, header=None, footer_counter=False)
+    index = root / "index"
+    Ingestor(index, FakeEmbedder(), progress=False).run([corpus])  # type: ignore[arg-type]
+    return index
+
+
+@pytest.fixture()
+def assistant_(small_index: Path) -> Assistant:
+    from conftest import FakeEmbedder
+
+    snapshot = IndexSnapshot.open(small_index)
+    retriever = HybridRetriever(snapshot, FakeEmbedder())  # type: ignore[arg-type]
+    # The fake embedder's similarities are not those of the real model: refuse only on no evidence.
+    return Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
+
+
+@pytest.mark.unit
+def test_answer_quotes_the_rule_with_ref_and_page(assistant_: Assistant) -> None:
+    answer = assistant_.ask("communicate with their family and friends by letter and visit")
+    assert not answer.refused
+    first = answer.citations[0]
+    assert first.doc == "rules"
+    assert first.ref == "Rule 4"
+    assert first.pages == [2]
+    assert "communicate" in first.quote
+    assert "[1]" in answer.answer
+    assert f"[1] {first.label()}" in answer.answer
+    assert first.label() == "rules, Rule 4, p. 2"
+
+
+@pytest.mark.unit
+def test_every_citation_occurs_on_its_cited_page(assistant_: Assistant, small_index: Path) -> None:
+    snapshot = IndexSnapshot.open(small_index)
+    for question in ["solitary confinement as a sanction", "file management system", "refuses to be searched"]:
+        for citation in assistant_.ask(question).citations:
+            pages_text = " ".join(snapshot.page_text(citation.doc, p) or "" for p in citation.pages)
+            assert normalize_for_match(citation.quote) in normalize_for_match(pages_text)
+
+
+@pytest.mark.unit
+def test_a_quote_stays_within_one_rule(assistant_: Assistant, small_index: Path) -> None:
+    # Rules share chunks and pages; a quote must come from one rule (the page prints "Rule 2" between them).
+    chunks = IndexSnapshot.open(small_index).chunks
+    citations = assistant_.ask("treated with respect and applied impartially without discrimination").citations
+    assert citations
+    for citation in citations:
+        chunk = next(c for c in chunks if citation.quote in c.text)
+        start = chunk.text.index(citation.quote)
+        end = start + len(citation.quote) - 1
+        assert chunk.ref_at(start) == chunk.ref_at(end) == citation.ref
+
+
+@pytest.mark.unit
+def test_verifier_rejects_a_quote_not_on_the_page(small_index: Path, caplog: pytest.LogCaptureFixture) -> None:
+    verifier = QuoteVerifier(IndexSnapshot.open(small_index))
+    assert verifier.verify("rules", [2], "Prisoners shall be allowed, under necessary supervision, to communicate")
+    with caplog.at_level(logging.ERROR):
+        assert not verifier.verify("rules", [1], "Prisoners shall be allowed, under necessary supervision")
+        assert not verifier.verify("rules", [2], "Prisoners shall never be allowed visits")
+    assert "quote not found" in caplog.text
+
+
+@pytest.mark.unit
+def test_refusal_names_documents_and_lists_possibly_related(small_index: Path) -> None:
+    from conftest import FakeEmbedder
+
+    retriever = HybridRetriever(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
+    strict = Assistant(retriever, refusal=RefusalPolicy(threshold=5.0))
+    answer = strict.ask("what pension do officers get after thirty years?")
+    assert answer.refused
+    assert answer.citations == []
+    assert "do not cover" in answer.answer
+    assert "rules" in answer.answer and "visits" in answer.answer
+    assert set(answer.documents_searched) == {"rules", "visits"}
+
+
+@pytest.mark.unit
+def test_document_filter_restricts_passages(assistant_: Assistant) -> None:
+    answer = assistant_.ask("visitors searched before the visit", doc_ids=["rules"])
+    assert answer.passages
+    assert {p.doc for p in answer.passages} == {"rules"}
+    assert answer.documents_searched == ["rules"]
+    nothing = assistant_.ask("visitors searched", doc_ids=["no-such-doc"])
+    assert nothing.refused and nothing.passages == []
+
+
+@pytest.mark.unit
+def test_json_shape(assistant_: Assistant) -> None:
+    data: dict[str, Any] = assistant_.ask("refuses to be searched").to_json_dict()
+    assert {"question", "answer", "refused", "citations", "passages", "timings_ms"} <= set(data)
+    assert {"n", "doc", "title", "ref", "pages", "quote"} == set(data["citations"][0])
+    assert {"doc", "pages", "ref", "score", "text"} <= set(data["passages"][0])
+    assert "total" in data["timings_ms"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [("", "empty"), ("   \n ", "empty"), ("x" * (MAX_QUESTION_CHARS + 1), "too long"), ("?!? 123", "no words")],
+)
+def test_bad_questions_get_a_clear_message(question: str, reason: str) -> None:
+    with pytest.raises(QuestionError, match=reason):
+        check_question(question)
+
+
+@pytest.mark.unit
+def test_non_text_question_is_rejected() -> None:
+    with pytest.raises(QuestionError, match="expected text"):
+        check_question(b"bytes")
+
+
+@pytest.mark.unit
+def test_follow_up_carries_the_topic() -> None:
+    condenser = QueryCondenser()
+    history = [Turn(question="How long can a prisoner be kept in solitary confinement?")]
+    assert condenser.condense("and for young prisoners?", history).startswith("How long can a prisoner")
+    assert condenser.condense("what if he refuses?", history).endswith("what if he refuses?")
+    standalone = "Can visitors be searched before entering the visits hall?"
+    assert condenser.condense(standalone, history) == standalone
+    assert condenser.condense("and for young prisoners?", []) == "and for young prisoners?"
+
+
+@pytest.mark.unit
+def test_follow_up_in_the_chain_searches_with_context(assistant_: Assistant) -> None:
+    first = assistant_.ask("Can visitors be searched before the visit?")
+    turn = Turn(question=first.question, answer=first.answer, standalone=first.standalone_question)
+    follow = assistant_.ask("and children?", history=[turn])
+    assert follow.standalone_question.startswith("Can visitors be searched")
+    assert any(c.doc == "visits" for c in follow.citations)
