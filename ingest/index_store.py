@@ -252,6 +252,13 @@ class IndexWriter:
                 location = None
                 with contextlib.suppress(Exception):
                     location = IndexMeta.model_validate_json((directory / "meta.json").read_text()).chroma
+                if location is None and self.chroma.host:
+                    # Killed before meta.json: its server collection is named as in write().
+                    location = ChromaLocation(
+                        host=self.chroma.host,
+                        port=self.chroma.port,
+                        collection=f"{self.chroma.collection_prefix}-{directory.name}",
+                    )
                 self._drop_generation(directory, location)
         for tmp in self.root.glob(f"{CURRENT}.*.tmp"):
             tmp.unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from ingest.structure import StructureParser
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 FileStatus = Literal["new", "changed", "unchanged", "failed", "duplicate"]
 
 

@@ -101,6 +101,8 @@ class StructureParser:
 def _plausible_next(previous_head: int, candidate: str) -> bool:
     """A section number may repeat or move on by one or two, never jump or go back."""
     head = int(candidate.split(".")[0])
+    if previous_head == 0:
+        return True  # the first number seen: an excerpt may start anywhere
     return 0 <= head - previous_head <= 2
 
 

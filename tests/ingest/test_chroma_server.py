@@ -176,3 +176,25 @@ def test_failed_write_drops_the_partial_collection(
     snap = IndexSnapshot.open(index_dir)
     assert snap.meta.chroma.collection == live
     assert snap.collection().count() == len(snap.chunks)
+
+
+def test_collection_of_a_killed_ingest_is_deleted_later(
+    tmp_path: Path, chroma_server: ChromaServer, fake_embedder: FakeEmbedder
+) -> None:
+    """A kill -9 after the Chroma write leaves a gen-* folder without meta.json and its collection."""
+    folder = tmp_path / "pdfs"
+    index_dir = tmp_path / "index"
+    make_pdf(folder / "rules.pdf", sample_rules_pages())
+    _ingestor(index_dir, fake_embedder, chroma_server).run([folder])
+
+    stray = "gen-20000101-000000-dead01"
+    (index_dir / stray).mkdir()
+    (index_dir / stray / "chunks.jsonl").write_text("")
+    orphan = f"{PREFIX}-{stray}"
+    chroma_server.client().create_collection(orphan, embedding_function=None)
+    assert orphan in chroma_server.collection_names()
+
+    make_pdf(folder / "rules.pdf", sample_rules_pages(" Changed."))
+    assert _ingestor(index_dir, fake_embedder, chroma_server).run([folder]).switched
+    assert not (index_dir / stray).exists()
+    assert orphan not in chroma_server.collection_names()
