@@ -13,7 +13,7 @@ from assistant.answer import Answer, Passage, Turn
 from assistant.compose import ExtractiveComposer
 from assistant.condense import QueryCondenser
 from assistant.glossary import Glossary
-from assistant.refusal import RefusalPolicy
+from assistant.refusal import RefusalPolicy, unknown_names
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
 from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
@@ -151,7 +151,8 @@ class Assistant:
             )
             for h in result.hits
         ]
-        refused = self.refusal.refuse(confidence)
+        unknown = unknown_names(state.question, idf)
+        refused = self.refusal.refuse(confidence, unknown)
         text, citations = "", []
         if not refused:
             composition = self.composer.compose(
@@ -160,7 +161,7 @@ class Assistant:
             text, citations = composition.text, composition.citations
             refused = not citations
         if refused:
-            text = self._refusal_text(searched, passages)
+            text = self._refusal_text(searched, passages, unknown)
         state.timings["compose"] = _ms(t)
         return Answer(
             question=state.question,
@@ -179,12 +180,12 @@ class Assistant:
         allowed = search_filter.allowed_docs(kinds)
         return sorted(kinds if allowed is None else allowed)
 
-    def _refusal_text(self, searched: list[str], passages: list[Passage]) -> str:
+    def _refusal_text(self, searched: list[str], passages: list[Passage], unknown: list[str]) -> str:
         names = "; ".join(self.titles.get(d, d) for d in searched) or "none (the filter matches no document)"
-        lines = [
-            "The indexed documents do not cover this question clearly enough to answer it.",
-            f"Documents searched: {names}.",
-        ]
+        lines = ["The indexed documents do not cover this question clearly enough to answer it."]
+        if unknown:
+            lines.append(f"They never mention: {', '.join(unknown)}.")
+        lines.append(f"Documents searched: {names}.")
         if passages:
             lines.append("Possibly related:")
             for p in passages[:3]:

@@ -275,6 +275,7 @@ def serve(
     index: IndexOpt = None,
 ) -> None:
     """Start the chat app for staff and trainers in the browser (login: HANDBOOK_AUTH or HANDBOOK_AUTH_FILE)."""
+    import signal
     import time
 
     from assistant.app.server import AuthConfigError, launch
@@ -289,9 +290,10 @@ def serve(
         raise _fail(str(exc), 2) from None
     except OSError as exc:  # e.g. the port is taken
         raise _fail(f"cannot listen on {host}:{port}: {exc}") from None
-    login = "login required" if running.login else "no login (set HANDBOOK_AUTH to require one)"
-    typer.echo(f"Handbook Assistant running at {running.url} ({login}); the assistant warms up in the background.")
-    typer.echo("Press Ctrl-C to stop.")
+    login = "login required" if running.login else "no login: set HANDBOOK_AUTH to require one"
+    typer.echo(f"Handbook Assistant running at {running.url} ({login})")
+    typer.echo("The assistant warms up in the background; press Ctrl-C to stop.")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops it as cleanly as Ctrl-C
     try:
         while True:
             time.sleep(0.5)

@@ -32,10 +32,12 @@ class ExtractiveComposer:
     items are the substance ("(a) By corresponding in writing ... (b) By receiving visits").
     """
 
-    max_passages: int = 3
-    max_words_first: int = 110  # quote budget for the best passage
-    max_words_other: int = 60
-    min_relative_score: float = 0.5  # later passages must score at least this share of the first
+    # Measured on the dev set: quoting four passages rather than three, with larger
+    # budgets, raised key-fact coverage from 0.42 to about 0.48.
+    max_passages: int = 4
+    max_words_first: int = 120  # quote budget for the best passage
+    max_words_other: int = 80
+    min_relative_score: float = 0.3  # later passages must score at least this share of the first
 
     def compose(
         self,

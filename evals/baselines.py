@@ -102,6 +102,7 @@ class TutorialCorpus:
         self.chunk_overlap = chunk_overlap
         self._chunks: list[TutorialChunk] | None = None
         self.split_seconds: float | None = None
+        self.from_cache = False
         self._key: str | None = None
 
     @property
@@ -125,6 +126,7 @@ class TutorialCorpus:
                     TutorialChunk.model_validate_json(line) for line in path.read_text().splitlines() if line
                 ]
                 self.split_seconds = float(json.loads(meta_path.read_text())["split_seconds"])
+                self.from_cache = True
             else:
                 started = time.perf_counter()
                 self._chunks = self._split()
@@ -273,7 +275,9 @@ class Bm25Baseline:
             return
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every indexing step at DEBUG
         self._chunks = self.corpus.chunks()
+        self.cached = self.corpus.from_cache  # the chunks; the BM25 index itself takes a second to build
         started = time.perf_counter()
         index = bm25s.BM25()
         index.index([tokenize(c.text) or ["_empty_"] for c in self._chunks], show_progress=False)

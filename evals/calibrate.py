@@ -40,6 +40,7 @@ class Evidence(BaseModel):
     dense: float  # best dense cosine over the candidates
     coverage: float  # IDF-weighted term coverage of the top passages
     composer_refused: bool  # refused even with no threshold (nothing verifiable to quote)
+    unknown_names: bool = False  # refused whatever the threshold: names absent from the documents
 
     def confidence(self, lexical_weight: float) -> float:
         return self.dense + lexical_weight * self.coverage
@@ -75,6 +76,7 @@ class _RecordingPolicy(RefusalPolicy):
     """Records both parts of the confidence and never refuses, so the composer always runs."""
 
     seen: list[tuple[float, float]] = field(default_factory=list)
+    unknown: list[bool] = field(default_factory=list)  # whether the question named unknown things
 
     def confidence(self, result: SearchResult, idf: dict[str, float]) -> float:
         dense = RefusalPolicy(lexical_weight=0.0, passages=self.passages).confidence(result, idf)
@@ -82,7 +84,8 @@ class _RecordingPolicy(RefusalPolicy):
         self.seen.append((dense, full - dense))
         return dense + self.lexical_weight * (full - dense)
 
-    def refuse(self, confidence: float) -> bool:
+    def refuse(self, confidence: float, unknown: list[str] | None = None) -> bool:
+        self.unknown.append(bool(unknown))
         return False
 
 
@@ -98,6 +101,7 @@ def collect_evidence(
         with progress_bar(progress, "calibrating", len(questions)) as advance:
             for q in questions:
                 recorder.seen.clear()
+                recorder.unknown.clear()
                 answer = assistant.ask(q.question)
                 dense, coverage = recorder.seen[-1] if recorder.seen else (0.0, 0.0)
                 evidence.append(
@@ -107,6 +111,7 @@ def collect_evidence(
                         dense=dense,
                         coverage=coverage,
                         composer_refused=answer.refused,
+                        unknown_names=bool(recorder.unknown and recorder.unknown[-1]),
                     )
                 )
                 advance()
@@ -120,7 +125,7 @@ def rates(evidence: Sequence[Evidence], lexical_weight: float, threshold: float)
     answerable = [e for e in evidence if e.answerable]
 
     def refused(e: Evidence) -> bool:
-        return e.composer_refused or e.confidence(lexical_weight) < threshold
+        return e.composer_refused or e.unknown_names or e.confidence(lexical_weight) < threshold
 
     recall = sum(refused(e) for e in unanswerable) / len(unanswerable) if unanswerable else 0.0
     false = sum(refused(e) for e in answerable) / len(answerable) if answerable else 0.0

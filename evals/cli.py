@@ -41,12 +41,10 @@ CacheOpt = Annotated[Path, typer.Option("--cache", help="Cache of the baselines'
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
-class _Fail(typer.Exit):
-    """Ends a command with one line on stderr."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        typer.echo(f"error: {message}", err=True)
-        super().__init__(code)
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """One line on stderr; raise the returned Exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
@@ -127,7 +125,7 @@ def eval_compare(
     try:
         comparison = compare_reports(load_report(a), load_report(b), str(a), str(b))
     except ReportError as exc:
-        raise _Fail(str(exc), 2) from None
+        raise _fail(str(exc), 2) from None
     typer.echo(
         json.dumps(comparison.to_json_dict(), ensure_ascii=False, indent=2) if as_json else render_text(comparison)
     )
@@ -148,7 +146,7 @@ def eval_calibrate(
 
     questions = _questions(golden, limit)
     if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
-        raise _Fail(f"{golden}: calibration needs both answerable and unanswerable questions", 2)
+        raise _fail(f"{golden}: calibration needs both answerable and unanswerable questions", 2)
     assistant = _assistant(index)
     evidence = collect_evidence(assistant, questions, progress=not quiet)
     policy = assistant.refusal
@@ -172,18 +170,18 @@ def eval_check(
     try:
         limits = load_floors(floors)
     except FloorsError as exc:
-        raise _Fail(str(exc), 2) from None
+        raise _fail(str(exc), 2) from None
     if report is not None:
         from evals.compare import ReportError, load_report
 
         try:
             metrics = load_report(report).to_json_dict()
         except ReportError as exc:
-            raise _Fail(str(exc), 2) from None
+            raise _fail(str(exc), 2) from None
     elif golden is not None:
         metrics = _evaluate(golden, index, limit, None, None, DEFAULT_CACHE, progress=not quiet).to_json_dict()
     else:
-        raise _Fail("eval check: pass --golden FILE (or --report FILE)", 2)
+        raise _fail("eval check: pass --golden FILE (or --report FILE)", 2)
     problems = check_floors(metrics, limits)
     for line in problems:
         typer.echo(f"FAIL {line}", err=True)
@@ -202,9 +200,9 @@ def _questions(golden: Path, limit: int | None) -> list[GoldenQuestion]:
     try:
         questions = load_golden(golden)
     except GoldenFormatError as exc:
-        raise _Fail(str(exc), 2) from None
+        raise _fail(str(exc), 2) from None
     if not questions:
-        raise _Fail(f"{golden}: no questions", 2)
+        raise _fail(f"{golden}: no questions", 2)
     return questions[:limit] if limit else questions
 
 
@@ -219,7 +217,7 @@ def _assistant(index: Path | None) -> Assistant:
     try:
         return Assistant.from_settings(settings)
     except IndexMissingError as exc:
-        raise _Fail(f"{exc} (after `handbook corpus fetch`)") from None
+        raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
 
 
 def _evaluate(
@@ -254,20 +252,20 @@ def _baselines(names: list[str], assistant: Assistant, corpus: Path | None, cach
         pdfs = index_pdfs(list(assistant.snapshot.meta.documents.values()), corpus)
         return list(make_baselines(names, pdfs, cache, default_model_path(), progress=progress))
     except BaselineError as exc:
-        raise _Fail(str(exc), 2) from None
+        raise _fail(str(exc), 2) from None
 
 
 def _print_summary(report: EvalReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from evals.report import HEADLINE, value_of
+    from evals.report import HEADLINE
     from evals.runner import SYSTEM
 
     systems = [(SYSTEM, report.metrics)] + [(name, b.metrics) for name, b in report.baselines.items()]
     table = Table("metric", *(name for name, _ in systems), title=f"{report.metrics.n} questions ({report.run.golden})")
     for key, label, _lower in HEADLINE:
-        values = [value_of(m, key) for _, m in systems]
+        values = [m.value(key) for _, m in systems]
         table.add_row(
             label, *("–" if v is None else f"{v:.1f}" if key.startswith("latency") else f"{v:.3f}" for v in values)
         )

@@ -83,17 +83,10 @@ def load_report(path: Path | str) -> EvalReport:
         raise ReportError(f"{path}: not a readable evaluation report ({str(exc).splitlines()[0]})") from exc
 
 
-def metric_value(metrics: Metrics, key: str) -> float | None:
-    data: Any = metrics.to_json_dict()
-    for part in key.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return float(data) if isinstance(data, int | float) else None
-
-
 def metric_deltas(a: Metrics, b: Metrics) -> list[MetricDelta]:
     rows = []
     for key, better in COMPARED:
-        va, vb = metric_value(a, key), metric_value(b, key)
+        va, vb = a.value(key), b.value(key)
         if va is None or vb is None:
             rows.append(MetricDelta(metric=key, a=va, b=vb, delta=None, change="n/a"))
             continue

@@ -96,6 +96,13 @@ class Metrics(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)
 
+    def value(self, key: str) -> float | None:
+        """A metric by its report key; `latency_ms.p95` reaches into the nested object."""
+        data: Any = self.to_json_dict()
+        for part in key.split("."):
+            data = data.get(part) if isinstance(data, dict) else None
+        return float(data) if isinstance(data, int | float) else None
+
 
 # --- retrieval ------------------------------------------------------------------------------
 

@@ -30,13 +30,6 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def value_of(metrics: Metrics, key: str) -> float | None:
-    data: object = metrics.to_json_dict()
-    for part in key.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return float(data) if isinstance(data, int | float) else None
-
-
 def _fmt(value: float | None, key: str = "") -> str:
     if value is None:
         return "–"
@@ -74,7 +67,7 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         "|---|" + "---:|" * len(systems),
     ]
     for key, label, _lower in HEADLINE:
-        cells = [_fmt(value_of(m, key), key) for _, m in systems]
+        cells = [_fmt(m.value(key), key) for _, m in systems]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -97,12 +90,12 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         header = "| metric | " + SYSTEM + " | " + " | ".join(f"{n} | Δ vs {n}" for n in report.baselines) + " |"
         lines += [header, "|---|---:|" + "---:|---:|" * len(report.baselines)]
         for key, label, _lower in HEADLINE:
-            ours = value_of(report.metrics, key)
-            if all(value_of(b.metrics, key) is None for b in report.baselines.values()):
+            ours = report.metrics.value(key)
+            if all(b.metrics.value(key) is None for b in report.baselines.values()):
                 continue
             cells = [_fmt(ours, key)]
             for b in report.baselines.values():
-                other = value_of(b.metrics, key)
+                other = b.metrics.value(key)
                 cells += [_fmt(other, key), _delta(ours, other, key)]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
 

@@ -8,13 +8,15 @@ from functools import lru_cache
 import Stemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Possessives and contractions ("prisoner's", "we've", "she'll") reduce to the bare word.
+_CLITIC = re.compile(r"'(?:s|ve|ll|re|d|m|t)$")
 # Short English stop list: function words only, so that "no", "not", "without" survive
 # (they change the meaning of a rule).
 STOPWORDS = frozenset(
     """a an and are as at be been being by for from has have had he her his i if in into is it its
     of on or she so such that the their them then there these they this those to was we were what
     when where which who whom will with would you your shall may should must can could do does did
-    any all each other than also""".split()
+    any all each other than also we our us me my""".split()
 )
 
 
@@ -24,5 +26,6 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def lexical_tokens(text: str) -> list[str]:
-    words = [w.replace("'s", "") for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    words = [_CLITIC.sub("", w) for w in _WORD.findall(text.lower().replace("\u2019", "'"))]
+    words = [w for w in words if w and w not in STOPWORDS]
     return _stemmer().stemWords(words)

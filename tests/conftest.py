@@ -17,9 +17,13 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
-# tests/ has no __init__.py: make `import pdf_factory` work from every test folder.
+# tests/ has no __init__.py: make `import pdf_factory` work from every test folder. The repo
+# root goes first, so that `assistant` is the package and not the folder tests/assistant.
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
+if str(REPO_ROOT) in sys.path:
+    sys.path.remove(str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT))
 
 FAKE_DIMENSION = 384
 _TOKEN = re.compile(r"\w+")

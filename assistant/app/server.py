@@ -202,8 +202,8 @@ def launch(
 ) -> RunningApp:
     """Starts the server without blocking; `RunningApp.close()` stops it.
 
-    `load` builds the assistant (default: `Assistant.from_settings(settings)`); tests
-    pass one that reuses an embedder they already loaded.
+    `load` builds the assistant (default: `Assistant.from_settings(settings)`), e.g. one
+    that reuses an embedder the caller already loaded.
     """
     settings = settings or Settings()
     meta = read_documents(settings.index_dir)  # fails fast, before gradio, when there is no index
@@ -216,11 +216,9 @@ def launch(
 
     warm_assistant = WarmAssistant(load or default_load, warm=warm).start()
 
-    import gradio as gr
-
     from assistant.app.feedback import FeedbackStore
     from assistant.app.pdf_pages import PageRenderer, SourceDocuments, add_pdf_route
-    from assistant.app.ui import CSS, HandbookApp
+    from assistant.app.ui import HandbookApp
 
     work = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir()) / "handbook-app"
     sources = SourceDocuments(meta.documents, settings.corpus_dir)
@@ -235,7 +233,22 @@ def launch(
     )
     blocks = handbook_app.build()
     blocks.queue(default_concurrency_limit=4)
-    fastapi_app, url, _ = blocks.launch(
+    from gradio.exceptions import ServerFailedToStartError
+
+    try:
+        fastapi_app, url, _ = _launch_blocks(blocks, host, port, auth_pairs, quiet)
+    except ServerFailedToStartError as exc:  # reported like a taken port: the caller prints one line
+        raise OSError(str(exc)) from exc
+    add_pdf_route(fastapi_app, sources, login_guard(fastapi_app))
+    return RunningApp(url=url, blocks=blocks, warm=warm_assistant, fastapi_app=fastapi_app, login=bool(auth_pairs))
+
+
+def _launch_blocks(blocks: Any, host: str, port: int, auth_pairs: list[tuple[str, str]], quiet: bool) -> Any:
+    import gradio as gr
+
+    from assistant.app.ui import CSS
+
+    return blocks.launch(
         server_name=host,
         server_port=port,
         share=False,  # never a public gradio.live tunnel, whatever GRADIO_SHARE says
@@ -253,5 +266,3 @@ def launch(
         theme=gr.themes.Default(),
         css=CSS,
     )
-    add_pdf_route(fastapi_app, sources, login_guard(fastapi_app))
-    return RunningApp(url=url, blocks=blocks, warm=warm_assistant, fastapi_app=fastapi_app, login=bool(auth_pairs))

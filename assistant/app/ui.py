@@ -304,11 +304,11 @@ class HandbookApp:
         """Answers one question: the JSON object of `handbook ask --json`."""
         try:
             return self.warm.get(WARM_WAIT_S).ask(question).to_json_dict()
-        except QuestionError as exc:
-            raise gr.Error(str(exc)) from None
+        except QuestionError as exc:  # the caller's mistake: no traceback in the operator's log
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("the /ask endpoint failed")
-            raise gr.Error(APOLOGY) from None
+            raise gr.Error(APOLOGY, print_exception=False) from None  # logged in full just above
 
     # ---- source pages -----------------------------------------------------------------
 
@@ -424,7 +424,12 @@ class HandbookApp:
         try:
             text = check_question(topic)
         except QuestionError as exc:
-            return (f"**{str(exc).replace('question:', 'topic:')}**", *self._no_downloads(), None, *no_quiz)
+            reason = (
+                str(exc)
+                .replace("question:", "topic:", 1)
+                .replace("type a question about prison rules or policy", "type a subject, e.g. segregation or visits")
+            )
+            return (f"**{reason}**", *self._no_downloads(), None, *no_quiz)
         try:
             from assistant.brief import BriefBuilder
 
@@ -521,7 +526,7 @@ class HandbookApp:
                     question = gr.Textbox(
                         show_label=False,
                         placeholder=f"Your question (up to {MAX_QUESTION_CHARS} characters)…",
-                        lines=2,
+                        lines=1,  # one line: Enter sends (gradio sends multi-line boxes with Shift+Enter)
                         max_lines=6,
                         scale=5,
                         elem_id="hb-question",
@@ -568,8 +573,8 @@ class HandbookApp:
             "concurrency_limit": self.answer_concurrency,
             "show_progress": "minimal",
         }
-        ask.click(**common, api_name="chat", api_visibility="undocumented")
-        question.submit(**common, api_visibility="private")
+        asked = ask.click(**common, api_name="chat", api_visibility="undocumented")
+        submitted = question.submit(**common, api_visibility="private")
         show_args: dict[str, Any] = {
             "fn": self.show_page,
             "inputs": [pick, exchanges],
@@ -581,7 +586,7 @@ class HandbookApp:
             self.new_conversation,
             outputs=[chatbot, exchanges, cards, pick, page_image, page_text, export, feedback_status, question],
             api_visibility="private",
-            queue=False,
+            cancels=[asked, submitted],  # an answer still streaming must not refill the cleared chat
         )
         send_feedback.click(
             self.give_feedback,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -139,21 +138,6 @@ def test_real_glossary_expands_staff_wording(real: Glossary, query: str, expecte
 def test_real_glossary_leaves_plain_prose_alone(real: Glossary) -> None:
     assert real.expand("so what is the minimum floor space?") == []
     assert real.expand("Bring a screwdriver") == []
-
-
-@pytest.mark.unit
-def test_real_glossary_is_fast(real: Glossary) -> None:
-    query = (
-        "What should an SO do when a visitor is suspected of passing spice during a social visit "
-        "in the visits hall, and can the prisoner be put on closed visits or down the block?"
-    )
-    real.expand(query)
-    runs = 200
-    start = time.perf_counter()
-    for _ in range(runs):
-        real.expand_query(query)
-    per_call = (time.perf_counter() - start) / runs
-    assert per_call < 1e-3, f"expand_query took {per_call * 1e6:.0f} us per call"
 
 
 @pytest.mark.unit

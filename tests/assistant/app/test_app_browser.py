@@ -30,8 +30,9 @@ def test_ask_then_open_the_cited_page(live_app: LiveApp) -> None:
             page_errors: list[str] = []
             page.on("pageerror", lambda exc: page_errors.append(str(exc)))
             page.goto(live_app.url)
-            page.locator("#hb-question textarea").fill("Can we read a prisoner's letters to his lawyer?")
-            page.locator("#hb-ask").click()
+            question = page.locator("#hb-question textarea")
+            question.fill("Can we read a prisoner's letters to his lawyer?")
+            question.press("Enter")  # as staff would; the Ask button runs the same handler
 
             card = page.locator("#hb-sources .hb-card").first
             expect(card).to_be_visible(timeout=ANSWER_WAIT_MS)
@@ -59,8 +60,40 @@ def test_ask_then_open_the_cited_page(live_app: LiveApp) -> None:
             image.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "app-browser.png"), full_page=True)
 
+            question.fill("what about phone calls?")
+            page.locator("#hb-ask").click()
+            expect(chat).to_contain_text("Searched as: Can we read a prisoner", timeout=ANSWER_WAIT_MS)
+            expect(chat.get_by_text("Check each quote against its page")).to_have_count(2, timeout=60_000)
+
             page.locator("#hb-new").click()
+            expect(chat).not_to_contain_text("Can we read a prisoner")
             expect(page.locator("#hb-sources .hb-card")).to_have_count(0)
             assert page_errors == []
+        finally:
+            browser.close()
+
+
+def test_trainers_build_a_brief_and_a_quiz(live_app: LiveApp) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`) for browser tests"
+        )
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    expect = playwright_api.expect
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(live_app.url)
+            page.get_by_role("tab", name="Topic brief (trainers)").click()
+            page.locator("#hb-topic textarea, #hb-topic input").first.fill("searching visitors")
+            page.locator("#hb-build-brief").click()
+            expect(page.locator("#hb-brief")).to_contain_text("Topic brief: searching visitors", timeout=ANSWER_WAIT_MS)
+            expect(page.locator("#hb-brief-docx")).to_be_enabled()
+            page.locator("#hb-make-quiz").click()
+            expect(page.locator("#hb-quiz")).to_contain_text("Answer key", timeout=120_000)
+            expect(page.locator("#hb-quiz-docx")).to_be_enabled()
+            page.screenshot(path=str(ARTIFACTS / "app-browser-brief.png"), full_page=True)
         finally:
             browser.close()

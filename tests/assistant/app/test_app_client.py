@@ -149,3 +149,30 @@ def test_handbook_serve_prints_its_url_and_serves_the_page(built_index: Path, tm
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_trainers_brief_and_quiz_with_downloads(live_app: LiveApp) -> None:
+    from gradio_client import Client
+
+    trainer = Client(live_app.url, verbose=False)
+    brief_md, brief_md_file, brief_docx_file, quiz_md, _, _ = trainer.predict(
+        "visits by children", [], api_name="/brief"
+    )
+    assert brief_md.startswith("# Topic brief: visits by children")
+    assert "## Sources" in brief_md
+    assert quiz_md == ""  # a new brief clears the previous quiz
+    assert (
+        Path(
+            brief_md_file["value"]["path"] if isinstance(brief_md_file["value"], dict) else brief_md_file["value"]
+        ).suffix
+        == ".md"
+    )
+    docx = brief_docx_file["value"]
+    assert Path(docx["path"] if isinstance(docx, dict) else docx).suffix == ".docx"
+
+    quiz_md, quiz_md_file, quiz_docx_file = trainer.predict(4, "cloze", api_name="/quiz")
+    assert "**1.**" in quiz_md and "## Answer key" in quiz_md
+    assert quiz_md_file["interactive"] is True and quiz_docx_file["interactive"] is True
+
+    empty, *_ = trainer.predict("  ", [], api_name="/brief")
+    assert "topic: empty" in empty

@@ -35,7 +35,8 @@ def test_renders_a_page_to_png_once_and_caches_it(tmp_path: Path, two_page_pdf: 
     with Image.open(first) as image:
         # A4 is 595 x 842 points; at scale 1.5 that is about 893 x 1263 pixels.
         assert abs(image.width - 893) <= 2 and abs(image.height - 1263) <= 2
-        assert image.convert("L").getextrema()[0] < 128  # some dark (text) pixels, not a blank page
+        darkest, _ = image.convert("L").getextrema()
+        assert isinstance(darkest, int) and darkest < 128  # some dark (text) pixels, not a blank page
     mtime = first.stat().st_mtime_ns
     again = renderer.render(two_page_pdf, 2, key="k1")
     assert again == first and again.stat().st_mtime_ns == mtime  # served from the cache

@@ -191,3 +191,16 @@ def test_stream_pieces_end_with_the_whole_text() -> None:
     assert pieces[-1] == text.rstrip()
     assert len(pieces) == 5  # heading, 20 words, 40 words, the rest of the line, the last line
     assert ui.stream_pieces("one") == ["one"]
+
+
+@pytest.mark.unit
+def test_ask_api_returns_the_json_or_a_clear_error(app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    result = app.ask_api("Can he write to his family?")
+    assert result["citations"][0]["ref"] == "Rule 58" and result["refused"] is False
+    with pytest.raises(gr.Error, match="question: empty"):
+        app.ask_api("")
+    app.warm.assistant.fail = True
+    with caplog.at_level(logging.ERROR, logger="assistant.app.ui"), pytest.raises(gr.Error) as info:
+        app.ask_api("Can he write to his family?")
+    assert info.value.message == ui.APOLOGY
+    assert any(r.exc_info and "index file vanished" in str(r.exc_info[1]) for r in caplog.records)
