@@ -65,7 +65,14 @@ class Answer(BaseModel):
             "confidence": round(self.confidence, 4),
             "citations": [c.model_dump() for c in self.citations],
             "passages": [
-                {"doc": p.doc, "title": p.title, "pages": p.pages, "ref": p.ref, "score": round(p.score, 6), "text": p.text}
+                {
+                    "doc": p.doc,
+                    "title": p.title,
+                    "pages": p.pages,
+                    "ref": p.ref,
+                    "score": round(p.score, 6),
+                    "text": p.text,
+                }
                 for p in self.passages
             ],
             "documents_searched": self.documents_searched,

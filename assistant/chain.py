@@ -89,7 +89,11 @@ class Assistant:
             settings.embedding_backend,
         )
         retriever = HybridRetriever(snapshot, embedder, glossary, candidate_k=settings.candidate_k)
-        refusal = RefusalPolicy() if settings.refusal_threshold is None else RefusalPolicy(threshold=settings.refusal_threshold)
+        refusal = (
+            RefusalPolicy()
+            if settings.refusal_threshold is None
+            else RefusalPolicy(threshold=settings.refusal_threshold)
+        )
         return cls(retriever, refusal=refusal, top_k=settings.top_k)
 
     def documents(self) -> list[dict[str, Any]]:

@@ -27,7 +27,9 @@ index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
 
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: HANDBOOK_INDEX_DIR or ./index).")]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: HANDBOOK_INDEX_DIR or ./index).")
+]
 
 
 def _settings(index: Path | None = None) -> Settings:
@@ -63,13 +65,17 @@ def _register_plugins() -> None:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 
 @corpus_app.command("fetch")
 def corpus_fetch(
-    from_dir: Annotated[Path | None, typer.Option("--from", help="Local mirror folder (default: ../shared/corpus).")] = None,
+    from_dir: Annotated[
+        Path | None, typer.Option("--from", help="Local mirror folder (default: ../shared/corpus).")
+    ] = None,
     dest: Annotated[Path | None, typer.Option("--dest", help="Where the PDFs go (default: corpus/pdf).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never download; mirror only.")] = False,
 ) -> None:
@@ -117,7 +123,9 @@ def ingest(
             manifest = Manifest.load(settings.manifest_path)
         except ManifestError as exc:
             raise _fail(str(exc)) from None
-    embedder = Embedder(settings.resolved_model(), settings.embedding_device, settings.embedding_batch_size, settings.embedding_backend)
+    embedder = Embedder(
+        settings.resolved_model(), settings.embedding_device, settings.embedding_batch_size, settings.embedding_backend
+    )
     ingestor = Ingestor(
         settings.index_dir,
         embedder,
@@ -141,7 +149,8 @@ def ingest(
     for doc_id in report.removed:
         typer.echo(f"removed from the index: {doc_id}")
     state = "index updated" if report.switched else "index already up to date"
-    typer.echo(f"{state}: {report.total_chunks} chunks, {report.embedded} embedded, {report.seconds:.1f} s ({settings.index_dir})")
+    counts = f"{report.total_chunks} chunks, {report.embedded} embedded"
+    typer.echo(f"{state}: {counts}, {report.seconds:.1f} s ({settings.index_dir})")
     if report.failed:
         raise typer.Exit(1)
 
@@ -168,7 +177,10 @@ def index_stats(
         "chroma": snap.meta.chroma.model_dump(),
         "documents": len(snap.meta.documents),
         "chunks": len(snap.chunks),
-        "per_document": {d.id: {"title": d.title, "kind": d.kind, "pages": d.pages, "chunks": d.chunks} for d in snap.meta.documents.values()},
+        "per_document": {
+            d.id: {"title": d.title, "kind": d.kind, "pages": d.pages, "chunks": d.chunks}
+            for d in snap.meta.documents.values()
+        },
     }
     if as_json:
         typer.echo(json.dumps(stats, indent=2))
@@ -210,7 +222,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in your own words.")],
     index: IndexOpt = None,
     doc: Annotated[list[str] | None, typer.Option("--doc", help="Search only this document id (repeatable).")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Search only documents of this kind (repeatable).")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Search only documents of this kind (repeatable).")
+    ] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (see README).")] = False,
     passages: Annotated[bool, typer.Option("--passages", help="Also list the retrieved passages.")] = False,
@@ -330,7 +344,7 @@ def feedback_export(
 
 @app.command()
 def brief(
-    topic: Annotated[str, typer.Argument(help="The training topic, e.g. \"visits by children\".")],
+    topic: Annotated[str, typer.Argument(help='The training topic, e.g. "visits by children".')],
     index: IndexOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the markdown here (default: print it).")] = None,
     docx: Annotated[Path | None, typer.Option("--docx", help="Also write a Word handout (and FILE-quiz.docx).")] = None,

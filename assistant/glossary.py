@@ -123,9 +123,7 @@ class Glossary:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def _match_at(
-        self, text: str, matches: list[re.Match[str]], lowers: list[str], i: int
-    ) -> tuple[int | None, int]:
+    def _match_at(self, text: str, matches: list[re.Match[str]], lowers: list[str], i: int) -> tuple[int | None, int]:
         """(entry, number of words) of the longest phrase starting at word i."""
         widest = min(self._max_words[lowers[i]], len(matches) - i)
         # A phrase may only span words joined by spaces/hyphens.

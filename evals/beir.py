@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -240,8 +241,19 @@ def document_chunks(dataset: BeirDataset) -> list[Chunk]:
     ]
 
 
-def index_dir_for(dataset: BeirDataset, model_name: str, cache_root: Path) -> Path:
-    key = hashlib.sha256(f"{dataset.corpus_sha256}\x1f{model_name}\x1f{INDEX_FORMAT}".encode()).hexdigest()[:12]
+@lru_cache(maxsize=8)
+def model_fingerprint(model_path: str) -> str:
+    """The model's identity for the cache key: the sha256 of its weights where they are on disk.
+
+    The packaged model's folder is just called "model", so the name alone says nothing.
+    """
+    weights = Path(model_path) / "model.safetensors"
+    return _sha256(weights) if weights.is_file() else model_path
+
+
+def index_dir_for(dataset: BeirDataset, model_path: str, cache_root: Path) -> Path:
+    fingerprint = model_fingerprint(model_path)
+    key = hashlib.sha256(f"{dataset.corpus_sha256}\x1f{fingerprint}\x1f{INDEX_FORMAT}".encode()).hexdigest()[:12]
     return cache_root / f"{dataset.name}-{key}"
 
 
@@ -253,7 +265,13 @@ class BeirIndexBuilder:
         self.progress = progress
 
     def _stamp(self, dataset: BeirDataset) -> dict[str, Any]:
-        return {"kind": "beir", "dataset": dataset.name, "corpus_sha256": dataset.corpus_sha256, "format": INDEX_FORMAT}
+        return {
+            "kind": "beir",
+            "dataset": dataset.name,
+            "corpus_sha256": dataset.corpus_sha256,
+            "model": model_fingerprint(self.embedder.model_path),
+            "format": INDEX_FORMAT,
+        }
 
     def _usable(self, directory: Path, dataset: BeirDataset) -> bool:
         from ingest.index_store import IndexMeta, current_generation_dir, has_index
@@ -261,7 +279,7 @@ class BeirIndexBuilder:
         if not has_index(directory):
             return False
         meta = IndexMeta.model_validate_json((current_generation_dir(directory) / "meta.json").read_text())
-        return meta.model == self.embedder.model_name and meta.chunker == self._stamp(dataset)
+        return meta.chunker == self._stamp(dataset)
 
     def ensure(self, dataset: BeirDataset, directory: Path) -> IndexSnapshot:
         from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ingest_lock
@@ -482,7 +500,7 @@ def run_beir(
     progress: bool = True,
 ) -> list[BeirReport]:
     """Evaluates each configuration on one index; query vectors are shared between configurations."""
-    directory = index_dir_for(dataset, embedder.model_name, cache_root)
+    directory = index_dir_for(dataset, embedder.model_path, cache_root)
     snapshot = BeirIndexBuilder(embedder, progress=progress).ensure(dataset, directory)
     shared = CachedQueryEmbedder(embedder) if len(configs) > 1 else embedder
     reports = []
@@ -493,6 +511,7 @@ def run_beir(
             **RetrievalConfig.describe(retriever),
             "k": RETRIEVE_K,
             "model": embedder.model_name,
+            "model_path": embedder.model_path,
             "backend": getattr(embedder, "backend", ""),
             "index": str(directory),
             # After the first configuration, query vectors come from memory: latency excludes embedding.
@@ -572,19 +591,22 @@ def _check_choice(option: str, values: Sequence[str], allowed: Sequence[str]) ->
             raise typer.BadParameter(f"{value!r} is not one of {choices}", param_hint=option)
 
 
+def _describe_config(config: Mapping[str, Any]) -> str:
+    if config.get("fusion") == "convex":
+        fusion = f"convex alpha={config.get('alpha')} {config.get('normalization')}"
+    else:
+        fusion = f"rrf k={config.get('rrf_k')} w={config.get('dense_weight')}/{config.get('lexical_weight')}"
+    return f"{fusion} cand={config.get('candidate_k')}"
+
+
 def _print_table(reports: Sequence[BeirReport]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     first = reports[0]
-    table = Table(
-        title=f"{first.dataset} / {first.split}: {first.n_queries} queries, model {first.config.get('model')}"
-    )
-    knobs = list(RetrievalConfig.__dataclass_fields__)
-    for column in [*knobs, "nDCG@10", "MRR@10", "R@100", "p50 ms", "p95 ms"]:
-        table.add_column(column, justify="right")
+    title = f"{first.dataset} / {first.split}: {first.n_queries} queries, {first.config.get('backend')} embeddings"
+    table = Table("retriever", "nDCG@10", "MRR@10", "R@100", "p50 ms", "p95 ms", title=title)
     for r in reports:
-        values = [str(r.config.get(k)) for k in knobs]
         metrics = [f"{r.ndcg_at_10:.4f}", f"{r.mrr_at_10:.4f}", f"{r.recall_at_100:.4f}"]
-        table.add_row(*values, *metrics, f"{r.latency_p50:.1f}", f"{r.latency_p95:.1f}")
+        table.add_row(_describe_config(r.config), *metrics, f"{r.latency_p50:.1f}", f"{r.latency_p95:.1f}")
     Console().print(table)

@@ -89,7 +89,9 @@ def validate_golden(questions: Sequence[GoldenQuestion], corpus_dir: Path) -> li
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check a golden-set JSONL file against the corpus PDFs.")
     parser.add_argument("golden", type=Path, help="golden JSONL file, e.g. evals/golden/dev.jsonl")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"folder of PDFs (default {DEFAULT_CORPUS})")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help=f"folder of PDFs (default {DEFAULT_CORPUS})"
+    )
     args = parser.parse_args(argv)
     try:
         questions = load_golden(args.golden)

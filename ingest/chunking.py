@@ -65,7 +65,9 @@ def _piece_from_block(block: Block) -> _Piece:
 def _concat(a: _Piece, b: _Piece) -> _Piece:
     sep = "\n"
     base = len(a.text) + len(sep)
-    pages = a.pages + [PageSpan(offset=p.offset + base, page=p.page) for p in b.pages if p.page != a.pages[-1].page or p.offset > 0]
+    pages = a.pages + [
+        PageSpan(offset=p.offset + base, page=p.page) for p in b.pages if p.page != a.pages[-1].page or p.offset > 0
+    ]
     refs = a.refs + [RefSpan(offset=r.offset + base, ref=r.ref) for r in b.refs]
     return _Piece(text=a.text + sep + b.text, pages=pages, refs=refs, headings=a.headings)
 
@@ -80,7 +82,9 @@ def _slice(piece: _Piece, start: int, end: int) -> _Piece:
 
     first_ref = [r for r in piece.refs if r.offset <= start][-1:]
     inner_refs = [r for r in piece.refs if start < r.offset < end]
-    refs = [RefSpan(offset=0, ref=r.ref) for r in first_ref] + [RefSpan(offset=r.offset - start, ref=r.ref) for r in inner_refs]
+    refs = [RefSpan(offset=0, ref=r.ref) for r in first_ref] + [
+        RefSpan(offset=r.offset - start, ref=r.ref) for r in inner_refs
+    ]
     return _Piece(text=piece.text[start:end], pages=shift_pages(), refs=refs, headings=piece.headings)
 
 
@@ -117,7 +121,7 @@ class Chunker:
             if (
                 out
                 and out[-1].headings == piece.headings
-                and (out[-1].words < self.min_words or piece.words < self.min_words and not piece.refs)
+                and (out[-1].words < self.min_words or (piece.words < self.min_words and not piece.refs))
                 and out[-1].words + piece.words <= self.max_words
             ):
                 out[-1] = _concat(out[-1], piece)
@@ -144,7 +148,11 @@ class Chunker:
         parts = [_slice(piece, a, b) for a, b in bounds]
         # A short tail reads better joined to its predecessor when it fits a little over the target.
         # Offsets, not text search: the tail's text may also occur earlier in the unit.
-        if len(parts) > 1 and parts[-1].words < self.min_words // 2 and parts[-2].words + parts[-1].words <= self.max_words * 1.15:
+        if (
+            len(parts) > 1
+            and parts[-1].words < self.min_words // 2
+            and parts[-2].words + parts[-1].words <= self.max_words * 1.15
+        ):
             parts[-2:] = [_slice(piece, bounds[-2][0], bounds[-1][1])]
         return parts
 
@@ -190,7 +198,7 @@ def _dedupe_refs(refs: list[RefSpan]) -> list[RefSpan]:
 
 
 def _range_label(refs: list[str]) -> str:
-    """"Rule 59" + "Rule 60" -> "Rules 59-60"; "4.1" + "4.3" -> "4.1-4.3"."""
+    """ "Rule 59" + "Rule 60" -> "Rules 59-60"; "4.1" + "4.3" -> "4.1-4.3"."""
     if not refs:
         return ""
     if len(refs) == 1:

@@ -128,7 +128,9 @@ class Embedder:
                 out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
                 return out.last_hidden_state
 
-        sample = tokenizer(["a short sentence", "a slightly longer example sentence"], padding=True, return_tensors="pt")
+        sample = tokenizer(
+            ["a short sentence", "a slightly longer example sentence"], padding=True, return_tensors="pt"
+        )
         names = ["input_ids", "attention_mask", "token_type_ids"]
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")

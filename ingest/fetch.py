@@ -216,7 +216,9 @@ class CorpusFetcher:
                         head = block[:1024]
                     size += len(block)
                     if size > MAX_DOWNLOAD_BYTES:
-                        raise _SourceError("failed", f"{origin}: larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MiB, aborted")
+                        raise _SourceError(
+                            "failed", f"{origin}: larger than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MiB, aborted"
+                        )
                     digest.update(block)
                     out.write(block)
             actual = digest.hexdigest()
@@ -231,10 +233,7 @@ class CorpusFetcher:
 
 
 def _mismatch(path: Path, expected: str, actual: str, name: str | None = None) -> str:
-    return (
-        f"{name or path}: sha256 mismatch, expected {expected[:HASH_PREFIX]}..., "
-        f"got {actual[:HASH_PREFIX]}..."
-    )
+    return f"{name or path}: sha256 mismatch, expected {expected[:HASH_PREFIX]}..., got {actual[:HASH_PREFIX]}..."
 
 
 def _worst(doc: CorpusDocument, failures: list[_SourceError]) -> FetchResult:

@@ -126,7 +126,9 @@ def current_generation_dir(root: Path) -> Path:
         raise IndexMissingError(f"{root}: no index here; build one with `handbook ingest`")
     directory = root / pointer.read_text().strip()
     if not (directory / "meta.json").exists():
-        raise IndexMissingError(f"{root}: CURRENT names {directory.name}, which is incomplete; run `handbook ingest` again")
+        raise IndexMissingError(
+            f"{root}: CURRENT names {directory.name}, which is incomplete; run `handbook ingest` again"
+        )
     return directory
 
 
@@ -228,7 +230,13 @@ class IndexWriter:
                 embeddings=embeddings[start : start + CHROMA_BATCH],
                 documents=[c.text for c in batch],
                 metadatas=[
-                    {"doc_id": c.doc_id, "ref": c.ref, "page_start": c.page_start, "page_end": c.page_end, "row": start + i}
+                    {
+                        "doc_id": c.doc_id,
+                        "ref": c.ref,
+                        "page_start": c.page_start,
+                        "page_end": c.page_end,
+                        "row": start + i,
+                    }
                     for i, c in enumerate(batch)
                 ],
             )

@@ -43,9 +43,8 @@ class PageCleaner:
             keep: list[Line] = []
             for pos, line in enumerate(lines):
                 at_edge = pos < EDGE_LINES or pos >= len(lines) - EDGE_LINES
-                if _PAGE_COUNTER.match(line) or _DOC_SYMBOL.match(line):
-                    if at_edge:
-                        continue
+                if (_PAGE_COUNTER.match(line) or _DOC_SYMBOL.match(line)) and at_edge:
+                    continue
                 if at_edge and _mask(line) in running:
                     continue
                 keep.append(Line(text=line, page=page_no))

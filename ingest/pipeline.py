@@ -125,11 +125,18 @@ class Ingestor:
             try:
                 sha = sha256_file(path)
             except OSError as exc:
-                report.files.append(FileOutcome(path, path.stem, "failed", message=f"{path}: cannot read ({exc.strerror})"))
+                report.files.append(
+                    FileOutcome(path, path.stem, "failed", message=f"{path}: cannot read ({exc.strerror})")
+                )
                 continue
             if sha in by_hash:
                 report.files.append(
-                    FileOutcome(path, path.stem, "duplicate", message=f"{path}: same content as {by_hash[sha].name}; indexed once")
+                    FileOutcome(
+                        path,
+                        path.stem,
+                        "duplicate",
+                        message=f"{path}: same content as {by_hash[sha].name}; indexed once",
+                    )
                 )
                 continue
             by_hash[sha] = path

@@ -5,12 +5,42 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = {
-    "e.g", "i.e", "etc", "no", "nos", "art", "para", "paras", "cf", "vol", "mr", "mrs", "ms", "dr",
-    "st", "p", "pp", "s", "ss", "op", "cit", "ibid", "al", "inc", "ltd", "co", "fig", "sect", "u.s", "u.n",
+    "e.g",
+    "i.e",
+    "etc",
+    "no",
+    "nos",
+    "art",
+    "para",
+    "paras",
+    "cf",
+    "vol",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "p",
+    "pp",
+    "s",
+    "ss",
+    "op",
+    "cit",
+    "ibid",
+    "al",
+    "inc",
+    "ltd",
+    "co",
+    "fig",
+    "sect",
+    "u.s",
+    "u.n",
 }
 _ENUMERATOR = re.compile(r"^\(?[a-z0-9]{1,3}[.)]$", re.IGNORECASE)
 # A candidate boundary: end punctuation, space, then something that can open a sentence or list item.
-_BOUNDARY = re.compile(r"(?<=[.!?;:])(?P<close>[\"')\]]?)\s+(?=[\"'(\[]?[A-Z0-9\u2022])|\n(?=\s*(?:\(?[a-z0-9]{1,3}[.)]\s|\u2022))")
+_BOUNDARY = re.compile(
+    r"(?<=[.!?;:])(?P<close>[\"')\]]?)\s+(?=[\"'(\[]?[A-Z0-9\u2022])|\n(?=\s*(?:\(?[a-z0-9]{1,3}[.)]\s|\u2022))"
+)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from ingest.records import Block, Line
 
 # "Rule 58", "Article 14", "Principle 9", "Section 3", "Chapter IV", "Part II", "Annex" standing alone.
-_NAMED_UNIT = re.compile(
-    r"^(Rule|Article|Principle|Section|Standard)\s+(\d+(?:\.\d+)*[A-Za-z]?)\s*\.?$", re.IGNORECASE
-)
+_NAMED_UNIT = re.compile(r"^(Rule|Article|Principle|Section|Standard)\s+(\d+(?:\.\d+)*[A-Za-z]?)\s*\.?$", re.IGNORECASE)
 _PART = re.compile(r"^(Part|Chapter|Annex)\s*([IVXLC\d]+[A-Z]?)?\s*[.:-]?\s*(.{0,80})$", re.IGNORECASE)
 # "4.2 Text...", "3.16 If issues...": a dotted number opening a paragraph.
 _DOTTED_PARA = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){1,3})\.?\s+(\S.*)$")
@@ -108,7 +106,7 @@ def _plausible_next(previous_head: int, candidate: str) -> bool:
 
 def _is_heading_shape(text: str, prev: str, max_words: int) -> bool:
     words = text.split()
-    return 0 < len(words) <= max_words and not _SENTENCE_END.search(text.rstrip()) or text.isupper()
+    return (0 < len(words) <= max_words and not _SENTENCE_END.search(text.rstrip())) or text.isupper()
 
 
 def _is_heading(text: str, prev: str, nxt: str, max_words: int) -> bool:
@@ -134,4 +132,4 @@ _DANGLING = {"the", "of", "and", "or", "to", "in", "a", "an", "for", "with", "by
 def _push_heading(headings: list[str], text: str, section: str) -> list[str]:
     # Two levels are enough to locate a passage: the numbered section and the latest title.
     base = [section] if section else []
-    return base + [text]
+    return [*base, text]

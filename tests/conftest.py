@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -25,61 +22,7 @@ if str(REPO_ROOT) in sys.path:
     sys.path.remove(str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT))
 
-FAKE_DIMENSION = 384
-_TOKEN = re.compile(r"\w+")
-
-
-class FakeEmbedder:
-    """Stands in for `ingest.embedding.Embedder` without loading a model.
-
-    Each text becomes the normalised sum of one pseudo-random signed basis vector per
-    token (hashed with sha256, so the same text gives the same vector in every process).
-    `calls` and `embedded` count how often `encode` ran and how many texts it embedded.
-    """
-
-    def __init__(self, model_path: str = "/fake/models/fake-hash-embedder", dimension: int = FAKE_DIMENSION) -> None:
-        self.model_path = model_path
-        self.device = "cpu"
-        self.batch_size = 32
-        self.backend = "fake"
-        self.dimension_ = dimension
-        self.calls = 0
-        self.embedded = 0
-        self.texts: list[str] = []
-
-    @property
-    def model_name(self) -> str:
-        return Path(self.model_path).name or self.model_path
-
-    def load(self) -> None:
-        return None
-
-    def dimension(self) -> int:
-        return self.dimension_
-
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        self.calls += 1
-        self.embedded += len(texts)
-        self.texts.extend(texts)
-        out = np.zeros((len(texts), self.dimension_), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in _TOKEN.findall(text.lower()) or ["<empty>"]:
-                digest = hashlib.sha256(token.encode("utf-8")).digest()
-                index = int.from_bytes(digest[:4], "little") % self.dimension_
-                out[row, index] += 1.0 if digest[4] & 1 else -1.0
-            norm = float(np.linalg.norm(out[row]))
-            if norm == 0.0:
-                out[row, 0] = 1.0
-            else:
-                out[row] /= norm
-        if progress is not None and len(texts):
-            progress(len(texts))
-        return out
-
-    def reset_counts(self) -> None:
-        self.calls = 0
-        self.embedded = 0
-        self.texts = []
+from fakes import FakeEmbedder  # noqa: E402  (needs the path set above)
 
 
 @pytest.fixture
@@ -140,3 +83,20 @@ def corpus_index(
     yield CorpusIndex(
         index_dir=index_dir, report=report, corpus=shared_corpus, embedder=real_embedder, manifest=manifest
     )
+
+
+@pytest.fixture(scope="session")
+def built_index(corpus_index: CorpusIndex) -> Path:
+    """A realistic index for answer-level tests: the shared corpus, built once per session.
+
+    Tests never rely on ./index, which a fresh clone (CI) does not have.
+    """
+    return corpus_index.index_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(built_index: Path) -> Any:
+    """Settings pointing at the session's corpus index."""
+    from ingest.settings import Settings
+
+    return Settings(index_dir=built_index)

@@ -305,15 +305,10 @@ def test_docx_replaces_an_existing_file_and_drops_invalid_characters(tmp_path: P
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_real_brief_on_visits_by_children() -> None:
+def test_real_brief_on_visits_by_children(corpus_settings: Any) -> None:
     from assistant.chain import Assistant
-    from ingest.index_store import has_index
-    from ingest.settings import Settings
 
-    settings = Settings()
-    if not has_index(settings.index_dir):
-        pytest.skip(f"no built index at {settings.index_dir} (run `handbook ingest`)")
-    brief = BriefBuilder(Assistant.from_settings(settings)).build("visits by children")
+    brief = BriefBuilder(Assistant.from_settings(corpus_settings)).build("visits by children")
     assert len(brief.documents) >= 2, [d.doc for d in brief.documents]
     kinds = {d.doc: d.kind for d in brief.documents}
     assert all(kinds.values()), kinds

@@ -25,7 +25,8 @@ VISITS_PAGES = [
         "1.1 This framework sets out how establishments manage the security of social and legal visits.",
         "1.2 Visitors must prove their identity before entering the visits hall.",
         "2. Searching",
-        "2.1 All visitors are searched before the visit. A visitor who refuses to be searched is refused entry to the visit.",
+        "2.1 All visitors are searched before the visit.",
+        "A visitor who refuses to be searched is refused entry to the visit.",
         "2.2 Children visiting a prisoner must be accompanied by an adult and may be searched only with consent.",
     ]
 ]
@@ -33,7 +34,7 @@ VISITS_PAGES = [
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
 
     root = tmp_path_factory.mktemp("chain")
     corpus = root / "pdf"
@@ -46,7 +47,7 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def assistant_(small_index: Path) -> Assistant:
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
 
     snapshot = IndexSnapshot.open(small_index)
     retriever = HybridRetriever(snapshot, FakeEmbedder())  # type: ignore[arg-type]
@@ -102,7 +103,7 @@ def test_verifier_rejects_a_quote_not_on_the_page(small_index: Path, caplog: pyt
 
 @pytest.mark.unit
 def test_refusal_names_documents_and_lists_possibly_related(small_index: Path) -> None:
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
 
     retriever = HybridRetriever(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
     strict = Assistant(retriever, refusal=RefusalPolicy(threshold=5.0))

@@ -154,7 +154,7 @@ def test_real_glossary_leaves_plain_prose_alone(real: Glossary) -> None:
             '[[term]]\nphrases = ["seg"]\nmeans = ["x"]\n[[term]]\nphrases = ["the hole", "Seg"]\nmeans = ["y"]\n',
             "term #2 ('the hole'): phrase 'Seg' is also in term #1",
         ),
-        ('terms = 1\n', "unexpected top-level key(s) terms"),
+        ("terms = 1\n", "unexpected top-level key(s) terms"),
         ('[[term]]\nphrases = ["no. 1"]\nmeans = ["b"]\n', "phrase 'no. 1' has punctuation"),
     ],
 )

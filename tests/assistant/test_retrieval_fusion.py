@@ -24,7 +24,7 @@ KINDS = {"solitary": "binding-standard", "searches": "policy", "visits": "guidan
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> IndexSnapshot:
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
 
     chunks = [
         Chunk(
@@ -51,7 +51,7 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> IndexSnapshot:
 
 
 def _retriever(snapshot: IndexSnapshot, **options: Any) -> HybridRetriever:
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
 
     return HybridRetriever(snapshot, FakeEmbedder(), **options)  # type: ignore[arg-type]
 

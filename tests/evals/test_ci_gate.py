@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,21 +45,16 @@ def test_load_floors_bad_file_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.unit
 def test_repository_floors_cover_the_gated_metrics() -> None:
     floors = load_floors(DEFAULT_FLOORS)
-    assert set(floors.floors) == {"hit@5", "mrr@10", "refusal_recall", "citation_validity"}
+    assert set(floors.floors) >= {"hit@5", "mrr@10", "refusal_recall", "citation_validity"}
     assert set(floors.ceilings) == {"false_refusal_rate"}
 
 
 @pytest.mark.integration
-def test_dev_set_meets_the_floors() -> None:
+def test_dev_set_meets_the_floors(corpus_settings: Any) -> None:
     from assistant.chain import Assistant
     from evals.golden import load_golden
     from evals.runner import EvalRunner
-    from ingest.index_store import has_index
-    from ingest.settings import Settings
 
-    settings = Settings()
-    if not has_index(settings.index_dir):
-        pytest.skip(f"no built index at {settings.index_dir} (build it with `handbook ingest`); the gate needs one")
-    report = EvalRunner(Assistant.from_settings(settings), load_golden(DEV_SET)).run()
+    report = EvalRunner(Assistant.from_settings(corpus_settings), load_golden(DEV_SET)).run()
     problems = check_floors(report.to_json_dict(), load_floors(DEFAULT_FLOORS))
     assert not problems, "\n".join(problems)

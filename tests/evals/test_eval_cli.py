@@ -37,16 +37,6 @@ REPORT_KEYS = {
 }
 
 
-def _index_dir() -> Path:
-    from ingest.index_store import has_index
-    from ingest.settings import Settings
-
-    index_dir = Settings().index_dir
-    if not has_index(index_dir):
-        pytest.skip(f"no built index at {index_dir} (build it with `handbook ingest`)")
-    return index_dir
-
-
 def _small_golden(tmp_path: Path) -> Path:
     """Four answerable questions and one unanswerable one from the dev set."""
     lines = [line for line in DEV_SET.read_text().splitlines() if line.strip()]
@@ -78,8 +68,8 @@ def _synthetic_report(hit: bool) -> dict[str, object]:
 
 
 @pytest.mark.integration
-def test_eval_json_and_report_folder(tmp_path: Path) -> None:
-    index_dir = _index_dir()
+def test_eval_json_and_report_folder(tmp_path: Path, built_index: Path) -> None:
+    index_dir = built_index
     golden = _small_golden(tmp_path)
     out = tmp_path / "out"
     result = CliRunner().invoke(
@@ -99,8 +89,8 @@ def test_eval_json_and_report_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_eval_run_subcommand_with_limit(tmp_path: Path) -> None:
-    index_dir = _index_dir()
+def test_eval_run_subcommand_with_limit(tmp_path: Path, built_index: Path) -> None:
+    index_dir = built_index
     result = CliRunner().invoke(
         app, ["eval", "run", "--golden", str(_small_golden(tmp_path)), "--index", str(index_dir), "--limit", "2", "-q"]
     )

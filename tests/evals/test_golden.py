@@ -77,7 +77,7 @@ def test_bad_kind_and_bad_page_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(GoldenFormatError, match="field 'kind'"):
         load_golden(path)
     path = _write(tmp_path / "h.jsonl", [json.dumps(_record(expected=[{"doc": "d", "pages": [0]}]))])
-    with pytest.raises(GoldenFormatError, match="field 'expected.0'"):
+    with pytest.raises(GoldenFormatError, match=r"field 'expected\.0'"):
         load_golden(path)
 
 

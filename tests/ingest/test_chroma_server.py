@@ -21,7 +21,7 @@ from ingest.index_store import ChromaConfig, IndexSnapshot
 from ingest.pipeline import Ingestor
 
 if TYPE_CHECKING:
-    from conftest import FakeEmbedder  # annotations only: fixtures supply the objects
+    from fakes import FakeEmbedder  # annotations only: fixtures supply the objects
 
 pytestmark = pytest.mark.integration
 

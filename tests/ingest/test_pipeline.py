@@ -31,7 +31,7 @@ from ingest.index_store import CURRENT, IndexSnapshot, IndexWriter, has_index
 from ingest.pipeline import Ingestor, IngestReport
 
 if TYPE_CHECKING:
-    from conftest import FakeEmbedder  # annotations only: fixtures supply the objects
+    from fakes import FakeEmbedder  # annotations only: fixtures supply the objects
 
 
 def _article_pages(variant: str = "") -> list[list[str]]:

@@ -22,17 +22,6 @@ for _name in [n for n in sys.modules if n == "assistant" or n.startswith("assist
 
 
 @pytest.fixture(scope="session")
-def built_index() -> Path:
-    from ingest.index_store import has_index
-    from ingest.settings import Settings
-
-    index_dir = Settings().index_dir
-    if not has_index(index_dir):
-        pytest.skip(f"no built index at {index_dir} (build it with `handbook ingest`)")
-    return index_dir
-
-
-@pytest.fixture(scope="session")
 def live_app(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The app on a free 127.0.0.1 port, with its feedback database in a temporary folder."""
     from app_testing import LiveApp, free_port

@@ -92,11 +92,10 @@ def test_follow_up_carries_the_topic_and_feedback_is_stored(live_app: LiveApp) -
     assert '"quote"' in mine[0]["citations"]
 
 
-def test_pdf_route_serves_indexed_documents_only(live_app: LiveApp) -> None:
+def test_pdf_route_serves_indexed_documents_only(live_app: LiveApp, built_index: Path) -> None:
     from assistant.app.server import read_documents
-    from ingest.settings import Settings
 
-    doc_id = next(iter(read_documents(Settings().index_dir).documents))
+    doc_id = next(iter(read_documents(built_index).documents))
     with urllib.request.urlopen(f"{live_app.url}pdf/{doc_id}") as response:
         assert response.status == 200
         assert response.headers["content-type"] == "application/pdf"
