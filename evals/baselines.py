@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from evals.metrics import RetrievedPassage
+from ingest.fetch import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,6 @@ class TutorialChunk(BaseModel):
     doc: str  # document id: the PDF file name without .pdf
     page: int  # 1-based (PyPDFLoader's `page` metadata is 0-based)
     text: str
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def index_pdfs(documents: Sequence[Any], corpus_dir: Path | None = None) -> list[Path]:

@@ -73,6 +73,12 @@ class BeirDataset:
 # ---------------------------------------------------------------- loading
 
 
+def _sha256(path: Path) -> str:
+    from ingest.fetch import sha256_file  # lazy: the CLI imports this module just to register `beir`
+
+    return sha256_file(path)
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     if not path.is_file():
         raise BeirFormatError(f"{path}: file not found")
@@ -150,14 +156,6 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     if not qrels:
         raise BeirFormatError(f"{path}: no judgments")
     return qrels
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_beir(root: Path, split: str = "test") -> BeirDataset:

@@ -15,7 +15,9 @@ from assistant.cli import app
 from evals.beir import (
     BeirFormatError,
     RetrievalConfig,
+    index_dir_for,
     load_beir,
+    model_fingerprint,
     mrr_at_k,
     ndcg_at_k,
     recall_at_k,
@@ -202,31 +204,45 @@ def test_changed_corpus_gets_a_new_index(dataset_dir: Path, tmp_path: Path, fake
     assert len(list(cache.iterdir())) == 2
 
 
+@pytest.mark.unit
+def test_cache_folder_is_keyed_by_corpus_and_model_weights(dataset_dir: Path, tmp_path: Path) -> None:
+    data = load_beir(dataset_dir, "test")
+    model_a, model_b = tmp_path / "a" / "model", tmp_path / "b" / "model"
+    for folder, weights in ((model_a, b"weights one"), (model_b, b"weights two")):
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(weights)
+    first = index_dir_for(data, str(model_a), tmp_path)
+    assert first == index_dir_for(data, str(model_a), tmp_path)
+    assert first.parent == tmp_path and first.name.startswith("tiny-")
+    # Same folder name "model", different weights: a different index.
+    assert index_dir_for(data, str(model_b), tmp_path) != first
+    (model_b / "model.safetensors").write_bytes(b"weights one")
+    model_fingerprint.cache_clear()
+    assert index_dir_for(data, str(model_b), tmp_path) == first
+
+
 # ---------------------------------------------------------------- CLI
 
 
 @pytest.mark.unit
 def test_cli_json(dataset_dir: Path, tmp_path: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(beir, "make_embedder", lambda backend: fake_embedder)
-    args = [
-        "beir",
-        str(dataset_dir),
-        "--json",
-        "--cache",
-        str(tmp_path / "cache"),
-        "--rrf-k",
-        "7",
-        "--candidate-k",
-        "3",
-    ]
+    args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "7"]
+    args += ["--candidate-k", "3", "--limit", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) == {"dataset", "split", "n_queries", "ndcg@10", "mrr@10", "recall@100", "latency_ms", "config"}
-    assert payload["dataset"] == "tiny" and payload["split"] == "test" and payload["n_queries"] == 3
+    assert payload["dataset"] == "tiny" and payload["split"] == "test" and payload["n_queries"] == 2
     assert set(payload["latency_ms"]) == {"p50", "p95"}
     assert payload["config"]["rrf_k"] == 7 and payload["config"]["candidate_k"] == 3
+    assert payload["config"]["fusion"] == "convex"  # the HybridRetriever default
     assert 0.0 < payload["ndcg@10"] <= 1.0
+
+    convex = CliRunner().invoke(app, [*args, "--fusion", "convex", "--alpha", "0.3"])
+    assert convex.exit_code == 0, convex.output
+    config = json.loads(convex.stdout)["config"]
+    assert (config["fusion"], config["alpha"], config["normalization"]) == ("convex", 0.3, "minmax")
 
 
 @pytest.mark.unit
@@ -261,3 +277,6 @@ def test_cli_errors(dataset_dir: Path, tmp_path: Path) -> None:
     backend = runner.invoke(app, ["beir", str(dataset_dir), "--backend", "cuda"])
     assert backend.exit_code == 2
     assert "'cuda' is not one of 'torch', 'onnx'" in backend.output
+    fusion = runner.invoke(app, ["beir", str(dataset_dir), "--fusion", "sum"])
+    assert fusion.exit_code == 2
+    assert "'sum' is not one of 'rrf', 'convex'" in fusion.output
