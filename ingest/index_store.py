@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -293,7 +292,3 @@ def _fsync_tree(directory: Path) -> None:
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
     _fsync_dir(directory)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
