@@ -38,6 +38,7 @@ class ExtractiveComposer:
     max_words_first: int = 120  # quote budget for the best passage
     max_words_other: int = 80
     min_relative_score: float = 0.3  # later passages must score at least this share of the first
+    min_passage_words: int = 12  # fragments (a stray list line) are listed as passages, not quoted
 
     def compose(
         self,
@@ -56,6 +57,8 @@ class ExtractiveComposer:
                 break
             if citations and hit.score < self.min_relative_score * top_score:
                 break
+            if len(hit.chunk.text.split()) < self.min_passage_words:
+                continue
             budget = self.max_words_first if not citations else self.max_words_other
             boundaries = [r.offset for r in hit.chunk.refs]
             for start, end in self._select(hit.chunk.text, terms, idf, budget, boundaries):

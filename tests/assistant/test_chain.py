@@ -168,3 +168,18 @@ def test_follow_up_in_the_chain_searches_with_context(assistant_: Assistant) -> 
     follow = assistant_.ask("and children?", history=[turn])
     assert follow.standalone_question.startswith("Can visitors be searched")
     assert any(c.doc == "visits" for c in follow.citations)
+
+
+@pytest.mark.unit
+def test_fragments_are_listed_but_not_quoted(small_index: Path) -> None:
+    from assistant.compose import ExtractiveComposer
+    from assistant.retrieval import ScoredChunk
+
+    snapshot = IndexSnapshot.open(small_index)
+    full = next(c for c in snapshot.chunks if c.ref == "Rule 4")
+    fragment = full.model_copy(update={"text": "Legal aid; Visits; and"})
+    composer = ExtractiveComposer()
+    hits = [ScoredChunk(fragment, 1.0), ScoredChunk(full, 0.9)]
+    composition = composer.compose(["visit"], hits, {}, QuoteVerifier(snapshot), {})
+    assert [c.ref for c in composition.citations] == ["Rule 4"]
+    assert "Legal aid; Visits; and" not in composition.text
