@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from evals.jsonfile import read_json_file
 from evals.metrics import K_VALUES, MISS_K, Metrics, all_key_facts, hit_rank
 from evals.runner import EvalReport, QuestionResult
 
@@ -69,12 +69,7 @@ class Comparison(BaseModel):
 
 def load_report(path: Path | str) -> EvalReport:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    data = read_json_file(path, ReportError, "not JSON")
     if not isinstance(data, dict) or "n" not in data:
         raise ReportError(f"{path}: not an evaluation report (no key 'n'; write one with `handbook eval --json`)")
     try:

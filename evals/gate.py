@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evals.jsonfile import read_json_file
 
 DEFAULT_FLOORS = Path(__file__).resolve().parent / "floors.json"
 
@@ -26,12 +27,7 @@ class Floors(BaseModel):
 
 def load_floors(path: Path | str) -> Floors:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FloorsError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise FloorsError(f"{path}: bad JSON ({exc.msg} at line {exc.lineno})") from exc
+    data = read_json_file(path, FloorsError)
     try:
         return Floors.model_validate(data)
     except ValidationError as exc:
