@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +54,9 @@ class Answer(BaseModel):
     documents_searched: list[str] = Field(default_factory=list)
     confidence: float = 0.0
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    mode: Literal["extractive", "generated"] = "extractive"
+    note: str = ""  # why a generated answer was not shown, or what was removed from it
+    model: str = ""  # the language-model backend consulted, if any
 
     def to_json_dict(self) -> dict[str, Any]:
         """The documented JSON object (README, `handbook ask --json`, the app's /ask endpoint)."""
@@ -62,6 +65,9 @@ class Answer(BaseModel):
             "standalone_question": self.standalone_question,
             "answer": self.answer,
             "refused": self.refused,
+            "mode": self.mode,
+            "note": self.note,
+            "model": self.model,
             "confidence": round(self.confidence, 4),
             "citations": [c.model_dump() for c in self.citations],
             "passages": [
@@ -78,6 +84,12 @@ class Answer(BaseModel):
             "documents_searched": self.documents_searched,
             "timings_ms": self.timings_ms,
         }
+
+
+class AnswerDelta(BaseModel):
+    """A checked sentence of a generated answer, passed on while the rest is still being written."""
+
+    text: str
 
 
 def page_label(pages: list[int]) -> str:

@@ -1,17 +1,23 @@
-"""The answer chain: question and history -> condense -> retrieve -> compose, as LangChain runnables."""
+"""The answer chain: question and history -> condense -> retrieve -> compose -> generate, as LangChain runnables.
+
+`generate` does something only when a language model is configured (HANDBOOK_LLM): the
+extractive composition is always made first and stays the answer whenever the generated
+one fails its citation check or the model fails.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Answer, Passage, Turn
+from assistant.answer import Answer, AnswerDelta, Passage, Turn
 from assistant.compose import ExtractiveComposer
-from assistant.condense import QueryCondenser
+from assistant.condense import ModelCondenser, QueryCondenser
+from assistant.generate import GeneratedAnswerer, GenerationOutcome
 from assistant.glossary import Glossary
 from assistant.refusal import RefusalPolicy, unknown_names
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
@@ -52,6 +58,8 @@ class _State:
     timings: dict[str, float] = field(default_factory=dict)
     standalone: str = ""
     result: SearchResult | None = None
+    answer: Answer | None = None
+    started: float = field(default_factory=time.perf_counter)
 
 
 class Assistant:
@@ -61,21 +69,28 @@ class Assistant:
         self,
         retriever: HybridRetriever,
         composer: ExtractiveComposer | None = None,
-        condenser: QueryCondenser | None = None,
+        condenser: QueryCondenser | ModelCondenser | None = None,
         refusal: RefusalPolicy | None = None,
         top_k: int = 5,
+        generator: GeneratedAnswerer | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
         self.retriever = retriever
         self.snapshot = retriever.snapshot
         self.composer = composer or ExtractiveComposer()
-        self.condenser = condenser or QueryCondenser()
+        self.condenser: QueryCondenser | ModelCondenser = condenser or QueryCondenser()
+        self.generator = generator
         self.refusal = refusal or RefusalPolicy()
         self.verifier = QuoteVerifier(self.snapshot)
         self.top_k = top_k
         self.titles = {d.id: d.short_title or d.title for d in self.snapshot.meta.documents.values()}
-        self.chain = RunnableLambda(self._condense) | RunnableLambda(self._retrieve) | RunnableLambda(self._compose)
+        self.chain = (
+            RunnableLambda(self._condense)
+            | RunnableLambda(self._retrieve)
+            | RunnableLambda(self._compose)
+            | RunnableLambda(self._generate)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Assistant:
@@ -94,7 +109,31 @@ class Assistant:
             if settings.refusal_threshold is None
             else RefusalPolicy(threshold=settings.refusal_threshold)
         )
-        return cls(retriever, refusal=refusal, top_k=settings.top_k)
+        assistant = cls(retriever, refusal=refusal, top_k=settings.top_k)
+        if settings.llm:
+            assistant.use_language_model(settings)
+        return assistant
+
+    def use_language_model(self, settings: Settings) -> None:
+        """Adds generated answers (and model condensing) from the backend named by HANDBOOK_LLM."""
+        from assistant.citation_check import DEFAULT_SUPPORT_THRESHOLD, CitationChecker
+        from assistant.llm import LLMSpec, build_chat_model, options_from
+
+        spec = LLMSpec.parse(settings.llm)
+        chat_model = build_chat_model(spec, options_from(settings))
+        idf = self.retriever.idf()
+        threshold = settings.support_threshold if settings.support_threshold is not None else DEFAULT_SUPPORT_THRESHOLD
+        checker = CitationChecker(self.retriever.embedder.encode, idf, threshold=threshold)
+        self.generator = GeneratedAnswerer(
+            chat_model,
+            checker,
+            self.verifier,
+            spec.label(),
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+        )
+        if settings.llm_condense:
+            self.condenser = ModelCondenser(chat_model, idf)
 
     def documents(self) -> list[dict[str, Any]]:
         """The indexed documents with their kind, for filters and listings."""
@@ -115,13 +154,32 @@ class Assistant:
         kinds: Sequence[str] = (),
         k: int | None = None,
     ) -> Answer:
+        answer: Answer = self.chain.invoke(self._state(question, history, doc_ids, kinds, k))
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn | str] = (),
+        doc_ids: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        k: int | None = None,
+    ) -> Iterator[AnswerDelta | Answer]:
+        """Like `ask`, but passes on each checked sentence of a generated answer as it is written.
+
+        The last item is always the Answer: the generated one, or the extractive one with
+        a note saying why the generated one is not shown (then the sentences passed on
+        before the failure are to be replaced by it).
+        """
+        state = self._compose(self._retrieve(self._condense(self._state(question, history, doc_ids, kinds, k))))
+        yield from self._generation_events(state)
+
+    def _state(
+        self, question: str, history: Sequence[Turn | str], doc_ids: Sequence[str], kinds: Sequence[str], k: int | None
+    ) -> _State:
         text = check_question(question)
         turns = [t if isinstance(t, Turn) else Turn(question=t) for t in history]
-        state = _State(text, turns, SearchFilter(tuple(doc_ids), tuple(kinds)), k or self.top_k)
-        started = time.perf_counter()
-        answer: Answer = self.chain.invoke(state)
-        answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
-        return answer
+        return _State(text, turns, SearchFilter(tuple(doc_ids), tuple(kinds)), k or self.top_k)
 
     def _condense(self, state: _State) -> _State:
         t = time.perf_counter()
@@ -134,7 +192,7 @@ class Assistant:
         state.timings.update(state.result.timings_ms)
         return state
 
-    def _compose(self, state: _State) -> Answer:
+    def _compose(self, state: _State) -> _State:
         t = time.perf_counter()
         result = state.result
         assert result is not None
@@ -167,7 +225,7 @@ class Assistant:
         if refused:
             text = self._refusal_text(searched, passages, unknown)
         state.timings["compose"] = _ms(t)
-        return Answer(
+        state.answer = Answer(
             question=state.question,
             standalone_question=state.standalone,
             answer=text,
@@ -178,6 +236,36 @@ class Assistant:
             confidence=confidence,
             timings_ms=state.timings,
         )
+        return state
+
+    def _generate(self, state: _State) -> Answer:
+        answer = None
+        for event in self._generation_events(state):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def _generation_events(self, state: _State) -> Iterator[AnswerDelta | Answer]:
+        answer, result = state.answer, state.result
+        assert answer is not None and result is not None
+        if self.generator is not None and not answer.refused:
+            t = time.perf_counter()
+            outcome = GenerationOutcome(ok=False, note="the language model returned nothing")
+            for item in self.generator.stream(state.standalone, result.hits, self.titles):
+                if isinstance(item, GenerationOutcome):
+                    outcome = item
+                else:
+                    yield AnswerDelta(text=item)
+            answer.model = self.generator.label
+            if outcome.ok:
+                answer.mode, answer.answer, answer.citations = "generated", outcome.text, outcome.citations
+                answer.note = outcome.note
+            else:
+                answer.note = f"Generated answer not shown: {outcome.note}. The quoted passages are shown instead."
+            answer.timings_ms["generate"] = _ms(t)
+        answer.timings_ms["total"] = _ms(state.started)
+        yield answer
 
     def _searched(self, search_filter: SearchFilter) -> list[str]:
         kinds = {d: info.kind for d, info in self.snapshot.meta.documents.items()}

@@ -10,11 +10,31 @@ from assistant.answer import Citation, page_label
 from assistant.retrieval import ScoredChunk
 from assistant.verify import QuoteVerifier
 from ingest.lexical import lexical_tokens
+from ingest.records import Chunk
 from ingest.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
 _LIST_INTRO = re.compile(r"[:;]\s*$|\b(?:and|or)\s*$")
+
+
+def verified_citation(
+    chunk: Chunk, start: int, end: int, n: int, titles: dict[str, str], verifier: QuoteVerifier
+) -> Citation | None:
+    """A citation quoting chunk.text[start:end], or None when the quote is not on its cited page."""
+    quote = chunk.text[start:end].strip()
+    pages = sorted({chunk.page_at(start), chunk.page_at(max(start, end - 1))})
+    pages = list(range(pages[0], pages[-1] + 1))
+    if not verifier.verify(chunk.doc_id, pages, quote):
+        return None
+    return Citation(
+        n=n,
+        doc=chunk.doc_id,
+        title=titles.get(chunk.doc_id, chunk.title),
+        ref=chunk.ref_at(start),
+        pages=pages,
+        quote=quote,
+    )
 
 
 @dataclass
@@ -62,24 +82,13 @@ class ExtractiveComposer:
             budget = self.max_words_first if not citations else self.max_words_other
             boundaries = [r.offset for r in hit.chunk.refs]
             for start, end in self._select(hit.chunk.text, terms, idf, budget, boundaries):
-                chunk = hit.chunk
-                quote = chunk.text[start:end].strip()
-                pages = sorted({chunk.page_at(start), chunk.page_at(max(start, end - 1))})
-                pages = list(range(pages[0], pages[-1] + 1))
-                if not verifier.verify(chunk.doc_id, pages, quote):
-                    continue  # a failed check is a bug, logged by the verifier; never shown
                 n = len(citations) + 1
-                citation = Citation(
-                    n=n,
-                    doc=chunk.doc_id,
-                    title=titles.get(chunk.doc_id, chunk.title),
-                    ref=chunk.ref_at(start),
-                    pages=pages,
-                    quote=quote,
-                )
+                citation = verified_citation(hit.chunk, start, end, n, titles, verifier)
+                if citation is None:
+                    continue  # a failed check is a bug, logged by the verifier; never shown
                 citations.append(citation)
-                where = ", ".join(p for p in (citation.title, citation.ref, page_label(pages)) if p)
-                blocks.append(f"{where}:\n\u201c{quote}\u201d [{n}]")
+                where = ", ".join(p for p in (citation.title, citation.ref, page_label(citation.pages)) if p)
+                blocks.append(f"{where}:\n\u201c{citation.quote}\u201d [{n}]")
         if not citations:
             return Composition("", [])
         sources = "\n".join(f"[{c.n}] {c.label()}" for c in citations)

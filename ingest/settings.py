@@ -50,5 +50,16 @@ class Settings(BaseSettings):
     auth_file: Path | None = None  # one "user:password" per line
     feedback_db: Path = Field(default_factory=lambda: _repo_root() / "feedback.sqlite3")
 
+    # Optional generated answers (README, "Language models"): empty means extractive answers only.
+    llm: str = ""  # ollama:<model>[@url] | openai:<model>[@url] | gguf:<path>
+    llm_api_key: str = ""
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 1
+    llm_max_tokens: int = 400
+    llm_temperature: float = 0.0
+    llm_context_tokens: int = 4096  # gguf only
+    llm_condense: bool = True  # condense follow-ups with the model too
+    support_threshold: float | None = None  # None: the calibrated value stored with the code
+
     def resolved_model(self) -> str:
         return self.embedding_model or default_model_path()

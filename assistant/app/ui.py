@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import gradio as gr
 
-from assistant.answer import Answer, Citation, Turn, page_label
+from assistant.answer import Answer, AnswerDelta, Citation, Turn, page_label
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
@@ -154,13 +154,24 @@ def answer_markdown(answer: Answer) -> str:
     lines: list[str] = []
     if answer.standalone_question and answer.standalone_question != answer.question:
         lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
+    if answer.note:
+        lines += [f"> \u26a0\ufe0f {md_escape(answer.note)}", ""]
     if answer.refused or not answer.citations:
         lines.append(md_escape(answer.answer))
         return "\n".join(lines)
+    if answer.mode == "generated":
+        lines += [md_escape(generated_body(answer)), ""]
     for c in answer.citations:
         lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
+    if answer.mode == "generated":
+        lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
     lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
     return "\n".join(lines)
+
+
+def generated_body(answer: Answer) -> str:
+    """The model's sentences of a generated answer, without the source list that follows them."""
+    return answer.answer.split("\n\nSources:\n", 1)[0]
 
 
 def stream_pieces(text: str, words: int = STREAM_WORDS) -> list[str]:
@@ -237,8 +248,18 @@ class HandbookApp:
             else "_Loading the assistant (first start, about a minute)…_"
         )
         yield (_chat_messages(exchanges, pending=waiting), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+        answer: Answer | None = None
+        written: list[str] = []
         try:
-            answer = self._ask(text, exchanges[:-1], doc_filter)
+            for event in self._answer_events(text, exchanges[:-1], doc_filter):
+                if isinstance(event, Answer):
+                    answer = event
+                    continue
+                # A generated answer, sentence by sentence, each already checked against its passage.
+                written.append(event.text)
+                pending = f"_Checking each sentence against its passage\u2026_\n\n{md_escape(' '.join(written))}"
+                yield (_chat_messages(exchanges, pending=pending), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+            assert answer is not None
         except QuestionError as exc:
             exchange.notice = str(exc)
             yield self._outputs(exchanges, request, keep_sources=True)
@@ -249,20 +270,22 @@ class HandbookApp:
             yield self._outputs(exchanges, request, keep_sources=True)
             return
         shown = answer_markdown(answer)
-        for piece in stream_pieces(shown)[:-1]:
+        for piece in stream_pieces(shown)[:-1] if not written else []:
             yield (_chat_messages(exchanges, pending=piece), exchanges, gr.skip(), gr.skip(), "", gr.skip())
             time.sleep(STREAM_PAUSE_S)
         exchange.answer = answer
         yield self._outputs(exchanges, request)
 
-    def _ask(self, text: str, earlier: Sequence[Exchange], doc_filter: Sequence[str] | None) -> Answer:
+    def _answer_events(
+        self, text: str, earlier: Sequence[Exchange], doc_filter: Sequence[str] | None
+    ) -> Iterator[AnswerDelta | Answer]:
         history = [
             Turn(question=e.question, answer=e.answer.answer, standalone=e.answer.standalone_question)
             for e in earlier
             if e.answer is not None
         ]
         doc_ids = [d for d in (doc_filter or []) if d in self.doc_ids]
-        return self.warm.get(WARM_WAIT_S).ask(text, history=history, doc_ids=doc_ids)
+        return self.warm.get(WARM_WAIT_S).stream(text, history=history, doc_ids=doc_ids)
 
     def _outputs(
         self, exchanges: list[Exchange], request: gr.Request | None, keep_sources: bool = False, question: str = ""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assistant.answer import Answer, Citation, Passage, Turn
+from assistant.answer import Answer, AnswerDelta, Citation, Passage, Turn
 from assistant.app.export import Exchange
 from assistant.app.feedback import FeedbackStore
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments
@@ -45,8 +46,12 @@ def _answer(question: str, history: list[Turn]) -> Answer:
 
 
 class StubAssistant:
-    def __init__(self, fail: bool = False) -> None:
+    """Answers like the extractive assistant; with `generated`, streams those sentences and ends with `final`."""
+
+    def __init__(self, fail: bool = False, generated: list[str] | None = None, final: Answer | None = None) -> None:
         self.fail = fail
+        self.generated = generated or []
+        self.final = final
         self.calls: list[tuple[str, list[Turn], list[str]]] = []
 
     def ask(self, question: str, history: Any = (), doc_ids: Any = (), **_: Any) -> Answer:
@@ -54,7 +59,13 @@ class StubAssistant:
         self.calls.append((text, list(history), list(doc_ids)))
         if self.fail:
             raise RuntimeError("index file vanished")
-        return _answer(text, list(history))
+        return self.final or _answer(text, list(history))
+
+    def stream(self, question: str, history: Any = (), doc_ids: Any = (), **_: Any) -> Iterator[AnswerDelta | Answer]:
+        answer = self.ask(question, history, doc_ids)
+        for sentence in self.generated:
+            yield AnswerDelta(text=sentence)
+        yield answer
 
 
 class StubWarm:
@@ -115,6 +126,32 @@ def test_answer_streams_in_pieces_then_fills_cards_picker_and_export(app: Any) -
     text = Path(export.value["path"]).read_text(encoding="utf-8")  # gradio copied it to its cache
     assert "## 1. Can he write to his family?" in text and "Rule 58" in text
     assert app.warm.assistant.calls[0][2] == ["rules"]  # unknown ids from the filter are dropped
+
+
+@pytest.mark.unit
+def test_generated_answer_streams_checked_sentences_then_quotes(app: Any) -> None:
+    sentences = ["Prisoners may write to their family [1].", "They may also receive visits [1]."]
+    final = _answer("Can he write to his family?", []).model_copy(
+        update={"mode": "generated", "model": "ollama:tiny", "answer": " ".join(sentences) + "\n\nSources:\n[1] x"}
+    )
+    app.warm.assistant = StubAssistant(generated=sentences, final=final)
+    steps = _run(app, "Can he write to his family?", [])
+    pending = [s[0][-1]["content"] for s in steps[1:-1]]
+    assert len(pending) == 2 and all(p.startswith("_Checking each sentence") for p in pending)
+    assert "receive visits \\[1\\]" in pending[1] or "receive visits [1]" in pending[1]
+    shown = steps[-1][0][-1]["content"]
+    assert shown.startswith("Prisoners may write to their family")
+    assert "Sources:" not in shown  # the source list is shown as quotes instead
+    assert "**[1] Nelson Mandela Rules, Rule 58, p. 20**" in shown and "Written by ollama:tiny" in shown
+
+
+@pytest.mark.unit
+def test_fallback_note_is_shown_above_the_quotes(app: Any) -> None:
+    note = "Generated answer not shown: the language model server (ollama:tiny) could not be reached."
+    app.warm.assistant = StubAssistant(final=_answer("Can he write?", []).model_copy(update={"note": note}))
+    shown = _run(app, "Can he write?", [])[-1][0][-1]["content"]
+    assert shown.startswith("> \u26a0\ufe0f Generated answer not shown")
+    assert "**[1] Nelson Mandela Rules, Rule 58, p. 20**" in shown
 
 
 @pytest.mark.unit

@@ -1,0 +1,223 @@
+"""Generated answers from a language model, shown only where every sentence is backed by a cited passage.
+
+The model's output streams in; each sentence is checked as soon as it is complete
+(`CitationChecker`) and only checked sentences are passed on. A sentence citing a
+passage that does not back it, or a passage that was not given, rejects the whole
+answer; a sentence without any citation is removed. Each cited passage is shown with
+the sentence of it that backs the answer, verified on its page like every quote.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.answer import Citation, page_label
+from assistant.citation_check import MARKER, CitationChecker, SentenceCheck, Verdict, split_generated, strip_markers
+from assistant.compose import verified_citation
+from assistant.llm_prompt import NOT_COVERED, PromptPassage, answer_messages, looks_like_instruction, sanitize_passage
+from assistant.retrieval import ScoredChunk
+from assistant.verify import QuoteVerifier
+
+log = logging.getLogger(__name__)
+
+MAX_QUOTE_WORDS = 120  # one citation's quote; longer runs fall back to the single best sentence
+
+
+class GenerationFailed(Exception):
+    """The generated answer cannot be shown; the message (one line) tells the user why."""
+
+
+@dataclass
+class GenerationOutcome:
+    ok: bool
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    note: str = ""  # why the answer fell back, or what was removed from it
+    not_covered: bool = False  # the model said the passages do not answer
+
+
+@dataclass
+class _Progress:
+    kept: list[SentenceCheck] = field(default_factory=list)
+    uncited: int = 0
+    renumber: dict[int, int] = field(default_factory=dict)  # prompt passage number -> shown number
+
+    def render(self, check: SentenceCheck) -> str:
+        for n in check.markers:
+            self.renumber.setdefault(n, len(self.renumber) + 1)
+        return MARKER.sub(lambda m: f"[{self.renumber.get(int(m.group(1)), int(m.group(1)))}]", check.text)
+
+
+class GeneratedAnswerer:
+    """Asks the chat model with numbered passages and passes on only checked sentences."""
+
+    def __init__(
+        self,
+        chat_model: Any,
+        checker: CitationChecker,
+        verifier: QuoteVerifier,
+        label: str,
+        timeout_s: float = 60.0,
+        max_retries: int = 1,
+        max_passages: int = 5,
+    ) -> None:
+        self.chat_model = chat_model
+        self.checker = checker
+        self.verifier = verifier
+        self.label = label
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.max_passages = max_passages
+
+    def stream(
+        self, question: str, hits: Sequence[ScoredChunk], titles: dict[str, str]
+    ) -> Iterator[str | GenerationOutcome]:
+        """Yields each checked sentence (markers renumbered) as it completes, then one GenerationOutcome."""
+        given = list(hits[: self.max_passages])
+        # The model sees the sanitised text, so only that can back a sentence.
+        prompt = [PromptPassage(i + 1, _source(h, titles), sanitize_passage(h.chunk.text)) for i, h in enumerate(given)]
+        backing = {p.n: p.text for p in prompt}
+        progress = _Progress()
+        buffer = ""
+        done = 0  # sentences of the buffer already checked
+        try:
+            for piece in self._tokens(answer_messages(question, prompt)):
+                buffer += piece
+                sentences = split_generated(buffer)
+                if _not_covered(buffer) and not progress.kept:
+                    continue  # wait for the end: "NOT COVERED" is the whole answer
+                # The last sentence may still be growing: check only those followed by another.
+                for sentence in sentences[done : max(done, len(sentences) - 1)]:
+                    shown = self._take(sentence, backing, progress)
+                    if shown:
+                        yield shown
+                done = max(done, len(sentences) - 1)
+            sentences = split_generated(buffer)
+            if _not_covered(buffer) and not progress.kept:
+                yield GenerationOutcome(
+                    ok=False,
+                    not_covered=True,
+                    note="the language model found that the passages do not answer the question",
+                )
+                return
+            for sentence in sentences[done:]:
+                shown = self._take(sentence, backing, progress)
+                if shown:
+                    yield shown
+            yield self._finish(progress, given, titles)
+        except GenerationFailed as exc:
+            yield GenerationOutcome(ok=False, note=str(exc))
+        except Exception as exc:  # the server, the network or the model library: always fall back
+            log.warning("language model %s failed: %s: %s", self.label, type(exc).__name__, exc)
+            yield GenerationOutcome(ok=False, note=_describe_failure(exc, self.label, self.timeout_s))
+
+    def _tokens(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+        """The model's text as it streams; retried only while nothing has arrived yet."""
+        deadline = time.monotonic() + self.timeout_s
+        for attempt in range(self.max_retries + 1):
+            received = False
+            try:
+                for chunk in self.chat_model.stream(messages):
+                    text = chunk.content if isinstance(chunk.content, str) else ""
+                    if text:
+                        received = True
+                        yield text
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"no complete answer within {self.timeout_s:g} s")
+                return
+            except Exception as exc:
+                if received or attempt == self.max_retries or time.monotonic() > deadline:
+                    raise
+                log.info("language model %s: attempt %d failed (%s); retrying", self.label, attempt + 1, exc)
+
+    def _take(self, sentence: str, backing: dict[int, str], progress: _Progress) -> str:
+        check = self.checker.check(sentence, backing)
+        if check.verdict is Verdict.UNCITED:
+            progress.uncited += 1
+            log.info("generated sentence without a citation removed: %.80r", sentence)
+            return ""
+        if check.verdict is Verdict.INVALID_MARKER:
+            raise GenerationFailed(f"the model cited a passage it was not given ({sentence[:80]!r})")
+        if check.verdict is Verdict.UNSUPPORTED:
+            raise GenerationFailed(
+                f"a sentence is not supported by the passage it cites "
+                f"(support {check.support:.2f} < {self.checker.threshold:.2f}: {check.claim[:80]!r})"
+            )
+        progress.kept.append(check)
+        return progress.render(check)
+
+    def _finish(self, progress: _Progress, given: list[ScoredChunk], titles: dict[str, str]) -> GenerationOutcome:
+        if not progress.kept:
+            raise GenerationFailed("no sentence of the model's answer cited a passage")
+        if progress.uncited > len(progress.kept):
+            raise GenerationFailed(
+                f"most of the model's answer had no citation ({progress.uncited} of "
+                f"{progress.uncited + len(progress.kept)} sentences)"
+            )
+        citations = []
+        for prompt_n, shown_n in sorted(progress.renumber.items(), key=lambda kv: kv[1]):
+            chunk = given[prompt_n - 1].chunk
+            claims = [s.claim for s in progress.kept if prompt_n in s.markers]
+            start, end = self._quote_span(chunk, claims, prompt_n)
+            citation = verified_citation(chunk, start, end, shown_n, titles, self.verifier)
+            if citation is None:
+                raise GenerationFailed("a supporting quote failed its page check")
+            citations.append(citation)
+        body = " ".join(progress.render(s) for s in progress.kept)
+        sources = "\n".join(f"[{c.n}] {c.label()}: \u201c{c.quote}\u201d" for c in citations)
+        note = ""
+        if progress.uncited:
+            note = f"{progress.uncited} sentence(s) of the generated answer had no citation and were removed."
+        return GenerationOutcome(ok=True, text=f"{body}\n\nSources:\n{sources}", citations=citations, note=note)
+
+    def _quote_span(self, chunk: Any, claims: list[str], prompt_n: int) -> tuple[int, int]:
+        """The passage's sentences that back the claims: one run when they sit close together in one unit."""
+        spans = [self.checker.best_sentence([claim], chunk.text, looks_like_instruction) for claim in claims]
+        found = sorted({_within_unit(chunk, *span) for span in spans if span is not None})
+        if not found:
+            raise GenerationFailed(f"passage [{prompt_n}] has no sentence to quote")
+        start, end = found[0][0], found[-1][1]
+        run = chunk.text[start:end]
+        if len(found) > 1 and (
+            _within_unit(chunk, start, end) != (start, end)
+            or len(run.split()) > MAX_QUOTE_WORDS
+            or looks_like_instruction(run)
+        ):
+            best = self.checker.best_sentence(claims, chunk.text, looks_like_instruction)
+            assert best is not None
+            return _within_unit(chunk, *best)
+        return start, end
+
+
+def _within_unit(chunk: Any, start: int, end: int) -> tuple[int, int]:
+    """Clips a sentence span to one numbered unit: the page prints the unit's heading between two units."""
+    for ref in chunk.refs:
+        if start < ref.offset < end:
+            if ref.offset - start >= end - ref.offset:
+                return start, ref.offset
+            return ref.offset, end
+    return start, end
+
+
+def _source(hit: ScoredChunk, titles: dict[str, str]) -> str:
+    chunk = hit.chunk
+    pages = list(range(chunk.page_start, chunk.page_end + 1))
+    return ", ".join(x for x in (titles.get(chunk.doc_id, chunk.title), chunk.ref, page_label(pages)) if x)
+
+
+def _not_covered(text: str) -> bool:
+    return strip_markers(text).upper().lstrip(" \"'*").startswith(NOT_COVERED)
+
+
+def _describe_failure(exc: Exception, label: str, timeout_s: float) -> str:
+    name = type(exc).__name__
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        return f"the language model ({label}) did not answer within {timeout_s:g} s"
+    if "Connect" in name or isinstance(exc, ConnectionError):
+        return f"the language model server ({label}) could not be reached"
+    message = " ".join(str(exc).split())[:160]
+    return f"the language model ({label}) failed: {name}: {message}"

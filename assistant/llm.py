@@ -1,0 +1,129 @@
+"""Language-model backends, chosen by one setting (`HANDBOOK_LLM`), as LangChain chat models.
+
+    ollama:<model>[@<base_url>]      ChatOllama (default server http://127.0.0.1:11434)
+    openai:<model>@<base_url>        ChatOpenAI against any OpenAI-compatible server (vLLM, llama.cpp, LM Studio)
+    openai:<model>                   the hosted OpenAI API (needs HANDBOOK_LLM_API_KEY)
+    gguf:<path to a .gguf file>      llama-cpp-python in this process (the `llm` extra)
+
+The backend libraries are imported only when a model is built, so the extractive
+assistant never pays for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Provider = Literal["ollama", "openai", "gguf"]
+PROVIDERS: tuple[Provider, ...] = ("ollama", "openai", "gguf")
+
+
+class LLMConfigError(ValueError):
+    """A backend setting that cannot work; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class LLMSpec:
+    provider: Provider
+    model: str
+    base_url: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> LLMSpec:
+        """`ollama:llama3.1`, `openai:qwen2.5@http://127.0.0.1:8000/v1`, `gguf:/models/x.gguf`."""
+        provider, sep, rest = text.strip().partition(":")
+        provider = provider.strip().lower()
+        if not sep or provider not in PROVIDERS:
+            raise LLMConfigError(
+                f"HANDBOOK_LLM: {text!r} is not <provider>:<model>; providers are {', '.join(PROVIDERS)}"
+            )
+        rest = rest.strip()
+        if provider == "gguf":
+            if not rest:
+                raise LLMConfigError("HANDBOOK_LLM: gguf needs a path, e.g. gguf:/models/model.gguf")
+            return cls("gguf", rest)
+        model, _, base_url = rest.partition("@")
+        if not model.strip():
+            raise LLMConfigError(f"HANDBOOK_LLM: {provider} needs a model name, e.g. {provider}:llama3.1")
+        url = base_url.strip() or None
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise LLMConfigError(f"HANDBOOK_LLM: base URL {url!r} must start with http:// or https://")
+        return cls(provider, model.strip(), url)  # type: ignore[arg-type]
+
+    def label(self) -> str:
+        if self.provider == "gguf":
+            return f"gguf:{Path(self.model).name}"
+        return f"{self.provider}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    timeout_s: float = 60.0
+    max_retries: int = 1  # retried only when the request fails before the first token
+    temperature: float = 0.0
+    max_tokens: int = 400
+    api_key: str = ""
+    context_tokens: int = 4096  # gguf only: the llama.cpp context window
+
+
+def options_from(settings: Any) -> LLMOptions:
+    """The backend options held in the settings (HANDBOOK_LLM_*)."""
+    return LLMOptions(
+        timeout_s=settings.llm_timeout_s,
+        max_retries=settings.llm_max_retries,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        api_key=settings.llm_api_key,
+        context_tokens=settings.llm_context_tokens,
+    )
+
+
+def build_chat_model(spec: LLMSpec, options: LLMOptions) -> Any:
+    """A LangChain chat model for the spec. Retries are ours (see `LLMOptions.max_retries`)."""
+    if spec.provider == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            model=spec.model,
+            base_url=spec.base_url,
+            temperature=options.temperature,
+            num_predict=options.max_tokens,
+            client_kwargs={"timeout": options.timeout_s},
+        )
+    if spec.provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if spec.base_url is None and not options.api_key:
+            raise LLMConfigError("HANDBOOK_LLM_API_KEY: the hosted OpenAI API needs a key (or give @<base_url>)")
+        return ChatOpenAI(
+            model=spec.model,
+            base_url=spec.base_url,
+            # Local servers accept any key; the client library insists on one.
+            api_key=options.api_key or "not-needed",  # type: ignore[arg-type]
+            timeout=options.timeout_s,
+            max_retries=0,
+            temperature=options.temperature,
+            max_completion_tokens=options.max_tokens,
+            # Some local servers (llama.cpp's among them) know only the older name.
+            extra_body={"max_tokens": options.max_tokens} if spec.base_url else None,
+        )
+    path = Path(spec.model)
+    if not path.is_file():
+        raise LLMConfigError(f"HANDBOOK_LLM: {path}: no such GGUF file")
+    try:
+        from langchain_community.chat_models import ChatLlamaCpp
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise LLMConfigError(f"HANDBOOK_LLM: gguf needs llama-cpp-python (pip install -e '.[llm]'): {exc}") from exc
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        raise LLMConfigError("HANDBOOK_LLM: gguf needs llama-cpp-python (pip install -e '.[llm]')") from exc
+    return ChatLlamaCpp(
+        model_path=str(path),
+        n_ctx=options.context_tokens,
+        temperature=options.temperature,
+        max_tokens=options.max_tokens,
+        verbose=False,
+        streaming=True,
+    )
