@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+SOURCES_HEADING = "\n\nSources:\n"  # between an answer's text and its numbered sources
+
 
 class Turn(BaseModel):
     """One earlier exchange of a conversation."""
@@ -57,6 +59,10 @@ class Answer(BaseModel):
     mode: Literal["extractive", "generated"] = "extractive"
     note: str = ""  # why a generated answer was not shown, or what was removed from it
     model: str = ""  # the language-model backend consulted, if any
+
+    def generated_text(self) -> str:
+        """A generated answer's own sentences, without the source list that follows them ("" if extractive)."""
+        return self.answer.split(SOURCES_HEADING, 1)[0] if self.mode == "generated" else ""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The documented JSON object (README, `handbook ask --json`, the app's /ask endpoint)."""

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answer import Citation, page_label
+from assistant.answer import SOURCES_HEADING, Citation, page_label
 from assistant.citation_check import MARKER, CitationChecker, SentenceCheck, Verdict, split_generated, strip_markers
 from assistant.compose import verified_citation
 from assistant.llm_prompt import NOT_COVERED, PromptPassage, answer_messages, looks_like_instruction, sanitize_passage
@@ -172,7 +172,7 @@ class GeneratedAnswerer:
         note = ""
         if progress.uncited:
             note = f"{progress.uncited} sentence(s) of the generated answer had no citation and were removed."
-        return GenerationOutcome(ok=True, text=f"{body}\n\nSources:\n{sources}", citations=citations, note=note)
+        return GenerationOutcome(ok=True, text=f"{body}{SOURCES_HEADING}{sources}", citations=citations, note=note)
 
     def _quote_span(self, chunk: Any, claims: list[str], prompt_n: int) -> tuple[int, int]:
         """The passage's sentences that back the claims: one run when they sit close together in one unit."""

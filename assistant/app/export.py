@@ -52,9 +52,18 @@ def conversation_markdown(
             continue
         if answer.standalone_question and answer.standalone_question != answer.question:
             lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
+        if answer.note:
+            lines += [f"_Note: {md_escape(answer.note)}_", ""]
         if answer.refused or not answer.citations:
             lines.append(md_escape(answer.answer).replace("\n", "  \n"))
             continue
+        if answer.mode == "generated":
+            lines += [
+                md_escape(answer.generated_text()),
+                "",
+                f"_Written by {md_escape(answer.model)}; the passages it cites:_",
+                "",
+            ]
         for c in answer.citations:
             lines += [_quote_block(f"\u201c{c.quote}\u201d [{c.n}]"), ""]
         lines += ["**Sources**", ""]

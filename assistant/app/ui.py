@@ -160,7 +160,7 @@ def answer_markdown(answer: Answer) -> str:
         lines.append(md_escape(answer.answer))
         return "\n".join(lines)
     if answer.mode == "generated":
-        lines += [md_escape(generated_body(answer)), ""]
+        lines += [md_escape(answer.generated_text()), ""]
     for c in answer.citations:
         lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
     if answer.mode == "generated":
@@ -168,10 +168,6 @@ def answer_markdown(answer: Answer) -> str:
     lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
     return "\n".join(lines)
 
-
-def generated_body(answer: Answer) -> str:
-    """The model's sentences of a generated answer, without the source list that follows them."""
-    return answer.answer.split("\n\nSources:\n", 1)[0]
 
 
 def stream_pieces(text: str, words: int = STREAM_WORDS) -> list[str]:

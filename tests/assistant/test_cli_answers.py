@@ -1,0 +1,70 @@
+"""`handbook ask` / `chat` printing: streamed generated sentences, sources once, the fallback note."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant import cli
+from assistant.answer import Answer, AnswerDelta, Citation
+
+CITATION = Citation(n=1, doc="rules", title="Rules", ref="Rule 4", pages=[2], quote="Prisoners shall be allowed.")
+SENTENCES = ["Prisoners may write to their family [1].", "They may receive visits [1]."]
+
+
+class StubAssistant:
+    def __init__(self, answer: Answer, deltas: list[str]) -> None:
+        self.answer = answer
+        self.deltas = deltas
+
+    def stream(self, question: str, **_: Any) -> Iterator[AnswerDelta | Answer]:
+        for text in self.deltas:
+            yield AnswerDelta(text=text)
+        yield self.answer
+
+    def ask(self, question: str, **_: Any) -> Answer:
+        return self.answer
+
+
+def _answer(**update: Any) -> Answer:
+    base = Answer(
+        question="q", standalone_question="q", answer="Rules, Rule 4, p. 2:\n\u201cx\u201d [1]", refused=False
+    )
+    return base.model_copy(update={"citations": [CITATION], **update})
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, stub: StubAssistant, *args: str) -> str:
+    monkeypatch.setattr(cli, "_load_assistant", lambda index, llm=None: stub)
+    result = CliRunner().invoke(cli.app, ["ask", "Can he write home?", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.unit
+def test_generated_sentences_stream_and_sources_print_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = " ".join(SENTENCES) + "\n\nSources:\n[1] Rules, Rule 4, p. 2: \u201cPrisoners shall be allowed.\u201d"
+    out = _run(monkeypatch, StubAssistant(_answer(answer=text, mode="generated", model="m"), SENTENCES))
+    assert out.count("Prisoners may write to their family [1].") == 1
+    assert out.count("Sources:") == 1
+    assert out.index("They may receive visits") < out.index("Sources:")
+    assert "Note:" not in out
+
+
+@pytest.mark.unit
+def test_fallback_after_streamed_sentences_prints_the_quotes_and_the_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    note = "Generated answer not shown: a sentence is not supported by the passage it cites."
+    out = _run(monkeypatch, StubAssistant(_answer(note=note), SENTENCES[:1]))
+    assert "Rules, Rule 4, p. 2:" in out  # the extractive answer follows what was streamed
+    assert out.rstrip().endswith(f"Note: {note}")
+
+
+@pytest.mark.unit
+def test_json_output_has_the_generated_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    out = _run(monkeypatch, StubAssistant(_answer(note="n", model="ollama:x"), []), "--json")
+    data = json.loads(out)
+    assert (data["mode"], data["note"], data["model"]) == ("extractive", "n", "ollama:x")
