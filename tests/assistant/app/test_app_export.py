@@ -89,3 +89,21 @@ def test_document_text_cannot_inject_markup() -> None:
     assert "<script>" not in md and "<b>" not in md
     assert "\\<script\\>" in md and "\\*bold\\*" in md
     assert md_escape("[link](http://x) $x$ #h `c`") == "\\[link\\](http://x) \\$x\\$ \\#h \\`c\\`"
+
+
+@pytest.mark.unit
+def test_generated_answer_and_notes_are_exported() -> None:
+    generated = _answer("Can he write home?").model_copy(
+        update={
+            "mode": "generated",
+            "model": "ollama:llama3.1",
+            "answer": "He may write to his family [1].\n\nSources:\n[1] x",
+            "note": "1 sentence(s) of the generated answer had no citation and were removed.",
+        }
+    )
+    fallback = _answer("Can he phone home?").model_copy(update={"note": "Generated answer not shown: timeout."})
+    text = conversation_markdown([Exchange(question=a.question, answer=a) for a in (generated, fallback)])
+    assert "He may write to his family \\[1\\]" in text
+    assert "_Written by ollama:llama3.1; the passages it cites:_" in text
+    assert "Sources:" not in text  # the source list is exported as full citations instead
+    assert "_Note: 1 sentence(s)" in text and "_Note: Generated answer not shown: timeout._" in text
