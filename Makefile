@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 # pip's local wheel folder (torch CPU build) where this machine has one; uv ignores pip's config.
 FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null || echo /opt/wheels)
 UV_FLAGS := $(if $(wildcard $(FIND_LINKS)),--find-links $(FIND_LINKS),)
+# Extras to install; CI adds llm (llama-cpp-python, built once into WHEEL_CACHE): EXTRAS=dev,llm WHEEL_CACHE=DIR.
+EXTRAS ?= dev
+WHEEL_CACHE ?=
+UV_FLAGS += $(if $(WHEEL_CACHE),--find-links $(WHEEL_CACHE),)
 PYTEST_ARGS ?=
 
 .PHONY: venv run test lint typecheck fetch ingest serve clean
@@ -12,7 +16,7 @@ PYTEST_ARGS ?=
 $(BIN)/handbook: pyproject.toml
 	$(PYTHON) -m pip install -q uv
 	$(PYTHON) -m uv venv -q --allow-existing -p $(PYTHON) $(VENV)
-	$(PYTHON) -m uv pip install -q -p $(BIN)/python $(UV_FLAGS) -e '.[dev]'
+	$(PYTHON) -m uv pip install -q -p $(BIN)/python $(UV_FLAGS) -e '.[$(EXTRAS)]'
 	touch $(BIN)/handbook
 
 venv: $(BIN)/handbook

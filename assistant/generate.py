@@ -82,6 +82,7 @@ class GeneratedAnswerer:
         prompt = [PromptPassage(i + 1, _source(h, titles), sanitize_passage(h.chunk.text)) for i, h in enumerate(given)]
         backing = {p.n: p.text for p in prompt}
         progress = _Progress()
+        started = time.monotonic()
         buffer = ""
         done = 0  # sentences of the buffer already checked
         try:
@@ -113,7 +114,8 @@ class GeneratedAnswerer:
             yield GenerationOutcome(ok=False, note=str(exc))
         except Exception as exc:  # the server, the network or the model library: always fall back
             log.warning("language model %s failed: %s: %s", self.label, type(exc).__name__, exc)
-            yield GenerationOutcome(ok=False, note=_describe_failure(exc, self.label, self.timeout_s))
+            timed_out = time.monotonic() - started >= self.timeout_s
+            yield GenerationOutcome(ok=False, note=_describe_failure(exc, self.label, self.timeout_s, timed_out))
 
     def _tokens(self, messages: list[tuple[str, str]]) -> Iterator[str]:
         """The model's text as it streams; retried only while nothing has arrived yet."""
@@ -213,9 +215,9 @@ def _not_covered(text: str) -> bool:
     return strip_markers(text).upper().lstrip(" \"'*").startswith(NOT_COVERED)
 
 
-def _describe_failure(exc: Exception, label: str, timeout_s: float) -> str:
+def _describe_failure(exc: Exception, label: str, timeout_s: float, timed_out: bool) -> str:
     name = type(exc).__name__
-    if "Timeout" in name or isinstance(exc, TimeoutError):
+    if timed_out or "Timeout" in name or isinstance(exc, TimeoutError):
         return f"the language model ({label}) did not answer within {timeout_s:g} s"
     if "Connect" in name or isinstance(exc, ConnectionError):
         return f"the language model server ({label}) could not be reached"

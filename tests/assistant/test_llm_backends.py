@@ -96,7 +96,7 @@ def test_model_condensing_with_noise_falls_back_to_the_rule(rules_index: Path, l
 
 
 def test_gguf_backend_in_process(rules_index: Path, tiny_gguf: Path, llama_cpp_module: Any) -> None:
-    assistant = _assistant(rules_index, f"gguf:{tiny_gguf}", llm_max_tokens=32, llm_context_tokens=2048)
+    assistant = _assistant(rules_index, f"gguf:{tiny_gguf}", llm_max_tokens=32, llm_context_tokens=8192)
     answer = assistant.ask(QUESTION)
     assert answer.model == "gguf:tiny.gguf"
     assert answer.mode == "extractive"
@@ -111,7 +111,8 @@ def test_cli_ask_with_llm_prints_the_fallback_note(rules_index: Path, llama_serv
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "HANDBOOK_LLM_MAX_TOKENS": "32"},
+        # The index was built with the fake embedder, the CLI queries with the real model: never refuse.
+        env={**os.environ, "HANDBOOK_LLM_MAX_TOKENS": "32", "HANDBOOK_REFUSAL_THRESHOLD": "-1"},
     )
     assert done.returncode == 0, done.stderr
     assert "Note: Generated answer not shown:" in done.stdout
