@@ -194,27 +194,62 @@ def index_stats(
         typer.echo(f"  {d.id}: {d.pages} pages, {d.chunks} chunks")
 
 
-def _load_assistant(index: Path | None):  # type: ignore[no-untyped-def]
+def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore[no-untyped-def]
     from assistant.chain import Assistant
+    from assistant.llm import LLMConfigError
     from ingest.index_store import IndexMissingError
 
     settings = _settings(index)
+    if llm is not None:
+        settings.llm = llm
     try:
         return Assistant.from_settings(settings)
     except IndexMissingError as exc:
         raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
+    except LLMConfigError as exc:
+        raise _fail(str(exc), 2) from None
 
 
-def _print_answer(answer, show_passages: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _print_answer(answer, show_passages: bool = False, already_shown: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Prints the answer; `already_shown` is the streamed part of a generated answer, not printed twice."""
     from rich.console import Console
-    from rich.markdown import Markdown  # noqa: F401
 
-    console = Console()
-    console.print(answer.answer, highlight=False, markup=False)
+    console = Console(soft_wrap=True)  # never break a quote with inserted line ends
+    if answer.mode == "generated" and already_shown and answer.answer.startswith(already_shown):
+        console.print(answer.answer[len(already_shown) :], highlight=False, markup=False)
+    else:
+        if already_shown:
+            console.print("\n")
+        console.print(answer.answer, highlight=False, markup=False)
+    if answer.note:
+        console.print(f"\nNote: {answer.note}", style="yellow", highlight=False, markup=False)
     if show_passages and answer.passages:
         console.print("\nPassages retrieved:", style="dim")
         for p in answer.passages:
             console.print(f"  {p.score:.4f}  {p.title}, {p.ref or '-'}, p. {p.pages[0]}", style="dim", markup=False)
+
+
+def _stream_answer(assistant_, question: str, show_passages: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+    """Prints each checked sentence of a generated answer as it is written, then the sources (or the fallback)."""
+    from assistant.answer import Answer
+
+    shown: list[str] = []
+    answer = None
+    for event in assistant_.stream(question, **kwargs):
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            typer.echo(("" if not shown else " ") + event.text, nl=False)
+            shown.append(event.text)
+    assert answer is not None
+    _print_answer(answer, show_passages, " ".join(shown))
+    return answer
+
+
+LLMOpt = Annotated[
+    str | None,
+    typer.Option("--llm", help="Language model for generated answers, e.g. ollama:llama3.1 (default: HANDBOOK_LLM)."),
+]
 
 
 @app.command()
@@ -228,31 +263,33 @@ def ask(
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (see README).")] = False,
     passages: Annotated[bool, typer.Option("--passages", help="Also list the retrieved passages.")] = False,
+    llm: LLMOpt = None,
 ) -> None:
     """Answer one question with quoted, cited passages."""
     from assistant.chain import QuestionError
 
-    assistant_ = _load_assistant(index)
+    assistant_ = _load_assistant(index, llm)
     try:
-        answer = assistant_.ask(question, doc_ids=doc or (), kinds=kind or (), k=k)
+        if as_json:
+            answer = assistant_.ask(question, doc_ids=doc or (), kinds=kind or (), k=k)
+            typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+        else:
+            _stream_answer(assistant_, question, passages, doc_ids=doc or (), kinds=kind or (), k=k)
     except QuestionError as exc:
         raise _fail(str(exc), 2) from None
-    if as_json:
-        typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
-    else:
-        _print_answer(answer, passages)
 
 
 @app.command()
 def chat(
     index: IndexOpt = None,
     doc: Annotated[list[str] | None, typer.Option("--doc", help="Search only this document id (repeatable).")] = None,
+    llm: LLMOpt = None,
 ) -> None:
     """Multi-turn conversation in the terminal (follow-ups keep the topic). Empty line or Ctrl-D ends it."""
     from assistant.answer import Turn
     from assistant.chain import QuestionError
 
-    assistant_ = _load_assistant(index)
+    assistant_ = _load_assistant(index, llm)
     history: list[Turn] = []
     typer.echo("Ask a question (empty line to quit, 'new' for a new conversation).")
     while True:
@@ -268,13 +305,12 @@ def chat(
             typer.echo("(new conversation)")
             continue
         try:
-            answer = assistant_.ask(question, history=history, doc_ids=doc or ())
+            answer = _stream_answer(assistant_, question, history=history, doc_ids=doc or ())
         except QuestionError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
         if answer.standalone_question != question:
             typer.echo(f"(searched as: {answer.standalone_question})")
-        _print_answer(answer)
         history.append(Turn(question=question, answer=answer.answer, standalone=answer.standalone_question))
 
 
