@@ -260,6 +260,12 @@ def _launch_blocks(blocks: Any, host: str, port: int, auth_pairs: list[tuple[str
         ssr_mode=False,
         mcp_server=False,
         enable_monitoring=False,
+        # gradio's check that "localhost is accessible" (5 HEAD requests of the page, 3 s timeout)
+        # fails the whole start when the page is slow to render, as it is while the model loads in
+        # the background on a busy machine and a request is already waiting (measured: serve exited
+        # with "a shareable link must be created"). The server has already answered gradio's own
+        # startup-events request on this address, so the check adds nothing here.
+        _frontend=False,
         pwa=False,
         footer_links=["api", "settings"],
         app_kwargs={"docs_url": None, "redoc_url": None},
