@@ -51,8 +51,12 @@ def register(app: typer.Typer) -> None:
     """Adds the evaluation commands to the `handbook` CLI (more sub-apps can be added here)."""
     app.add_typer(build_eval_app(), name="eval")
     from evals.beir import beir_command
+    from evals.bench import bench_command
+    from evals.scale_cli import build_scale_app
 
     app.command("beir")(beir_command)
+    app.command("bench")(bench_command)
+    app.add_typer(build_scale_app(), name="scale")
 
 
 def build_eval_app() -> typer.Typer:
@@ -65,6 +69,7 @@ def build_eval_app() -> typer.Typer:
     eval_app.command("run")(eval_run)
     eval_app.command("compare")(eval_compare)
     eval_app.command("calibrate")(eval_calibrate)
+    eval_app.command("calibrate-support")(eval_calibrate_support)
     eval_app.command("check")(eval_check)
     return eval_app
 
@@ -152,6 +157,24 @@ def eval_calibrate(
     policy = assistant.refusal
     result = calibrate(evidence, WEIGHTS, max_false_refusal, policy.threshold, policy.lexical_weight)
     typer.echo(json.dumps(result.to_json_dict(), indent=2) if as_json else render_text(result))
+
+
+def eval_calibrate_support(
+    golden: Annotated[Path, typer.Option("--golden", help="Golden set with key facts (the dev set).")],
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    limit: LimitOpt = None,
+    max_false_accept: Annotated[
+        float, typer.Option("--max-false-accept", min=0.0, max=1.0, help="Limit on wrong citations accepted.")
+    ] = 0.05,
+    quiet: QuietOpt = False,
+) -> None:
+    """Print the support threshold of the generated-answer citation check per lexical weight (writes nothing)."""
+    from evals.support_calibration import calibrate_support, collect_pairs, render_text
+
+    pairs = collect_pairs(_assistant(index), _questions(golden, limit), progress=not quiet)
+    results = [calibrate_support(pairs, w, max_false_accept) for w in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    typer.echo(json.dumps([r.model_dump() for r in results], indent=2) if as_json else render_text(results))
 
 
 def eval_check(
