@@ -556,13 +556,13 @@ def beir_command(
         list[str] | None, typer.Option("--normalization", help=f"Convex fusion: minmax or zscore. {_FUSION_HELP}")
     ] = None,
     backend: Annotated[
-        str | None, typer.Option("--backend", help="Embedding backend: torch or onnx (default: settings).")
+        str | None, typer.Option("--backend", help="Embedding backend: torch, onnx or onnx-int8 (default: settings).")
     ] = None,
 ) -> None:
     """Score our retriever on a BEIR dataset: nDCG@10, MRR@10, recall@100 (indexes the corpus once, cached)."""
     from assistant.retrieval import FUSIONS, NORMALIZATIONS
 
-    _check_choice("--backend", [backend] if backend else [], ("torch", "onnx"))
+    _check_choice("--backend", [backend] if backend else [], ("torch", "onnx", "onnx-int8"))
     _check_choice("--fusion", fusion or [], FUSIONS)
     _check_choice("--normalization", normalization or [], NORMALIZATIONS)
     try:

@@ -276,7 +276,7 @@ def test_cli_errors(dataset_dir: Path, tmp_path: Path) -> None:
     assert "train.tsv: file not found" in split.stderr
     backend = runner.invoke(app, ["beir", str(dataset_dir), "--backend", "cuda"])
     assert backend.exit_code == 2
-    assert "'cuda' is not one of 'torch', 'onnx'" in backend.output
+    assert "'cuda' is not one of 'torch', 'onnx', 'onnx-int8'" in backend.output
     fusion = runner.invoke(app, ["beir", str(dataset_dir), "--fusion", "sum"])
     assert fusion.exit_code == 2
     assert "'sum' is not one of 'rrf', 'convex'" in fusion.output
