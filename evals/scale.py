@@ -480,18 +480,25 @@ class SizeResult:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ScaleOptions:
+    """How each corpus size is built and measured (the `handbook scale` options)."""
+
+    fake_vectors: bool = False  # hash vectors: latency and memory only, answers are meaningless
+    seed: int = 7
+    rounds: int = 3  # passes over the questions per measurement
+    workers: int = 1  # processes generating the PDFs
+    two_processes: bool = True  # also two app processes against the same server at once
+    app_imports: bool = True  # import gradio in the measured process, as the app does
+    progress: bool = True
+
+
 def run_size(
     target: int,
     work: Path,
     server: ChromaServer,
     vectors: VectorTable | None,
-    fake_vectors: bool,
-    seed: int,
-    rounds: int,
-    workers: int,
-    two_processes: bool,
-    app_imports: bool,
-    progress: bool,
+    options: ScaleOptions,
     echo: Callable[[str], None],
 ) -> SizeResult:
     from evals.synthetic_corpus import generate_corpus
@@ -502,11 +509,11 @@ def run_size(
     from ingest.settings import Settings
 
     settings = Settings()
-    mode = "fake" if fake_vectors else "table" if vectors is not None else "model"
-    corpus_dir = work / f"corpus-{target}-seed{seed}"
+    mode = "fake" if options.fake_vectors else "table" if vectors is not None else "model"
+    corpus_dir = work / f"corpus-{target}-seed{options.seed}"
     echo(f"[{target}] generating the corpus in {corpus_dir} ...")
     t = time.perf_counter()
-    info = generate_corpus(corpus_dir, target, seed, workers=workers)
+    info = generate_corpus(corpus_dir, target, options.seed, workers=options.workers)
     generate_s = time.perf_counter() - t
     echo(
         f"[{target}] {len(info.documents)} documents, {info.pages} pages "
@@ -521,12 +528,12 @@ def run_size(
     embedder = TableEmbedder(
         settings.resolved_model(),
         vectors,
-        hash_misses=fake_vectors,
+        hash_misses=options.fake_vectors,
         device=settings.embedding_device,
         batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend,
     )
-    index_dir = work / f"index-{target}-seed{seed}-{mode}-{server.host}-{server.port}"
+    index_dir = work / f"index-{target}-seed{options.seed}-{mode}-{server.host}-{server.port}"
     chroma = ChromaConfig(server.host, server.port, f"scale-{target}-{mode}")
     ingestor = Ingestor(
         index_dir,
@@ -534,7 +541,7 @@ def run_size(
         Chunker(settings.chunk_max_words, settings.chunk_min_words),
         Manifest.load(Path(info.manifest)),
         chroma,
-        progress=progress,
+        progress=options.progress,
     )
     echo(f"[{target}] ingesting into the Chroma server at {server.host}:{server.port} ({mode} vectors) ...")
     t = time.perf_counter()
@@ -557,22 +564,24 @@ def run_size(
     echo(f"[{target}] {chunks} chunks, {report.embedded} embedded ({ingest_s:.1f} s)")
 
     needles = [asdict(n) for n in info.needles]
-    spec = MeasureSpec(str(index_dir), needles, info.questions, rounds, app_imports)
+    spec = MeasureSpec(str(index_dir), needles, info.questions, options.rounds, options.app_imports)
     echo(
         f"[{target}] measuring in a fresh process "
-        f"({rounds} rounds of {len(needles) + len(info.questions)} questions) ..."
+        f"({options.rounds} rounds of {len(needles) + len(info.questions)} questions) ..."
     )
     app = finish_measure(start_measure(spec, work / f"measure-{target}.json"))
     chroma_rss = rss_mb(server.pid)[0] if server.pid else None
     pair: list[dict[str, Any]] = []
     correct: bool | None = None
     agree: bool | None = None
-    if two_processes:
+    if options.two_processes:
         echo(f"[{target}] two processes sharing the server ...")
         barrier = work / f"barrier-{target}"
         shutil.rmtree(barrier, ignore_errors=True)
         # Both ask the needle and generic questions at the same time, once both have loaded.
-        both = MeasureSpec(str(index_dir), needles, info.questions, max(1, rounds - 1), app_imports, str(barrier), 2)
+        both = MeasureSpec(
+            str(index_dir), needles, info.questions, max(1, options.rounds - 1), options.app_imports, str(barrier), 2
+        )
         processes = [start_measure(both, work / f"measure-{target}-{i}.json") for i in (1, 2)]
         pair = [finish_measure(p) for p in processes]
         correct = all(r["needles_cited"] == r["needles_total"] for r in pair)
@@ -699,13 +708,7 @@ def run_scale(
     chroma_host: str | None,
     chroma_port: int | None,
     vectors_path: Path | None,
-    fake_vectors: bool,
-    seed: int,
-    rounds: int,
-    workers: int,
-    two_processes: bool,
-    app_imports: bool,
-    progress: bool,
+    options: ScaleOptions,
     echo: Callable[[str], None],
 ) -> tuple[list[SizeResult], list[Path]]:
     table = VectorTable.load(vectors_path) if vectors_path is not None else None
@@ -714,11 +717,11 @@ def run_scale(
     results: list[SizeResult] = []
     extra = {
         "sizes": list(sizes),
-        "seed": seed,
+        "seed": options.seed,
         "cpu_count": os.cpu_count(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "vectors_file": str(vectors_path) if vectors_path else None,
-        "fake_vectors": fake_vectors,
+        "fake_vectors": options.fake_vectors,
         "embedding_backend": _settings_backend(),
         "latency_target_ms": LATENCY_TARGET_MS,
         "memory_target_mb": MEMORY_TARGET_MB,
@@ -726,22 +729,7 @@ def run_scale(
     paths: list[Path] = []
     with chroma_server(work / "chroma-data", chroma_host, chroma_port) as server:
         for size in sizes:
-            results.append(
-                run_size(
-                    size,
-                    work,
-                    server,
-                    table,
-                    fake_vectors,
-                    seed,
-                    rounds,
-                    workers,
-                    two_processes,
-                    app_imports,
-                    progress,
-                    echo,
-                )
-            )
+            results.append(run_size(size, work, server, table, options, echo))
             paths = write_outputs(results, out, extra)  # after every size: a partial run still leaves results
     return results, paths
 

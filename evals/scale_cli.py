@@ -61,7 +61,7 @@ def scale_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Generate, ingest and measure each corpus size; print a Markdown table; write JSON and a plot."""
-    from evals.scale import markdown_table, parse_sizes, run_scale
+    from evals.scale import ScaleOptions, markdown_table, parse_sizes, run_scale
 
     if ctx.invoked_subcommand is not None:
         return
@@ -79,21 +79,9 @@ def scale_command(
             typer.echo(message, err=True)
 
     try:
+        options = ScaleOptions(fake_vectors, seed, rounds, workers, two_processes, app_imports, progress=not quiet)
         results, paths = run_scale(
-            size_list,
-            out,
-            work or out / "work",
-            chroma_host,
-            chroma_port,
-            vectors,
-            fake_vectors,
-            seed,
-            rounds,
-            workers,
-            two_processes,
-            app_imports,
-            not quiet,
-            echo,
+            size_list, out, work or out / "work", chroma_host, chroma_port, vectors, options, echo
         )
     except RuntimeError as exc:
         raise _fail(str(exc)) from None
