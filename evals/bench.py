@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import math
@@ -190,6 +191,7 @@ class Machine:
     torch: str
     backend: str  # the embedding backend and device of this run
     load_average: tuple[float, float, float] | None  # at the start of the run: a busy machine shows here
+    bytecode: str = "unknown"  # whether the libraries' .pyc files exist: without them every start compiles
 
     def describe(self) -> str:
         ram = f"{self.ram_gib:.1f} GiB RAM" if self.ram_gib is not None else "RAM unknown"
@@ -200,7 +202,7 @@ class Machine:
         )
         if self.load_average is not None:
             text += f"; load average {self.load_average[0]:.2f} at the start"
-        return text
+        return text + f"; library bytecode {self.bytecode}"
 
 
 @dataclass
@@ -327,7 +329,20 @@ def describe_machine(backend: str = "torch", device: str = "cpu") -> Machine:
         torch=torch,
         backend=f"{backend} on {device}",
         load_average=load,  # type: ignore[arg-type]
+        bytecode=bytecode_state(),
     )
+
+
+def bytecode_state(package: str = "gradio") -> str:
+    """Whether `package` (the slowest import of a start) has compiled .pyc files, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.origin:
+        return "unknown"
+    if Path(importlib.util.cache_from_source(spec.origin)).is_file():
+        return "precompiled"
+    if sys.flags.dont_write_bytecode:
+        return "not compiled, compiled again at every start (PYTHONDONTWRITEBYTECODE is set)"
+    return "not compiled yet (the first start writes it)"
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

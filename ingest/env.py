@@ -18,6 +18,11 @@ OFFLINE_ENV = {
     "TRANSFORMERS_VERBOSITY": "error",
 }
 
+# Defaults a user may override. gradio asks matplotlib for its backend around every event; with
+# the automatic backend that imports pyplot on the first request (measured 0.5-1.5 s of the
+# cold start). Nothing here draws on a screen, so the non-interactive backend is the right one.
+DEFAULT_ENV = {"MPLBACKEND": "agg"}
+
 
 QUIET_LOGGERS = ("bm25s", "chromadb", "httpx", "sentence_transformers", "transformers", "urllib3")
 
@@ -25,6 +30,8 @@ QUIET_LOGGERS = ("bm25s", "chromadb", "httpx", "sentence_transformers", "transfo
 def apply_offline_env() -> None:
     for key, value in OFFLINE_ENV.items():
         os.environ[key] = value
+    for key, value in DEFAULT_ENV.items():
+        os.environ.setdefault(key, value)
     # These libraries log routine steps at INFO/DEBUG; the CLI's --verbose still shows ours.
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,9 +4,11 @@ and (slow) one whole run on a tiny generated corpus."""
 from __future__ import annotations
 
 import json
+import py_compile
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +21,7 @@ from evals.bench import (
     LoadFigures,
     Machine,
     SystemFigures,
+    bytecode_state,
     describe_machine,
     handbook_command,
     parse_sse,
@@ -208,6 +211,25 @@ def test_machine_description() -> None:
     text = machine.describe()
     assert f"Python {machine.python}" in text
     assert "embedding backend onnx on cpu" in text
+    assert f"library bytecode {machine.bytecode}" in text
+
+
+@pytest.mark.unit
+def test_bytecode_state_tells_precompiled_from_compiled_at_every_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "bench_probe_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "flags", SimpleNamespace(dont_write_bytecode=True, optimize=0))
+    assert bytecode_state("bench_probe_pkg").startswith("not compiled, compiled again at every start")
+    monkeypatch.setattr(sys, "flags", SimpleNamespace(dont_write_bytecode=False, optimize=0))
+    assert bytecode_state("bench_probe_pkg") == "not compiled yet (the first start writes it)"
+    py_compile.compile(str(package / "__init__.py"), doraise=True)
+    assert bytecode_state("bench_probe_pkg") == "precompiled"
+    monkeypatch.undo()
+    assert bytecode_state("no_such_package_for_the_bench") == "unknown"
 
 
 @pytest.mark.unit
