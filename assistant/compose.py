@@ -59,6 +59,7 @@ class ExtractiveComposer:
     max_words_other: int = 80
     min_relative_score: float = 0.3  # later passages must score at least this share of the first
     min_passage_words: int = 12  # fragments (a stray list line) are listed as passages, not quoted
+    use_windows: bool = True  # start the quote from the two sentences the retriever matched best
 
     def compose(
         self,
@@ -81,7 +82,8 @@ class ExtractiveComposer:
                 continue
             budget = self.max_words_first if not citations else self.max_words_other
             boundaries = [r.offset for r in hit.chunk.refs]
-            for start, end in self._select(hit.chunk.text, terms, idf, budget, boundaries):
+            seed = hit.window if self.use_windows else None
+            for start, end in self._select(hit.chunk.text, terms, idf, budget, boundaries, seed):
                 n = len(citations) + 1
                 citation = verified_citation(hit.chunk, start, end, n, titles, verifier)
                 if citation is None:
@@ -95,7 +97,13 @@ class ExtractiveComposer:
         return Composition("\n\n".join(blocks) + "\n\nSources:\n" + sources, citations)
 
     def _select(
-        self, text: str, terms: set[str], idf: dict[str, float], budget: int, boundaries: list[int]
+        self,
+        text: str,
+        terms: set[str],
+        idf: dict[str, float],
+        budget: int,
+        boundaries: list[int],
+        seed: int | None = None,
     ) -> list[tuple[int, int]]:
         """A contiguous run of sentences to quote, within one numbered unit and a word budget.
 
@@ -113,11 +121,18 @@ class ExtractiveComposer:
             scores.append(sum(idf.get(t, 0.0) for t in tokens & terms))
         words = [len(text[a:b].split()) for a, b in spans]
         best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+        window = [] if seed is None else [i for i in (seed, seed + 1) if i < len(spans)]
+        if window:
+            # The window the embedding matched: its two sentences are the answer more often than
+            # the sentence sharing most words with the question.
+            best = max(window, key=lambda i: (scores[i], -i))
         same_unit = [i for i in range(len(spans)) if unit[i] == unit[best]]
         if sum(words[i] for i in same_unit) <= budget:
             return [(spans[same_unit[0]][0], spans[same_unit[-1]][1])]  # the whole unit fits: quote it all
-        chosen = [best]
-        used = words[best]
+        chosen = [i for i in window if unit[i] == unit[best]] or [best]
+        if sum(words[i] for i in chosen) > budget:
+            chosen = [best]
+        used = sum(words[i] for i in chosen)
         # Grow the run: a list introduction pulls in its items; otherwise add the better neighbour.
         while True:
             lo, hi = chosen[0], chosen[-1]

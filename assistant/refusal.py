@@ -9,7 +9,7 @@ from assistant.retrieval import SearchResult
 from ingest.lexical import lexical_tokens
 
 # Calibrated on evals/golden/dev.jsonl with `handbook eval calibrate` (see evals/README.md).
-DEFAULT_THRESHOLD = 0.541
+DEFAULT_THRESHOLD = 0.548
 DEFAULT_LEXICAL_WEIGHT = 0.25
 
 

@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    import numpy as np
 
     from assistant.retrieval import HybridRetriever
+    from ingest.embedding import PassageVectors
     from ingest.index_store import IndexSnapshot
     from ingest.records import Chunk
 
 log = logging.getLogger(__name__)
 
 # Bump when the way documents become chunks changes: older cached indexes are then ignored.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: with late-pooled window vectors
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "beir"
 RETRIEVE_K = 100
@@ -288,7 +288,7 @@ class BeirIndexBuilder:
             if not self._usable(directory, dataset):
                 chunks = document_chunks(dataset)
                 log.info("embedding %d documents of %s into %s", len(chunks), dataset.name, directory)
-                embeddings = self._embed([c.embedding_text() for c in chunks], dataset.name)
+                embeddings = self._embed(chunks, dataset.name)
                 documents = {
                     c.doc_id: DocumentInfo(
                         id=c.doc_id,
@@ -311,9 +311,11 @@ class BeirIndexBuilder:
                 )
         return IndexSnapshot.open(directory)
 
-    def _embed(self, texts: list[str], name: str) -> np.ndarray:
-        with _progress_bar(self.progress, f"Embedding {name}", len(texts)) as advance:
-            return self.embedder.encode(texts, progress=advance)  # type: ignore[no-any-return]
+    def _embed(self, chunks: list[Chunk], name: str) -> PassageVectors:
+        with _progress_bar(self.progress, f"Embedding {name}", len(chunks)) as advance:
+            return self.embedder.encode_passages(  # type: ignore[no-any-return]
+                [c.embedding_text() for c in chunks], [c.window_spans() for c in chunks], progress=advance
+            )
 
 
 @contextmanager
@@ -357,6 +359,7 @@ class RetrievalConfig:
     fusion: str | None = None
     alpha: float | None = None
     normalization: str | None = None
+    window_weight: float | None = None
 
     def retriever(self, snapshot: IndexSnapshot, embedder: Any) -> HybridRetriever:
         from assistant.retrieval import HybridRetriever
@@ -555,6 +558,12 @@ def beir_command(
     normalization: Annotated[
         list[str] | None, typer.Option("--normalization", help=f"Convex fusion: minmax or zscore. {_FUSION_HELP}")
     ] = None,
+    window_weight: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--window-weight", min=0.0, max=1.0, help=f"Share of the best window in the dense score. {_FUSION_HELP}"
+        ),
+    ] = None,
     backend: Annotated[
         str | None, typer.Option("--backend", help="Embedding backend: torch, onnx or onnx-int8 (default: settings).")
     ] = None,
@@ -570,7 +579,16 @@ def beir_command(
     except BeirFormatError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    knobs: list[Sequence[Any] | None] = [candidate_k, rrf_k, dense_weight, lexical_weight, fusion, alpha, normalization]
+    knobs: list[Sequence[Any] | None] = [
+        candidate_k,
+        rrf_k,
+        dense_weight,
+        lexical_weight,
+        fusion,
+        alpha,
+        normalization,
+        window_weight,
+    ]
     # An option not given is one value, None: the retriever's default.
     grid = itertools.product(*(values or [None] for values in knobs))
     configs = [RetrievalConfig(*values) for values in grid]
@@ -594,7 +612,7 @@ def _describe_config(config: Mapping[str, Any]) -> str:
         fusion = f"convex alpha={config.get('alpha')} {config.get('normalization')}"
     else:
         fusion = f"rrf k={config.get('rrf_k')} w={config.get('dense_weight')}/{config.get('lexical_weight')}"
-    return f"{fusion} cand={config.get('candidate_k')}"
+    return f"{fusion} cand={config.get('candidate_k')} windows={config.get('window_weight')}"
 
 
 def _print_table(reports: Sequence[BeirReport]) -> None:

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.embedding import Embedder
+from ingest.embedding import Embedder, PassageVectors
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,15 @@ class TableEmbedder(Embedder):
     def load(self) -> None:
         if not self.hash_misses:
             super().load()
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> PassageVectors:
+        """The table's passage vectors, without windows: a table holds one vector per text."""
+        return PassageVectors.assemble(self.encode(texts, progress), [np.zeros((0, 1))] * len(texts))
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,36 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256
+# A window shorter than this (in tokens inside the model's window) says too little to score alone.
+MIN_WINDOW_TOKENS = 3
 # onnx-int8: the ONNX export with dynamically quantised int8 weights. An option only: on this
 # machine's CPU it was not faster than fp32 ONNX and it moved the vectors (see README, Configuration).
 BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+@dataclass
+class PassageVectors:
+    """One vector per passage, and the late-pooled vectors of its windows (see `Embedder.encode_passages`).
+
+    `windows[offsets[i]:offsets[i + 1]]` are passage i's window vectors; a passage may have none.
+    """
+
+    vectors: np.ndarray  # (n, d) float32
+    windows: np.ndarray  # (m, d) float32
+    offsets: np.ndarray  # (n + 1,) int64
+
+    def windows_of(self, row: int) -> np.ndarray:
+        return self.windows[int(self.offsets[row]) : int(self.offsets[row + 1])]
+
+    @classmethod
+    def assemble(cls, vectors: np.ndarray, windows: Sequence[np.ndarray]) -> PassageVectors:
+        """From the passage vectors and one (k_i, d) array of window vectors per passage."""
+        dimension = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 384
+        offsets = np.zeros(len(windows) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(w) for w in windows])
+        parts = [np.asarray(w, dtype=np.float32).reshape(-1, dimension) for w in windows]
+        stacked = np.vstack(parts) if parts else np.zeros((0, dimension), dtype=np.float32)
+        return cls(np.asarray(vectors, dtype=np.float32), stacked, offsets)
 
 
 class Embedder:
@@ -59,6 +87,7 @@ class Embedder:
 
                 self._model = SentenceTransformer(self.model_path, device=self.device)
                 self._model.max_seq_length = MAX_TOKENS
+                self._tokenizer = _load_tokenizer(self.model_path)  # offsets for late-pooled windows
             elif self.backend.startswith("onnx") and self._session is None:
                 self._load_onnx()
 
@@ -82,18 +111,60 @@ class Embedder:
         result[order] = out
         return result
 
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> PassageVectors:
+        """Passage vectors (the same as `encode`) and, from the same forward pass, one vector per span.
+
+        A span's vector is the mean of the passage's token states inside it ("late chunking"):
+        each window is read in the context of the whole passage, and costs no extra model run.
+        Spans are character ranges of the text; a span with fewer than MIN_WINDOW_TOKENS
+        tokens inside the model's 256-token window gets no vector.
+        """
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
+        self.load()
+        if not texts:
+            return PassageVectors.assemble(np.zeros((0, 384), dtype=np.float32), [])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[np.ndarray] = [np.zeros(0)] * len(texts)
+        windows: list[np.ndarray] = [np.zeros(0)] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            states, offsets = self._token_states([texts[i] for i in rows])
+            for row, hidden, token_offsets in zip(rows, states, offsets, strict=True):
+                vectors[row] = _unit(hidden.mean(axis=0))
+                windows[row] = _late_pooled(hidden, token_offsets, spans[row])
+            if progress:
+                progress(len(rows))
+        return PassageVectors.assemble(np.stack(vectors), windows)
+
+    def _token_states(self, batch: list[str]) -> tuple[list[np.ndarray], list[list[tuple[int, int]]]]:
+        """Each text's final token states (padding removed) and their character offsets."""
+        encodings = self._tokenizer.encode_batch(batch)
+        lengths = [sum(e.attention_mask) for e in encodings]
+        offsets = [list(e.offsets[:n]) for e, n in zip(encodings, lengths, strict=True)]
+        if self.backend == "torch":
+            states = self._model.encode(
+                batch, batch_size=len(batch), output_value="token_embeddings", show_progress_bar=False
+            )
+            hidden = [
+                np.asarray(s.float().cpu().numpy(), dtype=np.float32)[:n] for s, n in zip(states, lengths, strict=True)
+            ]
+            return hidden, offsets
+        padded = self._session.run(None, _feeds(encodings))[0]
+        return [padded[i, :n] for i, n in enumerate(lengths)], offsets
+
     def _encode_batch(self, batch: list[str]) -> np.ndarray:
         if self.backend == "torch":
             vectors = self._model.encode(
                 batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
             )
             return np.asarray(vectors, dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(batch)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
+        feeds = _feeds(self._tokenizer.encode_batch(batch))
         hidden = self._session.run(None, feeds)[0]
         mask = feeds["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
@@ -101,7 +172,6 @@ class Embedder:
 
     def _load_onnx(self) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         onnx_path = self._onnx_file()
         if not onnx_path.exists():
@@ -111,12 +181,7 @@ class Embedder:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        # The `tokenizers` library reads the model's own tokenizer.json: the same tokens as
-        # transformers' tokenizer, without importing torch (about 8 s of a cold start).
-        tokenizer = Tokenizer.from_file(str(Path(self.model_path) / "tokenizer.json"))
-        tokenizer.enable_truncation(MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
-        self._tokenizer = tokenizer
+        self._tokenizer = _load_tokenizer(self.model_path)
 
     def _quantized(self, fp32_path: Path) -> Path:
         target = fp32_path.with_name(fp32_path.stem + "-int8.onnx")
@@ -169,3 +234,42 @@ class Embedder:
             dynamo=False,
         )
         tmp.replace(target)
+
+
+def _load_tokenizer(model_path: str) -> Any:
+    """The model's own tokenizer.json through the `tokenizers` library: the same tokens as
+    transformers' tokenizer, without importing torch (about 8 s of a cold start)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    return tokenizer
+
+
+def _feeds(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
+def _late_pooled(
+    hidden: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """Unit mean of the token states that lie inside each span (special tokens have empty offsets)."""
+    starts = np.array([a for a, _ in offsets], dtype=np.int64)
+    ends = np.array([b for _, b in offsets], dtype=np.int64)
+    real = ends > starts
+    out = []
+    for a, b in spans:
+        inside = real & (starts >= a) & (ends <= b)
+        if int(inside.sum()) >= MIN_WINDOW_TOKENS:
+            out.append(_unit(hidden[inside].mean(axis=0)))
+    return np.stack(out) if out else np.zeros((0, hidden.shape[1]), dtype=np.float32)

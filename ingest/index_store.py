@@ -6,6 +6,7 @@ Layout of the index folder:
     ingest.lock             held while an ingest writes
     gen-<stamp>/meta.json   model, documents, Chroma location
     gen-<stamp>/chunks.jsonl, pages.jsonl, embeddings.npy
+    gen-<stamp>/windows.npy, window_offsets.npy   late-pooled window vectors (float16) per chunk
     gen-<stamp>/bm25/       bm25s index
     gen-<stamp>/chroma/     embedded Chroma (absent when a Chroma server is used)
 
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from ingest.embedding import PassageVectors
 from ingest.lexical import lexical_tokens
 from ingest.records import Chunk, DocumentInfo, PageText
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 CHROMA_BATCH = 4000
+WINDOWS = "windows.npy"
+WINDOW_OFFSETS = "window_offsets.npy"
 KEEP_PREVIOUS = 1  # generations kept after a switch, for processes still reading them
 
 
@@ -109,6 +113,23 @@ class IndexSnapshot:
     def embeddings(self) -> np.ndarray:
         return np.load(self.directory / "embeddings.npy")
 
+    @property
+    def has_windows(self) -> bool:
+        return (self.directory / WINDOW_OFFSETS).is_file()
+
+    def passage_vectors(self) -> PassageVectors:
+        """Chunk vectors and their window vectors; the windows are memory-mapped (read when scored).
+
+        An index written before windows existed has none: every chunk then has zero windows.
+        """
+        vectors = self.embeddings()
+        if not self.has_windows:
+            return PassageVectors(
+                vectors, np.zeros((0, vectors.shape[1]), np.float16), np.zeros(len(vectors) + 1, np.int64)
+            )
+        windows = np.load(self.directory / WINDOWS, mmap_mode="r")
+        return PassageVectors(vectors, windows, np.load(self.directory / WINDOW_OFFSETS))
+
     def bm25(self) -> Any:
         import bm25s
 
@@ -161,15 +182,19 @@ class IndexWriter:
     def write(
         self,
         chunks: list[Chunk],
-        embeddings: np.ndarray,
+        embeddings: np.ndarray | PassageVectors,
         pages: list[PageText],
         documents: dict[str, DocumentInfo],
         model: str,
         model_path: str,
         chunker: dict[str, Any],
     ) -> IndexMeta:
-        if len(chunks) != len(embeddings):
-            raise ValueError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+        windows = embeddings if isinstance(embeddings, PassageVectors) else None
+        vectors: np.ndarray = embeddings.vectors if isinstance(embeddings, PassageVectors) else embeddings
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} embeddings")
+        if windows is not None and len(windows.offsets) != len(chunks) + 1:
+            raise ValueError(f"{len(chunks)} chunks but window offsets for {len(windows.offsets) - 1}")
         generation = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         directory = self.root / generation
         directory.mkdir(parents=True)
@@ -184,7 +209,7 @@ class IndexWriter:
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             model=Path(model).name or model,
             model_path=model_path,
-            dimension=int(embeddings.shape[1]) if len(embeddings) else 0,
+            dimension=int(vectors.shape[1]) if len(vectors) else 0,
             chunker=chunker,
             chroma=location,
             documents=documents,
@@ -194,9 +219,13 @@ class IndexWriter:
                 fh.writelines(chunk.model_dump_json() + "\n" for chunk in chunks)
             with (directory / "pages.jsonl").open("w") as fh:
                 fh.writelines(page.model_dump_json() + "\n" for page in pages)
-            np.save(directory / "embeddings.npy", embeddings.astype(np.float32))
+            np.save(directory / "embeddings.npy", vectors.astype(np.float32))
+            if windows is not None:
+                # float16 halves the file; the scores move by about 1e-3, far below what ranks passages.
+                np.save(directory / WINDOWS, windows.windows.astype(np.float16))
+                np.save(directory / WINDOW_OFFSETS, windows.offsets.astype(np.int64))
             self._write_bm25(directory, chunks)
-            self._write_chroma(location, directory, chunks, embeddings)
+            self._write_chroma(location, directory, chunks, vectors)
             (directory / "meta.json").write_text(meta.model_dump_json(indent=2))
             _fsync_tree(directory)
         except BaseException:

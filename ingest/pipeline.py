@@ -14,7 +14,7 @@ import numpy as np
 
 from ingest.chunking import Chunker, page_texts
 from ingest.corpus_manifest import Manifest
-from ingest.embedding import Embedder
+from ingest.embedding import Embedder, PassageVectors
 from ingest.fetch import sha256_file
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, has_index, ingest_lock
 from ingest.page_cleaning import PageCleaner
@@ -169,7 +169,8 @@ class Ingestor:
 
         wanted = {path.stem for path, _ in todo}
         report.removed = sorted(set(old_docs) - wanted) if previous else []
-        if previous and not results and not report.removed and carried == set(old_docs):
+        unchanged = not results and not report.removed and carried == set(old_docs)
+        if previous is not None and unchanged and previous.has_windows:  # older indexes are re-embedded once
             report.total_chunks = len(previous.chunks)
             return report  # nothing changed: no embedding, no new generation
         if not results and not carried:
@@ -241,24 +242,35 @@ class Ingestor:
             return entry.title, entry.short_title, entry.kind
         return doc_id, "", ""
 
-    def _embeddings(self, chunks: list[Chunk], previous: IndexSnapshot | None, report: IngestReport) -> np.ndarray:
-        known: dict[str, np.ndarray] = {}
-        if previous is not None:
-            vectors = previous.embeddings()
-            known = {chunk.id: vectors[i] for i, chunk in enumerate(previous.chunks)}
+    def _embeddings(self, chunks: list[Chunk], previous: IndexSnapshot | None, report: IngestReport) -> PassageVectors:
+        """Vectors for every chunk (and its windows): reused by chunk id from the previous generation."""
+        known: dict[str, int] = {}
+        stored: PassageVectors | None = None
+        if previous is not None and previous.has_windows:  # an index without windows is embedded afresh
+            stored = previous.passage_vectors()
+            known = {chunk.id: i for i, chunk in enumerate(previous.chunks)}
         missing = [i for i, chunk in enumerate(chunks) if chunk.id not in known]
         report.embedded = len(missing)
-        fresh = np.zeros((0, 0), dtype=np.float32)
+        fresh: PassageVectors | None = None
         if missing:
             with _progress(self.progress) as bar:
                 task = bar.add("Embedding chunks", len(missing))
-                fresh = self.embedder.encode([chunks[i].embedding_text() for i in missing], progress=task)
-        dimension = fresh.shape[1] if missing else (next(iter(known.values())).shape[0] if known else 384)
-        out = np.zeros((len(chunks), dimension), dtype=np.float32)
+                fresh = self.embedder.encode_passages(
+                    [chunks[i].embedding_text() for i in missing],
+                    [chunks[i].window_spans() for i in missing],
+                    progress=task,
+                )
         lookup = {index: row for row, index in enumerate(missing)}
+        vectors: list[np.ndarray] = []
+        windows: list[np.ndarray] = []
         for i, chunk in enumerate(chunks):
-            out[i] = fresh[lookup[i]] if i in lookup else known[chunk.id]
-        return out
+            source, row = (fresh, lookup[i]) if i in lookup else (stored, known[chunk.id])
+            assert source is not None
+            vectors.append(source.vectors[row])
+            windows.append(np.asarray(source.windows_of(row), dtype=np.float32))
+        if not vectors:
+            return PassageVectors.assemble(np.zeros((0, 384), dtype=np.float32), [])
+        return PassageVectors.assemble(np.stack(vectors), windows)
 
 
 class _Bar:

@@ -6,6 +6,8 @@ import hashlib
 
 from pydantic import BaseModel, Field
 
+from ingest.sentences import sentence_spans
+
 
 class Line(BaseModel):
     """One cleaned text line and the 1-based PDF page it was printed on."""
@@ -56,8 +58,20 @@ class Chunk(BaseModel):
 
     def embedding_text(self) -> str:
         """What the embedding model sees: a short contextual header, then the passage."""
-        context = " | ".join(part for part in (self.title, self.heading_path, self.ref) if part)
-        return f"{context}\n{self.text}"
+        return f"{self._context()}\n{self.text}"
+
+    def window_spans(self) -> list[tuple[int, int]]:
+        """Character ranges of `embedding_text()` scored on their own: every two consecutive sentences.
+
+        A question is often answered by one or two sentences of a passage that is about more;
+        a window's vector is not diluted by the rest. A one-sentence passage has no windows.
+        """
+        base = len(self._context()) + 1
+        sentences = sentence_spans(self.text)
+        return [(base + sentences[i][0], base + sentences[i + 1][1]) for i in range(len(sentences) - 1)]
+
+    def _context(self) -> str:
+        return " | ".join(part for part in (self.title, self.heading_path, self.ref) if part)
 
     def page_at(self, offset: int) -> int:
         page = self.page_start

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.embedding import PassageVectors
+
 FAKE_DIMENSION = 384
 _TOKEN = re.compile(r"\w+")
 
@@ -59,6 +61,24 @@ class FakeEmbedder:
                 out[row] /= norm
         if progress is not None and len(texts):
             progress(len(texts))
+        return out
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> PassageVectors:
+        """Like `Embedder.encode_passages`; a window's vector is the hash vector of its own text."""
+        vectors = self.encode(texts, progress)
+        windows = [self._vectors([text[a:b] for a, b in text_spans]) for text, text_spans in zip(texts, spans)]
+        return PassageVectors.assemble(vectors, windows)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        calls, embedded, seen = self.calls, self.embedded, len(self.texts)
+        out = self.encode(texts)
+        self.calls, self.embedded = calls, embedded  # windows are not separate model runs
+        del self.texts[seen:]
         return out
 
     def reset_counts(self) -> None:

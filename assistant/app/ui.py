@@ -38,7 +38,7 @@ QUIZ_KINDS: dict[str, Literal["cloze", "multiple-choice", "mixed"]] = {
 }
 APOLOGY = "Sorry, something went wrong while answering. The error has been logged; please try again."
 WARM_WAIT_S = 900.0  # a question asked during warm-up waits this long at most
-STREAM_WORDS = 18  # words per streamed piece of a long quote
+STREAM_WORDS = 60  # words per streamed piece of a long quote
 STREAM_PAUSE_S = 0.02  # lets the browser paint each piece
 
 CSS = """
@@ -171,14 +171,18 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def stream_pieces(text: str, words: int = STREAM_WORDS) -> list[str]:
-    """Growing prefixes of `text`, cut at line ends and every `words` words, ending with the whole text."""
+    """Growing prefixes of `text`, cut at paragraph ends and every `words` words, ending with the whole text.
+
+    Paragraphs, not lines: each piece re-sends the whole conversation, so under load (50 sessions
+    on 2 cores) a few pieces per answer keep the answer slots free for the next question.
+    """
     cuts: list[int] = []
     position = 0
-    for line in text.splitlines(keepends=True):
-        spans = [m.end() for m in re.finditer(r"\S+\s*", line)]
+    for paragraph in re.split(r"(?<=\n\n)", text):
+        spans = [m.end() for m in re.finditer(r"\S+\s*", paragraph)]
         for i in range(words, len(spans), words):
             cuts.append(position + spans[i - 1])
-        position += len(line)
+        position += len(paragraph)
         cuts.append(position)
     prefixes = [text[:c].rstrip() for c in cuts if text[:c].strip()]
     return [p for i, p in enumerate(prefixes) if i == 0 or p != prefixes[i - 1]] or [text]

@@ -62,3 +62,46 @@ def test_unknown_backend_is_one_line() -> None:
         ValueError, match=r"^embedding backend: unknown value 'tpu' \(use 'torch', 'onnx', 'onnx-int8'\)$"
     ):
         Embedder("/models/x", backend="tpu")
+
+
+PASSAGE = (
+    "Rule 58 | Contact with the outside world\n"
+    "Prisoners shall be allowed to communicate with their family and friends at regular intervals. "
+    "Visits take place in conditions that respect privacy. "
+    "Legal advisers may visit without delay, out of the hearing of staff."
+)
+
+
+def _two_sentence_windows(text: str) -> list[tuple[int, int]]:
+    first = text.index("Prisoners")
+    second = text.index("Visits")
+    third = text.index("Legal")
+    return [(first, third - 1), (second, len(text)), (len(text) - 1, len(text))]  # the last: one character
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_passage_vectors_and_late_pooled_windows(real_embedder: Any, tmp_path: Any, backend: str) -> None:
+    from ingest.embedding import Embedder
+
+    embedder = Embedder(real_embedder.model_path, backend=backend, cache_dir=tmp_path)
+    texts = [PASSAGE, "seg"]
+    result = embedder.encode_passages(texts, [_two_sentence_windows(PASSAGE), []])
+    assert float(np.abs(result.vectors - real_embedder.encode(texts)).max()) < 1e-4  # the same passage vectors
+    assert list(result.offsets) == [0, 2, 2]  # the one-character span has too few tokens for a vector
+    windows = result.windows_of(0)
+    assert windows.shape == (2, 384) and np.allclose(np.linalg.norm(windows, axis=1), 1.0, atol=1e-5)
+    # Each window reads its sentences in the context of the passage: close to, not equal to, the sentences alone.
+    alone = real_embedder.encode([PASSAGE[a:b] for a, b in _two_sentence_windows(PASSAGE)[:2]])
+    cosines = (windows * alone).sum(axis=1)
+    assert float(cosines.min()) > 0.6 and float(np.abs(windows - alone).max()) > 1e-3
+    legal = real_embedder.encode(["Can a lawyer visit out of the hearing of staff?"])[0]
+    assert float(windows[1] @ legal) > float(result.vectors[0] @ legal)  # the window answers more sharply
+
+
+@pytest.mark.unit
+def test_passage_spans_must_match_the_texts() -> None:
+    from ingest.embedding import Embedder
+
+    with pytest.raises(ValueError, match="2 texts but 1 span lists"):
+        Embedder("/no/such/model").encode_passages(["a", "b"], [[]])

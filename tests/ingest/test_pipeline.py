@@ -27,7 +27,7 @@ from pdf_factory import (
 )
 from typer.testing import CliRunner
 
-from ingest.index_store import CURRENT, IndexSnapshot, IndexWriter, has_index
+from ingest.index_store import CURRENT, WINDOW_OFFSETS, WINDOWS, IndexSnapshot, IndexWriter, has_index
 from ingest.pipeline import Ingestor, IngestReport
 
 if TYPE_CHECKING:
@@ -186,6 +186,48 @@ def test_changed_pdf_only_its_new_chunks_embedded(corpus: Path, index_dir: Path,
     assert after.meta.documents["articles"] == before.meta.documents["articles"]
     assert after.meta.documents["rules"].sha256 != before.meta.documents["rules"].sha256
     assert after.collection().count() == len(after.chunks)
+
+
+@pytest.mark.unit
+def test_windows_are_written_and_carried_with_their_chunks(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    stored = before.passage_vectors()
+    assert before.has_windows
+    assert [len(stored.windows_of(i)) for i in range(len(before.chunks))] == [
+        len(c.window_spans()) for c in before.chunks
+    ]
+    assert len(stored.windows) > 0
+    old_windows = {c.id: np.asarray(stored.windows_of(i)) for i, c in enumerate(before.chunks)}
+
+    _make_rules(corpus, variant=" A new sentence was added to this rule.")
+    _ingest(index_dir, fake_embedder, [corpus])
+    after = IndexSnapshot.open(index_dir)
+    carried = after.passage_vectors()
+    for i, chunk in enumerate(after.chunks):
+        if chunk.id in old_windows:  # an unchanged chunk keeps its windows exactly
+            assert np.array_equal(np.asarray(carried.windows_of(i)), old_windows[chunk.id])
+        else:
+            assert len(carried.windows_of(i)) == len(chunk.window_spans())
+
+
+@pytest.mark.unit
+def test_index_from_before_windows_is_embedded_again_once(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    first = _ingest(index_dir, fake_embedder, [corpus])
+    generation = IndexSnapshot.open(index_dir).directory
+    (generation / WINDOWS).unlink()
+    (generation / WINDOW_OFFSETS).unlink()
+    assert not IndexSnapshot.open(index_dir).has_windows
+    fake_embedder.reset_counts()
+    upgraded = _ingest(index_dir, fake_embedder, [corpus])
+    assert upgraded.switched and upgraded.embedded == first.total_chunks
+    assert IndexSnapshot.open(index_dir).has_windows
+    fake_embedder.reset_counts()
+    assert _ingest(index_dir, fake_embedder, [corpus]).embedded == 0
 
 
 @pytest.mark.unit

@@ -223,10 +223,12 @@ def test_show_page_renders_the_cited_page(app: Any) -> None:
 
 @pytest.mark.unit
 def test_stream_pieces_end_with_the_whole_text() -> None:
-    text = "**[1] Title**\n" + " ".join(f"w{i}" for i in range(50)) + "\n\n_end_"
+    text = "**[1] Title**\n" + " ".join(f"w{i}" for i in range(50)) + "\n\n**[2] Other**\nshort quote\n\n_end_"
     pieces = ui.stream_pieces(text, words=20)
     assert pieces[-1] == text.rstrip()
-    assert len(pieces) == 5  # heading, 20 words, 40 words, the rest of the line, the last line
+    # The first paragraph (52 words) in three pieces of up to 20 words, then one piece per paragraph.
+    assert [len(p.split()) for p in pieces] == [20, 40, 52, 56, 57]
+    assert pieces[2].endswith("w49") and pieces[3].endswith("short quote")
     assert ui.stream_pieces("one") == ["one"]
 
 
