@@ -71,7 +71,9 @@ class FakeEmbedder:
     ) -> PassageVectors:
         """Like `Embedder.encode_passages`; a window's vector is the hash vector of its own text."""
         vectors = self.encode(texts, progress)
-        windows = [self._vectors([text[a:b] for a, b in text_spans]) for text, text_spans in zip(texts, spans)]
+        windows = [
+            self._vectors([text[a:b] for a, b in text_spans]) for text, text_spans in zip(texts, spans, strict=True)
+        ]
         return PassageVectors.assemble(vectors, windows)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:

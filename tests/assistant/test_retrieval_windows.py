@@ -33,7 +33,14 @@ QUERY = "segregation reviews daily and no prisoner segregated beyond fifteen day
 
 def _chunk(doc: str, text: str) -> Chunk:
     return Chunk(
-        id=chunk_id(doc, doc, "", [], text), doc_id=doc, title=doc, ref="", headings=[], page_start=1, page_end=1, text=text
+        id=chunk_id(doc, doc, "", [], text),
+        doc_id=doc,
+        title=doc,
+        ref="",
+        headings=[],
+        page_start=1,
+        page_end=1,
+        text=text,
     )
 
 

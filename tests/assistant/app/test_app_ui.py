@@ -109,7 +109,7 @@ def test_answer_streams_in_pieces_then_fills_cards_picker_and_export(app: Any) -
     chats = [s[0] for s in steps]
     assert chats[0][-1]["content"].startswith("_Searching the documents")
     streamed = [c[-1]["content"] for c in chats[1:]]
-    assert len(streamed) >= 3  # the answer arrives in several pieces
+    assert len(streamed) >= 2  # the answer arrives in pieces: a paragraph at a time, then the whole
     assert all(b.startswith(a) for a, b in itertools.pairwise(streamed))
     chat, exchanges, cards, picker, question_box, export = steps[-1]
     assert question_box == ""
