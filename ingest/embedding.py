@@ -20,8 +20,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256
-# A window shorter than this (in tokens inside the model's window) says too little to score alone.
-MIN_WINDOW_TOKENS = 3
 # onnx-int8: the ONNX export with dynamically quantised int8 weights. An option only: on this
 # machine's CPU it was not faster than fp32 ONNX and it moved the vectors (see README, Configuration).
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -35,7 +33,7 @@ class PassageVectors:
     """
 
     vectors: np.ndarray  # (n, d) float32
-    windows: np.ndarray  # (m, d) float32
+    windows: np.ndarray  # (m, d) float32; float16 when memory-mapped from an index
     offsets: np.ndarray  # (n + 1,) int64
 
     def windows_of(self, row: int) -> np.ndarray:
@@ -121,8 +119,9 @@ class Embedder:
 
         A span's vector is the mean of the passage's token states inside it ("late chunking"):
         each window is read in the context of the whole passage, and costs no extra model run.
-        Spans are character ranges of the text; a span with fewer than MIN_WINDOW_TOKENS
-        tokens inside the model's 256-token window gets no vector.
+        Spans are character ranges of the text, in order. Spans past the model's 256-token window
+        have no tokens and get no vector; they can only come last, so a passage's window i is
+        always its span i.
         """
         if len(spans) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
@@ -270,6 +269,6 @@ def _late_pooled(
     out = []
     for a, b in spans:
         inside = real & (starts >= a) & (ends <= b)
-        if int(inside.sum()) >= MIN_WINDOW_TOKENS:
+        if inside.any():
             out.append(_unit(hidden[inside].mean(axis=0)))
     return np.stack(out) if out else np.zeros((0, hidden.shape[1]), dtype=np.float32)
