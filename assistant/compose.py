@@ -53,9 +53,11 @@ class ExtractiveComposer:
     """
 
     # Measured on the dev set: quoting four passages rather than three, with larger
-    # budgets, raised key-fact coverage from 0.42 to about 0.48.
+    # budgets, raised key-fact coverage from 0.42 to about 0.48. With window retrieval, quoting
+    # the best passage whole (200 words: a chunk is at most ~170) raised it from 0.530 to 0.548
+    # for 15 more words in the median answer; whole later passages cost far more words per fact.
     max_passages: int = 4
-    max_words_first: int = 120  # quote budget for the best passage
+    max_words_first: int = 200  # quote budget for the best passage
     max_words_other: int = 80
     min_relative_score: float = 0.3  # later passages must score at least this share of the first
     min_passage_words: int = 12  # fragments (a stray list line) are listed as passages, not quoted
