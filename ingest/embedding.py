@@ -163,11 +163,8 @@ class Embedder:
                 batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
             )
             return np.asarray(vectors, dtype=np.float32)
-        feeds = _feeds(self._tokenizer.encode_batch(batch))
-        hidden = self._session.run(None, feeds)[0]
-        mask = feeds["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
-        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+        states, _ = self._token_states(batch)
+        return np.stack([_unit(hidden.mean(axis=0)) for hidden in states])
 
     def _load_onnx(self) -> None:
         import onnxruntime as ort
