@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 Kind = Literal["fact", "procedure", "definition", "comparison", "multi-hop", "unanswerable"]
 Persona = Literal["staff", "trainer", "evaluator"]
+Lang = Literal["en", "ru", "kk"]
 
 
 class GoldenFormatError(ValueError):
@@ -47,6 +48,13 @@ class GoldenQuestion(BaseModel):
     key_facts: list[str]
     kind: Kind
     persona: Persona
+    lang: Lang = Field(default="en", description="the question's language: en, ru (Russian) or kk (Kazakh)")
+    overlap: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="share of the question's content words found in the expected passages (None: not computed)",
+    )
 
 
 def _describe(error: ValidationError) -> str:
