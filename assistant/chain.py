@@ -23,6 +23,7 @@ from assistant.refusal import RefusalPolicy, unknown_names
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
 from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
+from ingest.encoders import MINILM, build_encoders
 from ingest.index_store import IndexSnapshot
 from ingest.lexical import lexical_tokens
 from ingest.settings import Settings
@@ -97,13 +98,7 @@ class Assistant:
         settings = settings or Settings()
         snapshot = IndexSnapshot.open(settings.index_dir)
         glossary = Glossary.load(settings.glossary_path) if settings.glossary_path.exists() else None
-        embedder = embedder or Embedder(
-            snapshot.meta.model_path if Path(snapshot.meta.model_path).exists() else settings.resolved_model(),
-            settings.embedding_device,
-            settings.embedding_batch_size,
-            settings.embedding_backend,
-        )
-        retriever = HybridRetriever(snapshot, embedder, glossary, candidate_k=settings.candidate_k)
+        retriever = build_retriever(settings, snapshot, glossary, embedder)
         refusal = (
             RefusalPolicy()
             if settings.refusal_threshold is None
@@ -284,6 +279,17 @@ class Assistant:
                 where = ", ".join(x for x in (p.title, p.ref, _pages(p.pages)) if x)
                 lines.append(f"- {where}")
         return "\n".join(lines)
+
+
+def build_retriever(
+    settings: Settings, snapshot: IndexSnapshot, glossary: Glossary | None = None, embedder: Embedder | None = None
+) -> HybridRetriever:
+    """The retriever the settings describe, over `snapshot`; `embedder` replaces the MiniLM encoder (tests)."""
+    model_path = snapshot.meta.model_path if Path(snapshot.meta.model_path).exists() else None
+    encoders = build_encoders(settings, model_path)
+    if embedder is not None:
+        encoders[MINILM] = embedder
+    return HybridRetriever.build(snapshot, encoders, settings.retrieval, glossary)
 
 
 def _pages(pages: list[int]) -> str:

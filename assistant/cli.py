@@ -111,7 +111,7 @@ def ingest(
 
     from ingest.chunking import Chunker
     from ingest.corpus_manifest import Manifest, ManifestError
-    from ingest.embedding import Embedder
+    from ingest.encoders import MINILM, EncoderError, build_encoders
     from ingest.index_store import ChromaConfig
     from ingest.pipeline import Ingestor
 
@@ -123,16 +123,18 @@ def ingest(
             manifest = Manifest.load(settings.manifest_path)
         except ManifestError as exc:
             raise _fail(str(exc)) from None
-    embedder = Embedder(
-        settings.resolved_model(), settings.embedding_device, settings.embedding_batch_size, settings.embedding_backend
-    )
+    try:
+        encoders = build_encoders(settings)
+    except EncoderError as exc:
+        raise _fail(str(exc)) from None
     ingestor = Ingestor(
         settings.index_dir,
-        embedder,
+        encoders.pop(MINILM),  # type: ignore[arg-type]
         Chunker(settings.chunk_max_words, settings.chunk_min_words),
         manifest,
         ChromaConfig(settings.chroma_host, settings.chroma_port, settings.chroma_collection_prefix),
         progress=not quiet,
+        extra_encoders=encoders,
     )
     try:
         report = ingestor.run(sources)
@@ -149,7 +151,8 @@ def ingest(
     for doc_id in report.removed:
         typer.echo(f"removed from the index: {doc_id}")
     state = "index updated" if report.switched else "index already up to date"
-    counts = f"{report.total_chunks} chunks, {report.embedded} embedded"
+    embedded = ", ".join(f"{n} {model}" for model, n in report.embedded_by_model.items()) or "0"
+    counts = f"{report.total_chunks} chunks, embedded: {embedded}"
     typer.echo(f"{state}: {counts}, {report.seconds:.1f} s ({settings.index_dir})")
     if report.failed:
         raise typer.Exit(1)

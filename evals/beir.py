@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-
     from assistant.retrieval import HybridRetriever
     from ingest.embedding import PassageVectors
     from ingest.index_store import IndexSnapshot
     from ingest.records import Chunk
+    from ingest.settings import RetrievalConfig
 
 log = logging.getLogger(__name__)
 
 # Bump when the way documents become chunks changes: older cached indexes are then ignored.
-INDEX_FORMAT = 2  # 2: with late-pooled window vectors
+INDEX_FORMAT = 2  # 2: with late-pooled window vectors (further models are added to an index as needed)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "beir"
 RETRIEVE_K = 100
@@ -256,39 +256,64 @@ def index_dir_for(dataset: BeirDataset, model_path: str, cache_root: Path) -> Pa
 
 
 class BeirIndexBuilder:
-    """Writes (once) and opens the index of a dataset's corpus in its cache folder."""
+    """Writes (once) and opens the index of a dataset's corpus in its cache folder.
 
-    def __init__(self, embedder: Any, progress: bool = True) -> None:
-        self.embedder = embedder
+    `encoders` maps model ids to encoders; "minilm" is the primary one. A cached index that
+    lacks a further model's vectors gets them added (the MiniLM vectors are kept).
+    """
+
+    def __init__(self, encoders: Mapping[str, Any], progress: bool = True) -> None:
+        self.encoders = dict(encoders)
         self.progress = progress
+
+    @property
+    def primary(self) -> Any:
+        return self.encoders["minilm"]
 
     def _stamp(self, dataset: BeirDataset) -> dict[str, Any]:
         return {
             "kind": "beir",
             "dataset": dataset.name,
             "corpus_sha256": dataset.corpus_sha256,
-            "model": model_fingerprint(self.embedder.model_path),
+            "model": model_fingerprint(self.primary.model_path),
             "format": INDEX_FORMAT,
         }
 
-    def _usable(self, directory: Path, dataset: BeirDataset) -> bool:
-        from ingest.index_store import IndexMeta, current_generation_dir, has_index
+    def _usable(self, directory: Path, dataset: BeirDataset) -> IndexSnapshot | None:
+        from ingest.index_store import IndexSnapshot, has_index
 
         if not has_index(directory):
-            return False
-        meta = IndexMeta.model_validate_json((current_generation_dir(directory) / "meta.json").read_text())
-        return meta.chunker == self._stamp(dataset)
+            return None
+        snapshot = IndexSnapshot.open(directory)
+        return snapshot if snapshot.meta.chunker == self._stamp(dataset) else None
 
     def ensure(self, dataset: BeirDataset, directory: Path) -> IndexSnapshot:
-        from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ingest_lock
+        from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ModelVectors, ingest_lock
         from ingest.records import DocumentInfo, PageText
 
         # The lock makes a second run wait for the first one's index instead of embedding again.
         with ingest_lock(directory):
-            if not self._usable(directory, dataset):
-                chunks = document_chunks(dataset)
+            cached = self._usable(directory, dataset)
+            extra_ids = [m for m in self.encoders if m != "minilm"]
+            missing = [
+                m
+                for m in extra_ids
+                if cached is None
+                or m not in cached.meta.extra_vectors
+                or cached.meta.extra_vectors[m].model_path != self.encoders[m].model_path
+            ]
+            if cached is None or missing:
+                chunks = cached.chunks if cached is not None else document_chunks(dataset)
                 log.info("embedding %d documents of %s into %s", len(chunks), dataset.name, directory)
-                embeddings = self._embed(chunks, dataset.name)
+                embeddings = (
+                    cached.passage_vectors() if cached is not None else self._embed("minilm", chunks, dataset.name)
+                )
+                extra: dict[str, ModelVectors] = {}
+                for model_id in extra_ids:
+                    encoder = self.encoders[model_id]
+                    stored = cached.extra_vectors(model_id) if cached is not None and model_id not in missing else None
+                    vectors = stored if stored is not None else self._embed(model_id, chunks, dataset.name).vectors
+                    extra[model_id] = ModelVectors(encoder.model_name, encoder.model_path, vectors)
                 documents = {
                     c.doc_id: DocumentInfo(
                         id=c.doc_id,
@@ -305,16 +330,18 @@ class BeirIndexBuilder:
                     embeddings,
                     pages,
                     documents,
-                    model=self.embedder.model_name,
-                    model_path=self.embedder.model_path,
+                    model=self.primary.model_name,
+                    model_path=self.primary.model_path,
                     chunker=self._stamp(dataset),
+                    extra=extra,
                 )
         return IndexSnapshot.open(directory)
 
-    def _embed(self, chunks: list[Chunk], name: str) -> PassageVectors:
-        with _progress_bar(self.progress, f"Embedding {name}", len(chunks)) as advance:
-            return self.embedder.encode_passages(  # type: ignore[no-any-return]
-                [c.embedding_text() for c in chunks], [c.window_spans() for c in chunks], progress=advance
+    def _embed(self, model_id: str, chunks: list[Chunk], name: str) -> PassageVectors:
+        spans = [c.window_spans() if model_id == "minilm" else [] for c in chunks]
+        with _progress_bar(self.progress, f"Embedding {name} ({model_id})", len(chunks)) as advance:
+            return self.encoders[model_id].encode_passages(  # type: ignore[no-any-return]
+                [c.embedding_text() for c in chunks], spans, progress=advance
             )
 
 
@@ -349,29 +376,65 @@ def _progress_bar(enabled: bool, label: str, total: int) -> Iterator[Callable[[i
 
 
 @dataclass(frozen=True)
-class RetrievalConfig:
-    """HybridRetriever knobs; None means the retriever's own default."""
+class FusionVariant:
+    """One retrieval configuration to score: overrides of `RetrievalConfig`; None keeps its default.
+
+    `weights` is a source=weight list ("minilm=0.4,e5=0.3,bm25=0.3"), the English weights.
+    """
 
     candidate_k: int | None = None
     rrf_k: int | None = None
-    dense_weight: float | None = None
-    lexical_weight: float | None = None
     fusion: str | None = None
-    alpha: float | None = None
     normalization: str | None = None
     window_weight: float | None = None
+    weights: str | None = None
 
-    def retriever(self, snapshot: IndexSnapshot, embedder: Any) -> HybridRetriever:
+    def config(self) -> RetrievalConfig:
+        from ingest.settings import RetrievalConfig
+
+        updates: dict[str, Any] = {
+            name: value for name, value in asdict(self).items() if value is not None and name != "weights"
+        }
+        if self.weights is not None:
+            updates["weights"] = {"en": parse_weights(self.weights)}
+        # BEIR documents have no kind: no kind prior (and no glossary: it is the handbook's).
+        return RetrievalConfig(**{"kind_prior": {}, "prior_weight": 0.0, **updates})
+
+    def models(self) -> set[str]:
+        """The dense models this configuration weighs."""
+        return {s for s, w in self.config().weights_for("en").items() if w > 0 and s != "bm25"}
+
+    def retriever(self, snapshot: IndexSnapshot, encoders: Mapping[str, Any]) -> HybridRetriever:
         from assistant.retrieval import HybridRetriever
 
-        knobs = {name: value for name, value in asdict(self).items() if value is not None}
-        # BEIR documents have no kind: no kind prior, no glossary (it is the handbook's).
-        return HybridRetriever(snapshot, embedder, glossary=None, kind_prior={}, prior_weight=0.0, **knobs)
+        return HybridRetriever.build(snapshot, encoders, self.config(), glossary=None, language_of=lambda _: "en")
 
     @staticmethod
     def describe(retriever: HybridRetriever) -> dict[str, Any]:
         """The knobs as the retriever actually uses them (defaults resolved)."""
-        return {name: getattr(retriever, name) for name in RetrievalConfig.__dataclass_fields__}
+        config = retriever.config
+        return {
+            "candidate_k": config.candidate_k,
+            "rrf_k": config.rrf_k,
+            "fusion": config.fusion,
+            "normalization": config.normalization,
+            "window_weight": config.window_weight,
+            "weights": retriever.weights("en"),
+        }
+
+
+def parse_weights(spec: str) -> dict[str, float]:
+    """ "minilm=0.5,bm25=0.5" -> {"minilm": 0.5, "bm25": 0.5}; a bad entry raises one line naming it."""
+    weights: dict[str, float] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, sep, value = part.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--weights: {part!r} is not SOURCE=NUMBER") from None
+        if not sep:
+            raise ValueError(f"--weights: {part!r} is not SOURCE=NUMBER")
+    return weights
 
 
 @dataclass
@@ -401,7 +464,7 @@ class BeirReport:
 
 
 class CachedQueryEmbedder:
-    """Wraps an embedder and remembers query vectors, so a grid over fusion knobs embeds each query once."""
+    """Wraps an encoder and remembers query vectors, so a grid over fusion knobs embeds each query once."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -418,16 +481,10 @@ class CachedQueryEmbedder:
     def load(self) -> None:
         self.inner.load()
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
-        import numpy as np
-
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            for text, vector in zip(missing, self.inner.encode(missing), strict=True):
-                self._vectors[text] = vector
-        if progress is not None:
-            progress(len(texts))
-        return np.stack([self._vectors[t] for t in texts]) if texts else self.inner.encode([])
+    def encode_query(self, text: str) -> Any:
+        if text not in self._vectors:
+            self._vectors[text] = self.inner.encode_query(text)
+        return self._vectors[text]
 
 
 class BeirEvaluator:
@@ -478,45 +535,46 @@ class BeirEvaluator:
         )
 
 
-def make_embedder(backend: str | None) -> Any:
-    """The configured embedding model (tests replace this function with a fake)."""
-    from ingest.embedding import Embedder
+def make_encoders(backend: str | None, models: set[str]) -> dict[str, Any]:
+    """The configured embedding models that `models` name, by model id (tests replace this function)."""
+    from ingest.encoders import build_encoders
     from ingest.settings import Settings
 
-    settings = Settings()
-    return Embedder(
-        settings.resolved_model(),
-        settings.embedding_device,
-        settings.embedding_batch_size,
-        backend or settings.embedding_backend,
-    )
+    names = ",".join(["minilm", *sorted(models - {"minilm"})])
+    settings = Settings(embedding_models=names)
+    if backend:
+        settings.embedding_backend = backend
+    return build_encoders(settings)  # type: ignore[return-value]
 
 
 def run_beir(
     dataset: BeirDataset,
-    embedder: Any,
-    configs: Sequence[RetrievalConfig],
+    encoders: Mapping[str, Any] | Any,
+    variants: Sequence[FusionVariant],
     cache_root: Path = DEFAULT_CACHE,
     limit: int | None = None,
     progress: bool = True,
 ) -> list[BeirReport]:
     """Evaluates each configuration on one index; query vectors are shared between configurations."""
-    directory = index_dir_for(dataset, embedder.model_path, cache_root)
-    snapshot = BeirIndexBuilder(embedder, progress=progress).ensure(dataset, directory)
-    shared = CachedQueryEmbedder(embedder) if len(configs) > 1 else embedder
+    encoders = dict(encoders) if isinstance(encoders, Mapping) else {"minilm": encoders}
+    primary = encoders["minilm"]
+    directory = index_dir_for(dataset, primary.model_path, cache_root)
+    snapshot = BeirIndexBuilder(encoders, progress=progress).ensure(dataset, directory)
+    shared = {m: CachedQueryEmbedder(e) for m, e in encoders.items()} if len(variants) > 1 else encoders
     reports = []
-    for config in configs:
-        retriever = config.retriever(snapshot, shared)
+    for variant in variants:
+        retriever = variant.retriever(snapshot, shared)
         retriever.warm_up()
         described = {
-            **RetrievalConfig.describe(retriever),
+            **FusionVariant.describe(retriever),
             "k": RETRIEVE_K,
-            "model": embedder.model_name,
-            "model_path": embedder.model_path,
-            "backend": getattr(embedder, "backend", ""),
+            "model": primary.model_name,
+            "model_path": primary.model_path,
+            "models": {m: e.model_name for m, e in encoders.items()},
+            "backend": getattr(primary, "backend", ""),
             "index": str(directory),
             # After the first configuration, query vectors come from memory: latency excludes embedding.
-            "cached_query_embeddings": shared is not embedder,
+            "cached_query_embeddings": shared is not encoders,
         }
         evaluator = BeirEvaluator(retriever, RETRIEVE_K, progress=progress)
         reports.append(evaluator.evaluate(dataset, limit=limit, config=described))
@@ -540,21 +598,17 @@ def beir_command(
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N judged queries.")] = None,
     rrf_k: Annotated[list[int] | None, typer.Option("--rrf-k", min=1, help=f"RRF constant. {_FUSION_HELP}")] = None,
-    dense_weight: Annotated[
-        list[float] | None, typer.Option("--dense-weight", min=0.0, help=f"Weight of the dense ranking. {_FUSION_HELP}")
-    ] = None,
-    lexical_weight: Annotated[
-        list[float] | None,
-        typer.Option("--lexical-weight", min=0.0, help=f"Weight of the BM25 ranking. {_FUSION_HELP}"),
+    weights: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--weights",
+            help=f"Source weights, e.g. minilm=0.4,e5=0.3,bm25=0.3 (sources: minilm, e5, bm25). {_FUSION_HELP}",
+        ),
     ] = None,
     candidate_k: Annotated[
-        list[int] | None, typer.Option("--candidate-k", min=1, help=f"Candidates per retriever. {_FUSION_HELP}")
+        list[int] | None, typer.Option("--candidate-k", min=1, help=f"Candidates per source. {_FUSION_HELP}")
     ] = None,
     fusion: Annotated[list[str] | None, typer.Option("--fusion", help=f"rrf or convex. {_FUSION_HELP}")] = None,
-    alpha: Annotated[
-        list[float] | None,
-        typer.Option("--alpha", min=0.0, max=1.0, help=f"Dense share of a convex fusion. {_FUSION_HELP}"),
-    ] = None,
     normalization: Annotated[
         list[str] | None, typer.Option("--normalization", help=f"Convex fusion: minmax or zscore. {_FUSION_HELP}")
     ] = None,
@@ -569,30 +623,30 @@ def beir_command(
     ] = None,
 ) -> None:
     """Score our retriever on a BEIR dataset: nDCG@10, MRR@10, recall@100 (indexes the corpus once, cached)."""
-    from assistant.retrieval import FUSIONS, NORMALIZATIONS
+    from pydantic import ValidationError
 
     _check_choice("--backend", [backend] if backend else [], ("torch", "onnx", "onnx-int8"))
-    _check_choice("--fusion", fusion or [], FUSIONS)
-    _check_choice("--normalization", normalization or [], NORMALIZATIONS)
+    _check_choice("--fusion", fusion or [], ("rrf", "convex"))
+    _check_choice("--normalization", normalization or [], ("minmax", "zscore"))
     try:
         dataset = load_beir(dataset_dir, split)
     except BeirFormatError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    knobs: list[Sequence[Any] | None] = [
-        candidate_k,
-        rrf_k,
-        dense_weight,
-        lexical_weight,
-        fusion,
-        alpha,
-        normalization,
-        window_weight,
-    ]
+    knobs: list[Sequence[Any] | None] = [candidate_k, rrf_k, fusion, normalization, window_weight, weights]
     # An option not given is one value, None: the retriever's default.
     grid = itertools.product(*(values or [None] for values in knobs))
-    configs = [RetrievalConfig(*values) for values in grid]
-    reports = run_beir(dataset, make_embedder(backend), configs, cache or DEFAULT_CACHE, limit)
+    variants = [FusionVariant(*values) for values in grid]
+    try:
+        models = set().union(*(variant.models() for variant in variants))
+    except (ValueError, ValidationError) as exc:
+        raise typer.BadParameter(str(exc).splitlines()[-1] if isinstance(exc, ValidationError) else str(exc)) from None
+    try:
+        encoders = make_encoders(backend, models)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    reports = run_beir(dataset, encoders, variants, cache or DEFAULT_CACHE, limit)
     if as_json:
         payload: Any = [r.to_json_dict() for r in reports] if len(reports) > 1 else reports[0].to_json_dict()
         typer.echo(json.dumps(payload, indent=2))
@@ -608,10 +662,11 @@ def _check_choice(option: str, values: Sequence[str], allowed: Sequence[str]) ->
 
 
 def _describe_config(config: Mapping[str, Any]) -> str:
+    weights = ",".join(f"{s}={w:g}" for s, w in (config.get("weights") or {}).items())
     if config.get("fusion") == "convex":
-        fusion = f"convex alpha={config.get('alpha')} {config.get('normalization')}"
+        fusion = f"convex {weights} {config.get('normalization')}"
     else:
-        fusion = f"rrf k={config.get('rrf_k')} w={config.get('dense_weight')}/{config.get('lexical_weight')}"
+        fusion = f"rrf k={config.get('rrf_k')} {weights}"
     return f"{fusion} cand={config.get('candidate_k')} windows={config.get('window_weight')}"
 
 

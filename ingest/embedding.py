@@ -92,6 +92,10 @@ class Embedder:
     def dimension(self) -> int:
         return int(self.encode(["dimension probe"]).shape[1])
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """A question's vector (this model treats questions and passages alike)."""
+        return self.encode([text])[0]
+
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         self.load()
         if not texts:

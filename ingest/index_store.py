@@ -7,6 +7,7 @@ Layout of the index folder:
     gen-<stamp>/meta.json   model, documents, Chroma location
     gen-<stamp>/chunks.jsonl, pages.jsonl, embeddings.npy
     gen-<stamp>/windows.npy, window_offsets.npy   late-pooled window vectors (float16) per chunk
+    gen-<stamp>/vectors-<model>.npy   the chunk vectors of each further model (e.g. e5), same row order
     gen-<stamp>/bm25/       bm25s index
     gen-<stamp>/chroma/     embedded Chroma (absent when a Chroma server is used)
 
@@ -23,13 +24,13 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ingest.embedding import PassageVectors
 from ingest.lexical import lexical_tokens
@@ -55,15 +56,34 @@ class ChromaLocation(BaseModel):
     path: str | None = None  # relative to the generation folder, for the embedded client
 
 
+class VectorSet(BaseModel):
+    """The chunk vectors of one further embedding model, stored as an array beside the primary ones."""
+
+    model: str
+    model_path: str  # identifies the vectors: another path means they must be embedded again
+    dimension: int
+    file: str
+
+
 class IndexMeta(BaseModel):
     generation: str
     created: str
-    model: str
+    model: str  # the primary model (MiniLM): embeddings.npy, the windows and the Chroma collection
     model_path: str
     dimension: int
     chunker: dict[str, Any]
     chroma: ChromaLocation
     documents: dict[str, DocumentInfo]
+    extra_vectors: dict[str, VectorSet] = Field(default_factory=dict)  # by model id, e.g. "e5"
+
+
+@dataclass(frozen=True)
+class ModelVectors:
+    """One further model's vectors for every chunk of a generation, in chunk order."""
+
+    model: str
+    model_path: str
+    vectors: np.ndarray  # (n, d) float32
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,13 @@ class IndexSnapshot:
         windows = np.load(self.directory / WINDOWS, mmap_mode="r")
         return PassageVectors(vectors, windows, np.load(self.directory / WINDOW_OFFSETS))
 
+    def extra_vectors(self, model_id: str) -> np.ndarray | None:
+        """A further model's chunk vectors (None when this generation has none for it)."""
+        entry = self.meta.extra_vectors.get(model_id)
+        if entry is None:
+            return None
+        return np.load(self.directory / entry.file)
+
     def bm25(self) -> Any:
         import bm25s
 
@@ -188,6 +215,7 @@ class IndexWriter:
         model: str,
         model_path: str,
         chunker: dict[str, Any],
+        extra: Mapping[str, ModelVectors] | None = None,
     ) -> IndexMeta:
         windows = embeddings if isinstance(embeddings, PassageVectors) else None
         vectors: np.ndarray = embeddings.vectors if isinstance(embeddings, PassageVectors) else embeddings
@@ -195,6 +223,9 @@ class IndexWriter:
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} embeddings")
         if windows is not None and len(windows.offsets) != len(chunks) + 1:
             raise ValueError(f"{len(chunks)} chunks but window offsets for {len(windows.offsets) - 1}")
+        for model_id, mv in (extra or {}).items():
+            if len(mv.vectors) != len(chunks):
+                raise ValueError(f"{len(chunks)} chunks but {len(mv.vectors)} {model_id} vectors")
         generation = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         directory = self.root / generation
         directory.mkdir(parents=True)
@@ -213,6 +244,15 @@ class IndexWriter:
             chunker=chunker,
             chroma=location,
             documents=documents,
+            extra_vectors={
+                model_id: VectorSet(
+                    model=mv.model,
+                    model_path=mv.model_path,
+                    dimension=int(mv.vectors.shape[1]) if len(mv.vectors) else 0,
+                    file=f"vectors-{model_id}.npy",
+                )
+                for model_id, mv in (extra or {}).items()
+            },
         )
         try:
             with (directory / "chunks.jsonl").open("w") as fh:
@@ -224,6 +264,8 @@ class IndexWriter:
                 # float16 halves the file; the scores move by about 1e-3, far below what ranks passages.
                 np.save(directory / WINDOWS, windows.windows.astype(np.float16))
                 np.save(directory / WINDOW_OFFSETS, windows.offsets.astype(np.int64))
+            for model_id, mv in (extra or {}).items():
+                np.save(directory / meta.extra_vectors[model_id].file, np.asarray(mv.vectors, dtype=np.float32))
             self._write_bm25(directory, chunks)
             self._write_chroma(location, directory, chunks, vectors)
             (directory / "meta.json").write_text(meta.model_dump_json(indent=2))

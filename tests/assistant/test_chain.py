@@ -50,7 +50,7 @@ def assistant_(small_index: Path) -> Assistant:
     from fakes import FakeEmbedder
 
     snapshot = IndexSnapshot.open(small_index)
-    retriever = HybridRetriever(snapshot, FakeEmbedder())  # type: ignore[arg-type]
+    retriever = HybridRetriever.build(snapshot, FakeEmbedder())  # type: ignore[arg-type]
     # The fake embedder's similarities are not those of the real model: refuse only on no evidence.
     return Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
 
@@ -105,7 +105,7 @@ def test_verifier_rejects_a_quote_not_on_the_page(small_index: Path, caplog: pyt
 def test_refusal_names_documents_and_lists_possibly_related(small_index: Path) -> None:
     from fakes import FakeEmbedder
 
-    retriever = HybridRetriever(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
+    retriever = HybridRetriever.build(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
     strict = Assistant(retriever, refusal=RefusalPolicy(threshold=5.0))
     answer = strict.ask("what pension do officers get after thirty years?")
     assert answer.refused

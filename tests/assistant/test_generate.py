@@ -88,7 +88,7 @@ def _assistant(index: Path, model: Any, timeout_s: float = 30.0, max_retries: in
     from fakes import FakeEmbedder
 
     snapshot = IndexSnapshot.open(index)
-    retriever = HybridRetriever(snapshot, FakeEmbedder())  # type: ignore[arg-type]
+    retriever = HybridRetriever.build(snapshot, FakeEmbedder())  # type: ignore[arg-type]
     assistant = Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
     checker = CitationChecker(retriever.embedder.encode, retriever.idf())
     assistant.generator = GeneratedAnswerer(

@@ -106,7 +106,7 @@ def _build_index(folder: Path, embedder: Any) -> Path:
 def real_small_index(real_embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> HybridRetriever:
     """Three generated PDFs ingested with the packaged embedding model."""
     index = _build_index(tmp_path_factory.mktemp("langchain-real"), real_embedder)
-    return HybridRetriever(IndexSnapshot.open(index), real_embedder)
+    return HybridRetriever.build(IndexSnapshot.open(index), real_embedder)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def fake_small_index(tmp_path_factory: pytest.TempPathFactory) -> HybridRetrieve
     """The same three PDFs with the hashing fake embedder: no model to load."""
     embedder = FakeEmbedder()
     index = _build_index(tmp_path_factory.mktemp("langchain-fake"), embedder)
-    return HybridRetriever(IndexSnapshot.open(index), embedder)  # type: ignore[arg-type]
+    return HybridRetriever.build(IndexSnapshot.open(index), embedder)  # type: ignore[arg-type]
 
 
 # The anyio mark runs the standard async test (test_ainvoke_returns_documents); sync tests ignore it.

@@ -43,7 +43,7 @@ def rules_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _assistant(index: Path, llm: str, **settings: Any) -> Assistant:
     from fakes import FakeEmbedder
 
-    retriever = HybridRetriever(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
+    retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
     assistant = Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
     assistant.use_language_model(Settings(index_dir=index, llm=llm, **settings))
     return assistant

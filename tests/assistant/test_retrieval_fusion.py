@@ -1,4 +1,4 @@
-"""HybridRetriever's fusion options: RRF (the default, unchanged) and the convex combination of normalised scores."""
+"""The retrieval pipeline's fusers: the convex combination of normalised scores (default) and RRF."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.retrieval import HybridRetriever, _normalise
+from pydantic import ValidationError
+
+from assistant.retrieval import HybridRetriever, normalise
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter
 from ingest.records import Chunk, DocumentInfo, chunk_id
+from ingest.settings import RetrievalConfig
+
+_normalise = normalise
 
 TEXTS = {
     "solitary": "Prolonged solitary confinement beyond fifteen consecutive days is prohibited.",
@@ -50,10 +55,17 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> IndexSnapshot:
     return IndexSnapshot.open(root)
 
 
-def _retriever(snapshot: IndexSnapshot, **options: Any) -> HybridRetriever:
+def _retriever(snapshot: IndexSnapshot, alpha: float | None = None, **options: Any) -> HybridRetriever:
     from fakes import FakeEmbedder
 
-    return HybridRetriever(snapshot, FakeEmbedder(), **options)  # type: ignore[arg-type]
+    if alpha is not None:
+        options["weights"] = {"en": {"minilm": alpha, "bm25": 1 - alpha} if 0 < alpha < 1 else _one(alpha)}
+    config = RetrievalConfig(**options)
+    return HybridRetriever.build(snapshot, FakeEmbedder(), config)  # type: ignore[arg-type]
+
+
+def _one(alpha: float) -> dict[str, float]:
+    return {"minilm": 1.0} if alpha == 1 else {"bm25": 1.0}
 
 
 QUERY = "solitary confinement and body searches of prisoners"
@@ -61,19 +73,18 @@ QUERY = "solitary confinement and body searches of prisoners"
 
 @pytest.mark.unit
 def test_rrf_scores_are_the_weighted_reciprocal_ranks(snapshot: IndexSnapshot) -> None:
-    assert _retriever(snapshot).fusion == "convex"  # the default since the SciFact/dev-set comparison
-    retriever = _retriever(snapshot, fusion="rrf")
-    assert (retriever.fusion, retriever.rrf_k, retriever.dense_weight, retriever.lexical_weight) == (
+    assert _retriever(snapshot).config.fusion == "convex"  # the default since the SciFact/dev-set comparison
+    retriever = _retriever(snapshot, fusion="rrf", weights={"en": {"minilm": 1.0, "bm25": 0.5}})
+    assert (retriever.config.fusion, retriever.config.rrf_k, retriever.weights("en")) == (
         "rrf",
         20,
-        1.0,
-        0.5,
+        {"minilm": 1.0, "bm25": 0.5},
     )
     hits = retriever.search(QUERY, k=10).hits
     assert hits
     prior = {"binding-standard": 1.0, "policy": 0.8, "guidance": 0.8}
     for hit in hits:
-        expected = retriever.prior_weight * prior.get(KINDS.get(hit.chunk.doc_id, ""), 0.5) / 20
+        expected = retriever.config.prior_weight * prior.get(KINDS.get(hit.chunk.doc_id, ""), 0.5) / 20
         if hit.dense_rank is not None:
             expected += 1.0 / (20 + hit.dense_rank + 1)
         if hit.lexical_rank is not None:
@@ -99,7 +110,7 @@ def test_convex_fills_in_the_missing_score_of_a_one_sided_candidate(snapshot: In
     query = "the the the the of of of of restraint"
     retriever = _retriever(snapshot, fusion="convex", candidate_k=2, prior_weight=0.0)
     hits = retriever.search(query, k=10).hits
-    vector = retriever.embedder.encode([query])[0]
+    vector = retriever.embedder.encode_query(query)
     stored = snapshot.embeddings()
     lexical_only = [h for h in hits if h.dense_rank is None]
     assert lexical_only, "expected a candidate found by BM25 alone"
@@ -138,11 +149,15 @@ def test_normalise() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"fusion": "sum"}, "fusion: unknown value 'sum'"),
-        ({"normalization": "rank"}, "normalization: unknown value 'rank'"),
-        ({"alpha": 1.5}, r"alpha: 1.5 is outside \[0, 1\]"),
+        ({"fusion": "sum"}, "fusion"),
+        ({"normalization": "rank"}, "normalization"),
+        ({"window_weight": 1.5}, "window_weight"),
+        ({"weights": {"en": {"minilm": 1.0, "colbert": 1.0}}}, "unknown source 'colbert'"),
+        ({"weights": {"en": {"minilm": 0.0}}}, "at least one > 0"),
+        ({"weights": {"ru": {"e5": 1.0}}}, "needs an 'en' entry"),
+        ({"evidence_source": {"en": "bm25"}}, "not a dense model"),
     ],
 )
 def test_bad_options(snapshot: IndexSnapshot, options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValidationError, match=message):
         _retriever(snapshot, **options)

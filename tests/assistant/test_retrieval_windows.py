@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.retrieval import HybridRetriever
+from ingest.settings import RetrievalConfig
 from ingest.index_store import WINDOW_OFFSETS, WINDOWS, ChromaConfig, IndexSnapshot, IndexWriter
 from ingest.records import Chunk, DocumentInfo, chunk_id
 
@@ -59,7 +60,8 @@ def index_root(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 def _retriever(root, **options):  # type: ignore[no-untyped-def]
     from fakes import FakeEmbedder
 
-    return HybridRetriever(IndexSnapshot.open(root), FakeEmbedder(), alpha=1.0, prior_weight=0.0, **options)
+    config = RetrievalConfig(weights={"en": {"minilm": 1.0}}, prior_weight=0.0, **options)
+    return HybridRetriever.build(IndexSnapshot.open(root), FakeEmbedder(), config)
 
 
 def test_windows_are_stored_per_chunk(index_root) -> None:  # type: ignore[no-untyped-def]

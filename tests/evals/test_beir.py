@@ -14,7 +14,7 @@ import evals.beir as beir
 from assistant.cli import app
 from evals.beir import (
     BeirFormatError,
-    RetrievalConfig,
+    FusionVariant,
     index_dir_for,
     load_beir,
     model_fingerprint,
@@ -175,7 +175,7 @@ def test_mrr_and_recall_by_hand() -> None:
 def test_run_on_tiny_dataset_and_reuse_cache(dataset_dir: Path, tmp_path: Path, fake_embedder: Any) -> None:
     data = load_beir(dataset_dir, "test")
     cache = tmp_path / "cache"
-    [report] = run_beir(data, fake_embedder, [RetrievalConfig()], cache, progress=False)
+    [report] = run_beir(data, fake_embedder, [FusionVariant()], cache, progress=False)
     assert fake_embedder.embedded == len(DOCS) + len(data.queries)
     assert report.n_queries == 3
     # Each query shares its distinctive words with its relevant document only.
@@ -188,7 +188,7 @@ def test_run_on_tiny_dataset_and_reuse_cache(dataset_dir: Path, tmp_path: Path, 
     assert index_dir.name.startswith("tiny-")
 
     fake_embedder.reset_counts()
-    [again] = run_beir(data, fake_embedder, [RetrievalConfig(rrf_k=5)], cache, limit=2, progress=False)
+    [again] = run_beir(data, fake_embedder, [FusionVariant(rrf_k=5)], cache, limit=2, progress=False)
     assert fake_embedder.embedded == 2  # the corpus came from the cache; only the two queries were embedded
     assert again.n_queries == 2 and again.config["rrf_k"] == 5
 
@@ -196,10 +196,10 @@ def test_run_on_tiny_dataset_and_reuse_cache(dataset_dir: Path, tmp_path: Path, 
 @pytest.mark.unit
 def test_changed_corpus_gets_a_new_index(dataset_dir: Path, tmp_path: Path, fake_embedder: Any) -> None:
     cache = tmp_path / "cache"
-    run_beir(load_beir(dataset_dir, "test"), fake_embedder, [RetrievalConfig()], cache, progress=False)
+    run_beir(load_beir(dataset_dir, "test"), fake_embedder, [FusionVariant()], cache, progress=False)
     _write_jsonl(dataset_dir / "corpus.jsonl", [*DOCS, {"_id": "d6", "title": "", "text": "Another rule."}])
     fake_embedder.reset_counts()
-    run_beir(load_beir(dataset_dir, "test"), fake_embedder, [RetrievalConfig()], cache, progress=False)
+    run_beir(load_beir(dataset_dir, "test"), fake_embedder, [FusionVariant()], cache, progress=False)
     assert fake_embedder.embedded == len(DOCS) + 1 + 3
     assert len(list(cache.iterdir())) == 2
 
@@ -226,7 +226,7 @@ def test_cache_folder_is_keyed_by_corpus_and_model_weights(dataset_dir: Path, tm
 
 @pytest.mark.unit
 def test_cli_json(dataset_dir: Path, tmp_path: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(beir, "make_embedder", lambda backend: fake_embedder)
+    monkeypatch.setattr(beir, "make_encoders", lambda backend, models: {"minilm": fake_embedder})
     args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "7"]
     args += ["--candidate-k", "3", "--limit", "2"]
     result = CliRunner().invoke(app, args)
@@ -239,23 +239,29 @@ def test_cli_json(dataset_dir: Path, tmp_path: Path, fake_embedder: Any, monkeyp
     assert payload["config"]["fusion"] == "convex"  # the HybridRetriever default
     assert 0.0 < payload["ndcg@10"] <= 1.0
 
-    convex = CliRunner().invoke(app, [*args, "--fusion", "convex", "--alpha", "0.3"])
+    convex = CliRunner().invoke(app, [*args, "--fusion", "convex", "--weights", "minilm=0.3,bm25=0.7"])
     assert convex.exit_code == 0, convex.output
     config = json.loads(convex.stdout)["config"]
-    assert (config["fusion"], config["alpha"], config["normalization"]) == ("convex", 0.3, "minmax")
+    assert (config["fusion"], config["weights"], config["normalization"]) == (
+        "convex",
+        {"minilm": 0.3, "bm25": 0.7},
+        "minmax",
+    )
+    bad = CliRunner().invoke(app, [*args, "--weights", "minilm:0.3"])
+    assert bad.exit_code != 0 and "SOURCE=NUMBER" in bad.output
 
 
 @pytest.mark.unit
 def test_cli_grid_prints_one_object_per_combination(
     dataset_dir: Path, tmp_path: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(beir, "make_embedder", lambda backend: fake_embedder)
+    monkeypatch.setattr(beir, "make_encoders", lambda backend, models: {"minilm": fake_embedder})
     args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "5", "--rrf-k", "60"]
-    args += ["--dense-weight", "1", "--dense-weight", "0.5"]
+    args += ["--weights", "minilm=1,bm25=0.5", "--weights", "minilm=0.5,bm25=0.5"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [(p["config"]["rrf_k"], p["config"]["dense_weight"]) for p in payload] == [
+    assert [(p["config"]["rrf_k"], p["config"]["weights"]["minilm"]) for p in payload] == [
         (5, 1.0),
         (5, 0.5),
         (60, 1.0),

@@ -250,7 +250,7 @@ def test_tiny_corpus_ingests_and_the_retriever_finds_every_needle(
     assert embedder.misses == 0 and embedder.hits == report.total_chunks
 
     snapshot = IndexSnapshot.open(tmp_path / "index")
-    retriever = HybridRetriever(snapshot, fake_embedder)  # type: ignore[arg-type]
+    retriever = HybridRetriever.build(snapshot, fake_embedder)  # type: ignore[arg-type]
     for needle in info.needles:
         top = retriever.search(needle.question, k=3).hits[0].chunk
         assert (top.doc_id, top.ref) == (needle.doc_id, needle.ref), needle.key

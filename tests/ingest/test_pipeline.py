@@ -451,7 +451,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_embedder: Fake
     def factory(model_path: str, *args: object, **kwargs: object) -> FakeEmbedder:
         return fake
 
-    monkeypatch.setattr("ingest.embedding.Embedder", factory)
+    monkeypatch.setattr("ingest.encoders.Embedder", factory)
+    monkeypatch.setenv("HANDBOOK_EMBEDDING_MODELS", "minilm")  # the fake stands in for MiniLM only
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("CHROMA_HOST", "HANDBOOK_CHROMA_HOST", "CHROMA_PORT", "HANDBOOK_CHROMA_PORT", "HANDBOOK_INDEX_DIR"):
         monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,274 @@
+"""The retrieval pipeline: query -> candidate sources -> fuser -> rankers -> top k.
+
+    sources   DenseSource per embedding model (minilm, e5), LexicalSource (bm25)
+    fuser     ConvexFuser (default) or RrfFuser, with weights per question language
+    rankers   KindPrior
+
+`HybridRetriever.build(snapshot, encoders, config)` is the one place the stages are assembled
+from a `RetrievalConfig` (ingest/settings.py); the chain, the brief, the LangChain retriever,
+BEIR, calibration and the benchmarks all build through it. A new stage is one class here and one
+entry in `RetrievalConfig`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.glossary import Glossary
+from assistant.language import detect_language
+from assistant.retrieval.fusion import ConvexFuser, Fuser, RrfFuser
+from assistant.retrieval.rankers import KindPrior, Ranker
+from assistant.retrieval.records import Query, ScoredChunk, SearchFilter, SearchResult, SourceRun
+from assistant.retrieval.sources import CandidateSource, DenseSource, LexicalSource
+from ingest.embedding import PassageVectors
+from ingest.encoders import MINILM, TextEncoder
+from ingest.index_store import IndexSnapshot
+from ingest.settings import RetrievalConfig
+
+log = logging.getLogger(__name__)
+
+
+class HybridRetriever:
+    """Searches one index snapshot through its stages; see the module docstring."""
+
+    def __init__(
+        self,
+        snapshot: IndexSnapshot,
+        sources: Mapping[str, CandidateSource],
+        fuser: Fuser,
+        rankers: Sequence[Ranker] = (),
+        config: RetrievalConfig | None = None,
+        glossary: Glossary | None = None,
+        language_of: Callable[[str], str] = detect_language,
+    ) -> None:
+        self.snapshot = snapshot
+        self.sources = dict(sources)
+        self.fuser = fuser
+        self.rankers = list(rankers)
+        self.config = config or RetrievalConfig()
+        self.glossary = glossary
+        self.language_of = language_of
+        self._idf: dict[str, float] | None = None
+        rows: dict[str, list[int]] = {}
+        for i, chunk in enumerate(snapshot.chunks):
+            rows.setdefault(chunk.doc_id, []).append(i)
+        self._doc_rows = {doc: np.asarray(r, dtype=np.int64) for doc, r in rows.items()}
+        self._kinds = {doc_id: info.kind for doc_id, info in snapshot.meta.documents.items()}
+        self.missing_models = [m for m in self.config_models() if m not in self.sources]
+        if self.missing_models:
+            log.warning(
+                "the index has no %s vectors (built without them): answering with %s until the next `handbook ingest`",
+                ", ".join(self.missing_models),
+                ", ".join(self.sources),
+            )
+
+    @classmethod
+    def build(
+        cls,
+        snapshot: IndexSnapshot,
+        encoders: Mapping[str, TextEncoder] | TextEncoder,
+        config: RetrievalConfig | None = None,
+        glossary: Glossary | None = None,
+        **options: Any,
+    ) -> HybridRetriever:
+        """The stages from `config`: one dense source per model that has both an encoder and stored vectors."""
+        config = config or RetrievalConfig()
+        encoders = {MINILM: encoders} if not isinstance(encoders, Mapping) else dict(encoders)
+        sources: dict[str, CandidateSource] = {}
+        for model_id, encoder in encoders.items():
+            vectors = _vector_loader(snapshot, model_id)
+            if vectors is None:
+                continue
+            sources[model_id] = DenseSource(
+                model_id,
+                encoder,
+                vectors,
+                candidate_k=config.candidate_k,
+                window_weight=config.window_weight if model_id == MINILM else 0.0,
+                exact_search_limit=config.exact_search_limit,
+                ann=_chroma_search(snapshot) if model_id == MINILM else None,
+            )
+        sources["bm25"] = LexicalSource(snapshot.bm25, candidate_k=config.candidate_k)
+        fuser: Fuser = ConvexFuser(config.normalization) if config.fusion == "convex" else RrfFuser(config.rrf_k)
+        kinds = {doc_id: info.kind for doc_id, info in snapshot.meta.documents.items()}
+        rankers = [KindPrior(kinds, config.kind_prior, config.prior_weight, fuser.prior_scale)]
+        return cls(snapshot, sources, fuser, rankers, config, glossary, **options)
+
+    def config_models(self) -> list[str]:
+        """The dense models some language's weights ask for."""
+        wanted = {s for weights in self.config.weights.values() for s, w in weights.items() if w > 0}
+        return sorted(wanted - {"bm25"})
+
+    @property
+    def embedder(self) -> TextEncoder:
+        """The primary (MiniLM) encoder: English sentence similarity for the citation check."""
+        source = self.sources.get(MINILM)
+        if not isinstance(source, DenseSource):
+            raise RuntimeError("the retriever has no MiniLM source")
+        return source.encoder
+
+    def warm_up(self) -> None:
+        """Load the models and open the indexes now rather than on the first question."""
+        for source in self.sources.values():
+            if isinstance(source, DenseSource):
+                source.encoder.load()
+                source.vectors()
+            elif isinstance(source, LexicalSource):
+                source.index()
+        self.idf()
+
+    def idf(self) -> dict[str, float]:
+        """Inverse document frequency of every indexed token, read off the BM25 index."""
+        if self._idf is None:
+            bm25 = self.snapshot.bm25() if "bm25" not in self.sources else self.sources["bm25"].index()  # type: ignore[attr-defined]
+            indptr = np.asarray(bm25.scores["indptr"])
+            n_docs = float(bm25.scores["num_docs"])
+            df = np.diff(indptr)
+            self._idf = {
+                token: float(np.log(1 + (n_docs - df[i] + 0.5) / (df[i] + 0.5)))
+                for token, i in bm25.vocab_dict.items()
+                if i < len(df)
+            }
+        return self._idf
+
+    def weights(self, lang: str) -> dict[str, float]:
+        """The fusion weights for a question language, over the sources this index has.
+
+        When none of the language's weighted sources exist (an index built without e5 asked in
+        Russian), the English weights stand in: an answer from what there is beats none.
+        """
+        weights = {s: w for s, w in self.config.weights_for(lang).items() if w > 0 and s in self.sources}
+        if not weights:
+            weights = {s: w for s, w in self.config.weights_for("en").items() if w > 0 and s in self.sources}
+        return weights
+
+    def search(
+        self, query: str, k: int = 5, search_filter: SearchFilter | None = None, lang: str | None = None
+    ) -> SearchResult:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        lang = lang or self.language_of(query)
+        expanded = self.glossary.expand_query(query) if self.glossary is not None else query
+        allowed_docs = (search_filter or SearchFilter()).allowed_docs(self._kinds)
+        timings["expand"] = _ms(started)
+        if allowed_docs is not None and not allowed_docs:
+            return SearchResult(query, expanded, [], timings, lang=lang)
+        request = Query(query, expanded, lang, self._mask(allowed_docs))
+
+        weights = self.weights(lang)
+        evidence = self.config.evidence_source.get(lang, MINILM)
+        runs: list[SourceRun] = []
+        for name in self.sources:
+            # The evidence model runs even at weight 0: answerability reads its best score.
+            if name in weights or name == evidence:
+                t = time.perf_counter()
+                runs.append(self.sources[name].run(request))
+                timings["lexical" if name == "bm25" else f"dense_{name}"] = _ms(t)
+        fused_runs = [run for run in runs if run.name in weights]
+        hits = self.fuser.fuse(fused_runs, weights, self.snapshot.chunks)
+        for ranker in self.rankers:
+            hits = ranker.rank(hits, request)
+        hits = sorted(hits, key=lambda h: (-h.score, h.row))[:k]
+        best_scores = {run.name: run.best for run in runs if run.name != "bm25"}
+        evidence_run = next((r for r in runs if r.name == evidence), None)
+        if evidence_run is None:
+            evidence_run = next((r for r in runs if r.name != "bm25"), None)
+        self._describe(hits, runs, evidence_run)
+        timings["dense"] = round(sum(v for key, v in timings.items() if key.startswith("dense_")), 2)
+        timings["retrieve_total"] = _ms(started)
+        return SearchResult(
+            query,
+            expanded,
+            hits,
+            timings,
+            best_dense=evidence_run.best if evidence_run is not None else 0.0,
+            lang=lang,
+            best_scores=best_scores,
+            sources=tuple(run.name for run in fused_runs),
+        )
+
+    def _describe(self, hits: list[ScoredChunk], runs: list[SourceRun], evidence: SourceRun | None) -> None:
+        """Fill each hit's evidence-model score and the ranks the answer records and the evals read."""
+        ranks = {run.name: {row: rank for rank, (row, _) in enumerate(run.candidates)} for run in runs}
+        lexical = next((run for run in runs if run.name == "bm25"), None)
+        for hit in hits:
+            if evidence is not None:
+                if evidence.name not in hit.scores:
+                    scores, windows = evidence.score_rows([hit.row])
+                    hit.scores[evidence.name] = float(scores[0])
+                    if hit.window is None and windows[0] is not None:
+                        hit.window = windows[0]
+                hit.dense = hit.scores[evidence.name]
+                hit.dense_rank = ranks[evidence.name].get(hit.row)
+            if lexical is not None:
+                if "bm25" not in hit.scores:
+                    hit.scores["bm25"] = float(lexical.score_rows([hit.row])[0][0])
+                hit.lexical = hit.scores["bm25"]
+                hit.lexical_rank = ranks["bm25"].get(hit.row)
+
+    def _mask(self, allowed_docs: set[str] | None) -> np.ndarray | None:
+        if allowed_docs is None:
+            return None
+        mask = np.zeros(len(self.snapshot.chunks), dtype=bool)
+        for doc in allowed_docs:
+            rows = self._doc_rows.get(doc)
+            if rows is not None:
+                mask[rows] = True
+        return mask
+
+
+def _vector_loader(snapshot: IndexSnapshot, model_id: str) -> Callable[[], PassageVectors] | None:
+    """A loader of one model's stored vectors, or None when the snapshot has none for that model."""
+    if model_id == MINILM:
+
+        def load_primary() -> PassageVectors:
+            vectors = snapshot.passage_vectors()
+            if not snapshot.has_windows:
+                log.warning("the index has no window vectors (built before they existed): run `handbook ingest`")
+            return vectors
+
+        return load_primary
+    if model_id not in snapshot.meta.extra_vectors:
+        return None
+
+    def load_extra() -> PassageVectors:
+        array = snapshot.extra_vectors(model_id)
+        assert array is not None
+        return PassageVectors(array, np.zeros((0, array.shape[1]), np.float32), np.zeros(len(array) + 1, np.int64))
+
+    return load_extra
+
+
+def _chroma_search(snapshot: IndexSnapshot) -> Callable[[np.ndarray, int, Query], list[tuple[int, float]]]:
+    """Approximate search in the generation's Chroma collection (the primary model's vectors)."""
+    state: dict[str, Any] = {}
+    row_of = {chunk.id: i for i, chunk in enumerate(snapshot.chunks)}
+    doc_of = [chunk.doc_id for chunk in snapshot.chunks]
+
+    def search(vector: np.ndarray, n: int, query: Query) -> list[tuple[int, float]]:
+        if "collection" not in state:
+            state["collection"] = snapshot.collection()
+        where: dict[str, Any] | None = None
+        if query.allowed is not None:
+            docs = sorted({doc_of[row] for row in np.flatnonzero(query.allowed)})
+            where = {"doc_id": {"$in": docs}}
+        result = state["collection"].query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
+        )
+        out = []
+        for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            row = row_of.get(chunk_id)
+            if row is not None:
+                out.append((row, 1.0 - float(distance)))
+        return out
+
+    return search
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
