@@ -27,7 +27,8 @@ Matching rules:
 Implementation: one precompiled tokenizer regex plus dictionary look-ups of word n-grams.
 A single regex alternation of the ~2,500 phrases was measured at ~30 ms per question,
 and even as a prefix trie it took ~0.4 s to compile; the n-gram look-up costs tens of
-microseconds per question and well under 0.1 s to build.
+microseconds per question and well under 0.1 s to build. A Cyrillic word costs a few more
+look-ups: its beginnings, longest first, against the stems of the phrases' first words.
 """
 
 from __future__ import annotations
