@@ -13,12 +13,22 @@ Matching rules:
   "bang-up"); other punctuation breaks a phrase ("bang, up" is not "bang up");
 - the longest phrase wins where phrases overlap ("strip search" over "search");
 - cheap inflections on the last word: possessive 's and plural -s always, -es/-ed/-d/-ing
-  for words of four letters or more (short words would over-match: "pod", "sod").
+  for words of four letters or more (short words would over-match: "pod", "sod");
+- Russian and Kazakh (Cyrillic) phrases match by word beginnings, because both languages
+  inflect every word and Kazakh stacks suffixes: each word of a Cyrillic phrase is cut to
+  a stem (a Russian ending dropped where at least five letters remain: "свидание" ->
+  "свидан") and matches any word that starts with the stem and adds at most eight
+  letters ("свидания", "свиданиями"; Kazakh "сотталған" -> "сотталғандарға"); "ё"
+  counts as "е".
+  Stems shorter than five letters take at most three more letters, so that "шизо" does
+  not match "шизофрения". Cyrillic acronyms ("ШИЗО", "ПКТ") match case-sensitively as
+  written, like Latin ones.
 
 Implementation: one precompiled tokenizer regex plus dictionary look-ups of word n-grams.
 A single regex alternation of the ~2,500 phrases was measured at ~30 ms per question,
 and even as a prefix trie it took ~0.4 s to compile; the n-gram look-up costs tens of
-microseconds per question and well under 0.1 s to build.
+microseconds per question and well under 0.1 s to build. A Cyrillic word costs a few more
+look-ups: its beginnings, longest first, against the stems of the phrases' first words.
 """
 
 from __future__ import annotations
@@ -34,6 +44,18 @@ _TOKEN_RE = re.compile(r"\w(?:[\w&']*\w)?")
 _SUFFIXES_LONG: tuple[str, ...] = ("ing", "ed", "es", "s", "d")  # longest first for stripping
 _SUFFIXES_SHORT: tuple[str, ...] = ("s",)
 _POSSESSIVE = "'s"
+
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+# Russian case/number/gender endings dropped from a phrase word to get its stem, longest first.
+_RU_ENDINGS: tuple[str, ...] = (
+    *("ого", "его", "ому", "ему", "ыми", "ими", "ами", "ями"),
+    *("ая", "яя", "ое", "ее", "ой", "ей", "ый", "ий", "ые", "ие", "ую", "юю"),
+    *("ах", "ях", "ам", "ям", "ом", "ем", "ов", "ев"),
+    *("а", "я", "о", "е", "ы", "и", "й", "ь", "у", "ю"),
+)
+_STEM_MIN = 5  # an ending is only dropped when this many letters remain
+_SHORT_STEM_EXTRA = 3  # letters a word may add to a stem shorter than _STEM_MIN
+_LONG_STEM_EXTRA = 8  # ... and to a longer stem (Kazakh stacks plural + possessive + case)
 
 
 class GlossaryError(ValueError):
@@ -52,6 +74,10 @@ class GlossaryEntry:
 _Form = tuple[int, int, "str | None"]
 
 
+# A Cyrillic phrase: (stems of its words, entry index).
+_StemPhrase = tuple[tuple[str, ...], int]
+
+
 class Glossary:
     """Maps glossary phrases found in a question to the formal phrases they stand for."""
 
@@ -61,6 +87,8 @@ class Glossary:
         self._forms: dict[tuple[str, ...], list[_Form]] = {}
         # first word (lower-case) -> the most words any phrase starting with it has
         self._max_words: dict[str, int] = {}
+        # stem of the first word -> the Cyrillic phrases starting with it (matched by prefix)
+        self._stems: dict[str, list[_StemPhrase]] = {}
         self._index()
 
     @classmethod
@@ -96,13 +124,19 @@ class Glossary:
         lowers = [m.group().lower() for m in matches]
         expansions: list[str] = []
         seen: set[str] = set()
+        # Folded words for stem matching; only needed when the question has Cyrillic.
+        folded = [_fold(word) for word in lowers] if self._stems and _CYRILLIC_RE.search(text) else []
         i = 0
         while i < len(matches):
+            entry: int | None = None
+            width = 0
             # Most words start no phrase: one dict look-up rules them out.
-            if lowers[i] not in self._max_words:
-                i += 1
-                continue
-            entry, width = self._match_at(text, matches, lowers, i)
+            if lowers[i] in self._max_words:
+                entry, width = self._match_at(text, matches, lowers, i)
+            if folded and _CYRILLIC_RE.search(lowers[i]):
+                stem_entry, stem_width = self._match_stems(text, matches, folded, i)
+                if stem_width > width:  # a tie keeps the exact (acronym) reading
+                    entry, width = stem_entry, stem_width
             if entry is None:
                 i += 1
                 continue
@@ -136,6 +170,26 @@ class Glossary:
                     return entry, width
         return None, 0
 
+    def _match_stems(
+        self, text: str, matches: list[re.Match[str]], folded: list[str], i: int
+    ) -> tuple[int | None, int]:
+        """(entry, number of words) of the longest Cyrillic phrase whose stems begin the words from i."""
+        word = folded[i]
+        best: tuple[int, int] = (0, 0)  # (words, letters in stems): more words, then longer stems win
+        found: int | None = None
+        for cut in range(len(word), max(len(word) - _LONG_STEM_EXTRA, 1) - 1, -1):
+            for stems, entry in self._stems.get(word[:cut], ()):
+                width = len(stems)
+                if i + width > len(matches) or (width, sum(map(len, stems))) <= best:
+                    continue
+                if not all(
+                    _is_separator(text[matches[i + k - 1].end() : matches[i + k].start()]) for k in range(1, width)
+                ):
+                    continue
+                if all(_stem_matches(stem, folded[i + k]) for k, stem in enumerate(stems)):
+                    best, found = (width, sum(map(len, stems))), entry
+        return found, best[0]
+
     def _index(self) -> None:
         # A phrase in two entries would make its expansion depend on file order.
         owner: dict[tuple[str, ...], int] = {}
@@ -148,6 +202,9 @@ class Glossary:
                         "spaces, hyphens, inner & or '"
                     )
                 acronym = _is_acronym(phrase)
+                if not acronym and _CYRILLIC_RE.search(phrase):
+                    self._add_stems(index, entry, phrase, tuple(_stem(_fold(word)) for word in words), owner)
+                    continue
                 key = tuple(words) if acronym else tuple(word.lower() for word in words)
                 if key in owner:
                     if owner[key] != index:
@@ -159,6 +216,22 @@ class Glossary:
                 self._add_forms(index, words, acronym)
         for readings in self._forms.values():
             readings.sort(key=lambda form: form[0])  # stable; never compares case_exact
+
+    def _add_stems(
+        self, index: int, entry: GlossaryEntry, phrase: str, stems: tuple[str, ...], owner: dict[tuple[str, ...], int]
+    ) -> None:
+        # Stems live in their own key space ("~" cannot start a word): "свидание" and
+        # "свидания" share a stem and may sit in one entry, but not in two.
+        key = tuple("~" + stem for stem in stems)
+        if key in owner:
+            if owner[key] != index:
+                raise GlossaryError(
+                    f"{_label(index, entry)}: phrase {phrase!r} has the same stems as a phrase "
+                    f"in term #{owner[key] + 1}"
+                )
+            return
+        owner[key] = index
+        self._stems.setdefault(stems[0], []).append((stems, index))
 
     def _add_forms(self, index: int, words: list[str], acronym: bool) -> None:
         # Inflected forms are precomputed so that matching is one dict look-up per width.
@@ -235,6 +308,24 @@ def _suffixes(last_word: str, acronym: bool) -> tuple[str, ...]:
     if last_word.isalpha() and len(last_word) == 3:
         return _SUFFIXES_SHORT
     return ()
+
+
+def _fold(word: str) -> str:
+    return word.lower().replace("ё", "е")
+
+
+def _stem(word: str) -> str:
+    """A folded Cyrillic word without its Russian ending, when enough of it remains."""
+    for ending in _RU_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _STEM_MIN:
+            return word[: -len(ending)]
+    return word
+
+
+def _stem_matches(stem: str, word: str) -> bool:
+    extra = len(word) - len(stem)
+    limit = _LONG_STEM_EXTRA if len(stem) >= _STEM_MIN else _SHORT_STEM_EXTRA
+    return word.startswith(stem) and extra <= limit
 
 
 def _label(index: int, entry: GlossaryEntry) -> str:

@@ -102,6 +102,83 @@ def test_expand_query_appends_only_new_terms() -> None:
     assert glossary.expand_query("Visiting hours?") == "Visiting hours?"
 
 
+def _cyrillic_glossary() -> Glossary:
+    return Glossary(
+        [
+            GlossaryEntry(("ШИЗО", "шизо", "штрафной изолятор"), ("solitary confinement",)),
+            GlossaryEntry(("ПКТ",), ("cell-type premises",)),
+            GlossaryEntry(("свидание",), ("visits",)),
+            GlossaryEntry(("длительное свидание",), ("family visits",)),
+            GlossaryEntry(("осуждённый",), ("prisoners",)),
+            GlossaryEntry(("сотталған", "кездесу"), ("prisoner", "visit")),
+            GlossaryEntry(("этап",), ("transfer",)),
+            GlossaryEntry(("bang up",), ("locked in cell",)),
+        ]
+    )
+
+
+@pytest.mark.unit
+def test_cyrillic_words_match_inflected_forms() -> None:
+    glossary = _cyrillic_glossary()
+    for word in ("свидание", "свидания", "свиданий", "свиданиями", "Свидании"):
+        assert glossary.expand(f"а {word} когда?") == ["visits"], word
+    # Russian endings on every word of a phrase.
+    assert glossary.expand("сидел в штрафном изоляторе") == ["solitary confinement"]
+    # Kazakh stacks suffixes: plural + case.
+    assert glossary.expand("Сотталғандарға кездесулерге рұқсат па?") == ["prisoner", "visit"]
+    # A short stem takes a few letters only.
+    assert glossary.expand("с этапа, этапом") == ["transfer"]
+    assert glossary.expand("этапирование") == []
+
+
+@pytest.mark.unit
+def test_cyrillic_yo_is_e() -> None:
+    glossary = _cyrillic_glossary()
+    assert glossary.expand("осужденного") == ["prisoners"]
+    assert glossary.expand("осуждённого") == ["prisoners"]
+
+
+@pytest.mark.unit
+def test_cyrillic_matches_word_beginnings_only() -> None:
+    glossary = _cyrillic_glossary()
+    # "шизо" must not fire on schizophrenia, nor a stem inside another word.
+    assert glossary.expand("у него шизофрения") == []
+    assert glossary.expand("пересвидание") == []
+    assert glossary.expand("несотталған") == []
+
+
+@pytest.mark.unit
+def test_cyrillic_acronyms_are_case_sensitive() -> None:
+    glossary = _cyrillic_glossary()
+    assert glossary.expand("перевели в ПКТ") == ["cell-type premises"]
+    assert glossary.expand("перевели в пкт") == []
+    # An acronym and its lower-case twin; a hyphenated Kazakh suffix splits off.
+    assert glossary.expand("в ШИЗО или в шизо") == ["solitary confinement"]
+    assert glossary.expand("ШИЗО-ға") == ["solitary confinement"]
+
+
+@pytest.mark.unit
+def test_cyrillic_longest_phrase_wins_and_punctuation_breaks() -> None:
+    glossary = _cyrillic_glossary()
+    assert glossary.expand("положено длительное свидание") == ["family visits"]
+    assert glossary.expand("длительные свидания") == ["family visits"]
+    assert glossary.expand("длительное, свидание") == ["visits"]
+
+
+@pytest.mark.unit
+def test_mixed_scripts() -> None:
+    glossary = _cyrillic_glossary()
+    assert glossary.expand("после bang up осуждённого на этап") == ["locked in cell", "prisoners", "transfer"]
+
+
+@pytest.mark.unit
+def test_cyrillic_phrases_sharing_stems_in_two_terms_rejected() -> None:
+    with pytest.raises(GlossaryError, match="same stems"):
+        Glossary([GlossaryEntry(("свидания",), ("visits",)), GlossaryEntry(("свиданию",), ("other",))])
+    # Within one term the forms may share a stem.
+    assert len(Glossary([GlossaryEntry(("свидания", "свиданию"), ("visits",))])) == 1
+
+
 @pytest.mark.unit
 def test_real_glossary_loads(real: Glossary) -> None:
     assert len(real) >= 80
@@ -132,6 +209,51 @@ def test_real_glossary_loads(real: Glossary) -> None:
 )
 def test_real_glossary_expands_staff_wording(real: Glossary, query: str, expected: str) -> None:
     assert expected in real.expand(query)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("можно ли поместить в ШИЗО беременную?", "solitary confinement"),
+        ("можно ли поместить в ШИЗО беременную?", "pregnant women"),
+        ("Сколько держат в карцере?", "solitary confinement"),
+        ("осужденного отправили этапом", "transfer"),
+        ("его этапировали ночью", "transfer"),
+        ("сколько передач в месяц положено?", "parcels"),
+        ("длительные свидания с женой", "family visits"),
+        ("краткосрочное свидание с родными", "visits"),
+        ("надевать наручники при конвоировании", "instruments of restraint"),
+        ("объявил голодовку", "hunger strike"),
+        ("личный обыск с раздеванием", "strip searches"),
+        ("письмо адвокату", "legal adviser"),
+        ("подал жалобу прокурору", "complaints"),
+        ("жалобы на пытки", "torture"),
+        ("несовершеннолетних осуждённых", "juveniles"),
+        ("Сотталғанды түнде тінтуге бола ма?", "search"),
+        ("Сотталғанға қол кісен салуға бола ма?", "instruments of restraint"),
+        ("Сотталғанның туыстарымен кездесуі", "visits"),
+        ("азаптау туралы шағым", "torture"),
+        ("азаптау туралы шағым", "complaints"),
+        ("адвокатпен кездесу", "legal adviser"),
+        ("жүкті әйелді ШИЗО-ға", "pregnant women"),
+    ],
+)
+def test_real_glossary_expands_russian_and_kazakh(real: Glossary, query: str, expected: str) -> None:
+    assert expected in real.expand(query)
+
+
+@pytest.mark.unit
+def test_real_glossary_expand_query_russian(real: Glossary) -> None:
+    expanded = real.expand_query("можно ли поместить в ШИЗО беременную?")
+    assert expanded.startswith("можно ли поместить в ШИЗО беременную? ")
+    assert "solitary confinement" in expanded
+    assert "pregnant" in expanded
+
+
+@pytest.mark.unit
+def test_real_glossary_leaves_plain_russian_alone(real: Glossary) -> None:
+    assert real.expand("материалы дела трудно найти, у него шизофрения") == []
 
 
 @pytest.mark.unit

@@ -12,6 +12,7 @@ from evals.validate_golden import main, validate_golden
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_SET = REPO / "evals" / "golden" / "dev.jsonl"
+MULTILINGUAL_SET = REPO / "evals" / "golden" / "dev_multilingual.jsonl"
 SHARED_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
@@ -119,6 +120,30 @@ def test_dev_set_matches_corpus() -> None:
     assert len(questions) >= 80
     assert sum(not q.answerable for q in questions) >= 8
     assert sum(len(q.expected) >= 2 for q in questions) >= 8
+
+
+@pytest.mark.unit
+def test_multilingual_set_translates_dev_questions() -> None:
+    def target(q: GoldenQuestion) -> str:
+        return json.dumps([q.answerable, q.kind, q.persona, q.key_facts, [e.model_dump() for e in q.expected]])
+
+    dev = {target(q) for q in load_golden(DEV_SET)}
+    questions = load_golden(MULTILINGUAL_SET)
+    for lang, at_least in (("ru", 32), ("kk", 16)):
+        mine = [q for q in questions if q.lang == lang]
+        assert len(mine) >= at_least, lang
+        assert 3 <= sum(not q.answerable for q in mine) <= 5, lang
+        assert [q.id for q in mine] == [f"{lang}{n:03d}" for n in range(1, len(mine) + 1)]
+    assert {q.lang for q in questions} == {"ru", "kk"}
+    # Same expected passages and English key facts as the dev question it translates.
+    assert [q.id for q in questions if target(q) not in dev] == []
+
+
+@pytest.mark.integration
+def test_multilingual_set_matches_corpus() -> None:
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip(f"shared corpus not found at {SHARED_CORPUS} (expected beside the repository checkout)")
+    assert validate_golden(load_golden(MULTILINGUAL_SET), SHARED_CORPUS) == []
 
 
 @pytest.mark.integration
