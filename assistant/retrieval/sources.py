@@ -27,7 +27,10 @@ def top_rows(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
     n = min(n, len(scores))
     if n <= 0:
         return []
-    top = np.argpartition(-scores, n - 1)[:n]
+    threshold = -np.partition(-scores, n - 1)[n - 1]  # the n-th best score
+    above = np.flatnonzero(scores > threshold)
+    tied = np.flatnonzero(scores == threshold)[: n - len(above)]  # ties at the cut: the first rows
+    top = np.concatenate([above, tied])
     top = top[np.lexsort((top, -scores[top]))]
     return [(int(row), float(scores[row])) for row in top]
 
