@@ -49,6 +49,7 @@ class IngestReport:
     total_chunks: int = 0
     seconds: float = 0.0
     switched: bool = False  # False: the index was already up to date, or nothing could be ingested
+    early_switch: bool = False  # a MiniLM-only generation served while the further models embedded
 
     @property
     def failed(self) -> list[FileOutcome]:
@@ -94,11 +95,15 @@ class Ingestor:
         chroma: ChromaConfig | None = None,
         progress: bool = True,
         extra_encoders: Mapping[str, TextEncoder] | None = None,
+        early_switch_chunks: int = 256,
     ) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
         # Further dense models (by model id, e.g. "e5"), each stored as its own vector array.
         self.extra_encoders = dict(extra_encoders or {})
+        # With at least this many chunks for the further models to embed, a MiniLM-only generation
+        # is switched to first (0: never).
+        self.early_switch_chunks = early_switch_chunks
         self.chunker = chunker or Chunker()
         self.manifest = manifest
         self.chroma = chroma or ChromaConfig()
@@ -201,18 +206,39 @@ class Ingestor:
                 documents[doc_id] = old_docs[doc_id]
 
         embeddings = self._embeddings(chunks, previous if same_model else None, report)
-        extra = self._extra_vectors(chunks, previous, report)
         writer = IndexWriter(self.index_dir, self.chroma)
-        writer.write(
-            chunks,
-            embeddings,
-            pages,
-            documents,
-            model=self.embedder.model_name,
-            model_path=self.embedder.model_path,
-            chunker=self.chunker_config(),
-            extra=extra,
-        )
+
+        def write(extra: dict[str, ModelVectors]) -> None:
+            writer.write(
+                chunks,
+                embeddings,
+                pages,
+                documents,
+                model=self.embedder.model_name,
+                model_path=self.embedder.model_path,
+                chunker=self.chunker_config(),
+                extra=extra,
+            )
+
+        stored_extra = {m: self._stored_extra(m, encoder, previous) for m, encoder in self.extra_encoders.items()}
+        pending = sum(sum(1 for c in chunks if c.id not in known) for known, _ in stored_extra.values())
+        if self.early_switch_chunks and pending >= self.early_switch_chunks:
+            # The further models are slow (e5: about 9 chunks/s here): serve MiniLM and BM25 now,
+            # and the fused index as soon as their vectors are done (a running server follows CURRENT).
+            write({})
+            report.early_switch = True
+            log.info("the index answers with minilm and bm25 now; %d chunks to embed for %s", pending, list(stored_extra))
+        extra = {
+            model_id: ModelVectors(
+                self.extra_encoders[model_id].model_name,
+                self.extra_encoders[model_id].model_path,
+                self._reuse_or_embed(
+                    self.extra_encoders[model_id], model_id, chunks, known, stored, report, windows=False
+                ).vectors,
+            )
+            for model_id, (known, stored) in stored_extra.items()
+        }
+        write(extra)
         report.total_chunks = len(chunks)
         report.switched = True
         return report
@@ -268,23 +294,19 @@ class Ingestor:
         report.embedded = report.embedded_by_model["minilm"]
         return vectors
 
-    def _extra_vectors(
-        self, chunks: list[Chunk], previous: IndexSnapshot | None, report: IngestReport
-    ) -> dict[str, ModelVectors]:
-        """Each further model's vectors, reused by chunk id where the previous generation has that model's."""
-        out: dict[str, ModelVectors] = {}
-        for model_id, encoder in self.extra_encoders.items():
-            known: dict[str, int] = {}
-            stored: PassageVectors | None = None
-            entry = previous.meta.extra_vectors.get(model_id) if previous is not None else None
-            if previous is not None and entry is not None and entry.model_path == encoder.model_path:
-                array = previous.extra_vectors(model_id)
-                if array is not None:
-                    stored = PassageVectors(array, np.zeros((0, array.shape[1]), np.float32), np.zeros(0, np.int64))
-                    known = {chunk.id: i for i, chunk in enumerate(previous.chunks)}
-            vectors = self._reuse_or_embed(encoder, model_id, chunks, known, stored, report, windows=False)
-            out[model_id] = ModelVectors(encoder.model_name, encoder.model_path, vectors.vectors)
-        return out
+    @staticmethod
+    def _stored_extra(
+        model_id: str, encoder: TextEncoder, previous: IndexSnapshot | None
+    ) -> tuple[dict[str, int], PassageVectors | None]:
+        """A further model's vectors in the previous generation, by chunk id (none if another model made them)."""
+        entry = previous.meta.extra_vectors.get(model_id) if previous is not None else None
+        if previous is None or entry is None or entry.model_path != encoder.model_path:
+            return {}, None
+        array = previous.extra_vectors(model_id)
+        if array is None:
+            return {}, None
+        stored = PassageVectors(array, np.zeros((0, array.shape[1]), np.float32), np.zeros(len(array) + 1, np.int64))
+        return {chunk.id: i for i, chunk in enumerate(previous.chunks)}, stored
 
     def _reuse_or_embed(
         self,

@@ -158,7 +158,8 @@ class HybridRetriever:
         timings["expand"] = _ms(started)
         if allowed_docs is not None and not allowed_docs:
             return SearchResult(query, expanded, [], timings, lang=lang)
-        request = Query(query, expanded, lang, self._mask(allowed_docs))
+        dense_text = expanded if lang in self.config.expand_dense else query
+        request = Query(dense_text, expanded, lang, self._mask(allowed_docs))
 
         weights = self.weights(lang)
         evidence = self.config.evidence_source.get(lang, MINILM)

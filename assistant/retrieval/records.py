@@ -33,7 +33,7 @@ class SearchFilter:
 class Query:
     """A question as the sources read it."""
 
-    text: str  # as asked: the dense models read it (they understand paraphrase by themselves)
+    text: str  # what the dense models read: as asked (they understand paraphrase), or expanded (config)
     expanded: str  # with the glossary's terms added: BM25 reads it (measured better for each)
     lang: str  # "en", "ru" or "kk"
     allowed: np.ndarray | None = None  # bool mask over the snapshot's chunks; None: every chunk

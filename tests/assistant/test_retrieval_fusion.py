@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from pydantic import ValidationError
 
 from assistant.retrieval import HybridRetriever, normalise

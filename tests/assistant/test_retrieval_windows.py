@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from assistant.retrieval import HybridRetriever
-from ingest.settings import RetrievalConfig
 from ingest.index_store import WINDOW_OFFSETS, WINDOWS, ChromaConfig, IndexSnapshot, IndexWriter
 from ingest.records import Chunk, DocumentInfo, chunk_id
+from ingest.settings import RetrievalConfig
 
 pytestmark = pytest.mark.unit
 

@@ -95,3 +95,42 @@ def test_an_ingest_without_e5_drops_the_e5_vectors(tmp_path: Path, corpus: Path)
     _ingest(tmp_path / "index", corpus, minilm, None)
     # A MiniLM-only configuration writes a MiniLM-only index: no stale e5 rows for new chunks.
     assert IndexSnapshot.open(tmp_path / "index").meta.extra_vectors == {}
+
+
+class _WatchingEncoder(FakeEmbedder):
+    """An e5 stand-in that looks at the live index when it is asked to embed."""
+
+    def __init__(self, index: Path) -> None:
+        super().__init__(E5_PATH)
+        self.index = index
+        self.seen: list[tuple[int, list[str]]] = []
+
+    def encode_passages(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
+        live = IndexSnapshot.open(self.index)
+        self.seen.append((len(live.chunks), sorted(live.meta.extra_vectors)))
+        return super().encode_passages(texts, spans, progress)
+
+
+@pytest.mark.unit
+def test_minilm_and_bm25_serve_while_the_slow_model_embeds(tmp_path: Path, corpus: Path) -> None:
+    index = tmp_path / "index"
+    e5 = _WatchingEncoder(index)
+    report = Ingestor(index, FakeEmbedder(), progress=False, extra_encoders={"e5": e5}, early_switch_chunks=1).run(  # type: ignore[arg-type, dict-item]
+        [corpus]
+    )
+    snapshot = IndexSnapshot.open(index)
+    assert report.early_switch
+    # While e5 embedded, the live index already held every chunk, without e5 vectors.
+    assert e5.seen == [(len(snapshot.chunks), [])]
+    assert "e5" in snapshot.meta.extra_vectors
+
+
+@pytest.mark.unit
+def test_few_chunks_for_the_slow_model_switch_once(tmp_path: Path, corpus: Path) -> None:
+    report = Ingestor(
+        tmp_path / "index",
+        FakeEmbedder(),
+        progress=False,
+        extra_encoders={"e5": FakeEmbedder(E5_PATH)},  # type: ignore[arg-type, dict-item]
+    ).run([corpus])
+    assert report.switched and not report.early_switch  # a handful of chunks: below the default 256
