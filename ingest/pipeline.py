@@ -227,7 +227,7 @@ class Ingestor:
             # and the fused index as soon as their vectors are done (a running server follows CURRENT).
             write({})
             report.early_switch = True
-            log.info("the index answers with minilm and bm25 now; %d chunks to embed for %s", pending, list(stored_extra))
+            log.info("answering with minilm and bm25 now; %d chunks to embed for %s", pending, list(stored_extra))
         extra = {
             model_id: ModelVectors(
                 self.extra_encoders[model_id].model_name,
