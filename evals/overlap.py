@@ -17,12 +17,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from evals.golden import GoldenFormatError, GoldenQuestion, load_golden
+from evals.golden import STAFF_WORDING_MAX, GoldenFormatError, GoldenQuestion, load_golden
 from evals.validate_golden import DEFAULT_CORPUS
 from ingest.lexical import lexical_tokens
 from ingest.pdf_text import PdfError, read_pdf_pages
-
-STAFF_WORDING_MAX = 0.30  # overlap at or below this is "staff wording"
 
 
 def question_overlap(question: str, expected_pages_texts: Iterable[str]) -> float:
@@ -113,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     low = sum(v <= STAFF_WORDING_MAX for v in measured)
     share = f"{low / len(measured):.1%}" if measured else "-"
     sys.stdout.write(
-        f"{len(questions)} questions, {len(measured)} answerable; "
-        f"overlap <= {STAFF_WORDING_MAX:.2f}: {low} ({share})\n"
+        f"{len(questions)} questions, {len(measured)} answerable; overlap <= {STAFF_WORDING_MAX:.2f}: {low} ({share})\n"
     )
     if args.write:
         changed = write_overlaps(args.golden, overlaps)
