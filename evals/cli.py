@@ -299,6 +299,12 @@ def _print_summary(report: EvalReport) -> None:
     console = Console()
     console.print(table)
     console.print(kinds)
+    if report.per_overlap:
+        bands = Table("overlap", "n", "hit@5", "MRR@10", "key facts", "false refusals", title="per overlap band")
+        for band, m in report.per_overlap.items():
+            cells = [m.hit_5, m.mrr_10, m.key_fact_coverage, m.false_refusal_rate]
+            bands.add_row(band, str(m.n), *("–" if v is None else f"{v:.3f}" for v in cells))
+        console.print(bands)
     for name, b in report.baselines.items():
         build = "–" if b.build_seconds is None else f"{b.build_seconds:.1f} s"
         console.print(f"baseline {name}: build {build}{' (cached)' if b.cached else ''}", highlight=False)

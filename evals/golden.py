@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 Kind = Literal["fact", "procedure", "definition", "comparison", "multi-hop", "unanswerable"]
 Persona = Literal["staff", "trainer", "evaluator"]
 Lang = Literal["en", "ru", "kk"]
+LANGS: tuple[str, ...] = ("en", "ru", "kk")
+# A question whose overlap with its expected pages is at most this is in "staff wording" (evals/overlap.py).
+STAFF_WORDING_MAX = 0.30
 
 
 class GoldenFormatError(ValueError):

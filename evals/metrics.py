@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evals.golden import ExpectedPassage
+from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage
 from ingest.textnorm import normalize_for_match
 
 K_VALUES = (1, 3, 5, 10)
@@ -51,6 +51,8 @@ class QuestionRecord(BaseModel):
     answerable: bool
     expected: list[ExpectedPassage] = Field(default_factory=list)
     key_facts: list[str] = Field(default_factory=list)
+    lang: str = "en"
+    overlap: float | None = None  # word overlap with the expected pages (golden field); None: not computed
     retrieved: list[RetrievedPassage] = Field(default_factory=list)
     answer: str = ""
     refused: bool = False
@@ -375,3 +377,34 @@ def metrics_per_kind(records: Sequence[QuestionRecord], answers: bool = True) ->
     for r in records:
         kinds.setdefault(r.kind, []).append(r)
     return {kind: compute_metrics(rows, answers) for kind, rows in sorted(kinds.items())}
+
+
+STAFF_BAND = f"≤{STAFF_WORDING_MAX:.2f}"  # staff wording
+DOCUMENT_BAND = f">{STAFF_WORDING_MAX:.2f}"  # document wording
+
+
+def overlap_band(overlap: float | None) -> str | None:
+    """The band of a question's word overlap: staff wording (<= 0.30) or document wording; None if unknown."""
+    if overlap is None:
+        return None
+    return STAFF_BAND if overlap <= STAFF_WORDING_MAX else DOCUMENT_BAND
+
+
+def metrics_per_overlap(records: Sequence[QuestionRecord], answers: bool = True) -> dict[str, Metrics]:
+    """Metrics per overlap band, staff wording first; questions without an overlap (unanswerable) are left out."""
+    bands: dict[str, list[QuestionRecord]] = {STAFF_BAND: [], DOCUMENT_BAND: []}
+    for r in records:
+        band = overlap_band(r.overlap)
+        if band is not None:
+            bands[band].append(r)
+    return {band: compute_metrics(rows, answers) for band, rows in bands.items() if rows}
+
+
+def metrics_per_lang(records: Sequence[QuestionRecord], answers: bool = True) -> dict[str, Metrics]:
+    """Metrics per question language (en, ru, kk, in that order; only languages present)."""
+    langs: dict[str, list[QuestionRecord]] = {}
+    for r in records:
+        langs.setdefault(r.lang, []).append(r)
+    order = {lang: i for i, lang in enumerate(LANGS)}
+    ranked = sorted(langs, key=lambda lang: (order.get(lang, len(order)), lang))
+    return {lang: compute_metrics(langs[lang], answers) for lang in ranked}

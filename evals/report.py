@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from evals.metrics import K_VALUES, MISS_K, Metrics, RetrievedPassage
+from evals.metrics import DOCUMENT_BAND, K_VALUES, MISS_K, STAFF_BAND, Metrics, RetrievedPassage
 from evals.runner import SYSTEM, EvalReport
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,20 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
     ("latency_ms.p50", "latency p50 (ms)", True),
     ("latency_ms.p95", "latency p95 (ms)", True),
 )
+
+
+_GROUP_COLUMNS = "n | hit@1 | hit@5 | MRR@10 | nDCG@10 | ref acc. | key facts | refusal recall | false refusals |"
+_GROUP_RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+
+
+def _group_rows(groups: dict[str, Metrics]) -> list[str]:
+    """One table row per group (kind, overlap band, language) with the same columns."""
+    rows = []
+    for name, m in groups.items():
+        values = [m.hit_1, m.hit_5, m.mrr_10, m.ndcg_10, m.ref_accuracy, m.key_fact_coverage]
+        values += [m.refusal_recall, m.false_refusal_rate]
+        rows.append(f"| {name} | {m.n} | " + " | ".join(_fmt(v) for v in values) + " |")
+    return rows
 
 
 def _fmt(value: float | None, key: str = "") -> str:
@@ -103,15 +117,27 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         "",
         "## Per kind",
         "",
-        "| kind | n | hit@1 | hit@5 | MRR@10 | nDCG@10 | ref acc. | key facts | refusal recall | false refusals |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| kind | " + _GROUP_COLUMNS,
+        _GROUP_RULE,
     ]
-    for kind, m in report.per_kind.items():
-        values = [m.hit_1, m.hit_5, m.mrr_10, m.ndcg_10, m.ref_accuracy, m.key_fact_coverage]
-        values += [m.refusal_recall, m.false_refusal_rate]
-        lines.append(f"| {kind} | {m.n} | " + " | ".join(_fmt(v) for v in values) + " |")
+    lines += _group_rows(report.per_kind)
     if plots:
         lines += ["", "![per kind](per_kind.png)"]
+    if report.per_overlap:
+        lines += [
+            "",
+            "## Per overlap band",
+            "",
+            f"Answerable questions by word overlap with their expected pages: {STAFF_BAND} is staff wording, "
+            f"{DOCUMENT_BAND} document wording (evals/overlap.py).",
+            "",
+            "| overlap | " + _GROUP_COLUMNS,
+            _GROUP_RULE,
+        ]
+        lines += _group_rows(report.per_overlap)
+    if report.per_lang:
+        lines += ["", "## Per language", "", "| language | " + _GROUP_COLUMNS, _GROUP_RULE]
+        lines += _group_rows(report.per_lang)
 
     lines += ["", f"## Failed questions ({len(report.failures)})", ""]
     if not report.failures:

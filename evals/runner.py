@@ -24,6 +24,8 @@ from evals.metrics import (
     hit_rank,
     key_facts_found,
     metrics_per_kind,
+    metrics_per_lang,
+    metrics_per_overlap,
     ndcg,
     ref_correct,
 )
@@ -103,6 +105,8 @@ class EvalReport(BaseModel):
     metrics: Metrics
     per_kind: dict[str, Metrics]
     failures: list[Failure]
+    per_overlap: dict[str, Metrics] = Field(default_factory=dict)
+    per_lang: dict[str, Metrics] = Field(default_factory=dict)
     questions: list[QuestionResult]
     baselines: dict[str, BaselineReport] = Field(default_factory=dict)
     run: RunInfo = Field(default_factory=RunInfo)
@@ -111,6 +115,8 @@ class EvalReport(BaseModel):
         return {
             **self.metrics.to_json_dict(),
             "per_kind": {kind: m.to_json_dict() for kind, m in self.per_kind.items()},
+            "per_overlap": {band: m.to_json_dict() for band, m in self.per_overlap.items()},
+            "per_lang": {lang: m.to_json_dict() for lang, m in self.per_lang.items()},
             "baselines": {
                 name: {
                     **b.metrics.to_json_dict(),
@@ -144,6 +150,8 @@ class EvalReport(BaseModel):
         return cls(
             metrics=Metrics.model_validate(data),
             per_kind={k: Metrics.model_validate(m) for k, m in (data.get("per_kind") or {}).items()},
+            per_overlap={k: Metrics.model_validate(m) for k, m in (data.get("per_overlap") or {}).items()},
+            per_lang={k: Metrics.model_validate(m) for k, m in (data.get("per_lang") or {}).items()},
             failures=[Failure.model_validate(f) for f in data.get("failures") or []],
             questions=[QuestionResult.score(QuestionRecord.model_validate(q)) for q in data.get("questions") or []],
             baselines=baselines,
@@ -234,6 +242,8 @@ class EvalRunner:
         return EvalReport(
             metrics=compute_metrics(results),
             per_kind=metrics_per_kind(results),
+            per_overlap=metrics_per_overlap(results),
+            per_lang=metrics_per_lang(results),
             failures=failures_of(results),
             questions=results,
             baselines=baselines,
@@ -316,4 +326,6 @@ def _record_of(q: GoldenQuestion) -> QuestionRecord:
         answerable=q.answerable,
         expected=q.expected,
         key_facts=q.key_facts,
+        lang=q.lang,
+        overlap=q.overlap,
     )

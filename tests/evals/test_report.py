@@ -74,3 +74,40 @@ def test_write_report_writes_json_markdown_and_plots(tmp_path: Path) -> None:
     assert data["hit@1"] == 0.5
     assert data["baselines"]["bm25"]["hit@1"] == 0.0
     assert data["baselines"]["bm25"]["build_seconds"] == 1.5
+
+
+@pytest.mark.unit
+def test_markdown_and_json_have_overlap_bands_and_languages(tmp_path: Path) -> None:
+    from evals.metrics import metrics_per_lang, metrics_per_overlap
+
+    records = [_record("q1", 17), _record("q2", 3), _record("u1", 5, False)]
+    records[0] = records[0].model_copy(update={"overlap": 0.2})
+    records[1] = records[1].model_copy(update={"overlap": 0.7, "lang": "ru"})
+    results = [QuestionResult.score(r) for r in records]
+    report = _report().model_copy(
+        update={
+            "questions": results,
+            "per_overlap": metrics_per_overlap(results),
+            "per_lang": metrics_per_lang(results),
+            "baselines": {},
+        }
+    )
+    text = render_markdown(report)
+    assert "## Per overlap band" in text
+    assert "| ≤0.30 | 1 | 1.000 |" in text  # hit@1 of q1
+    assert "| >0.30 | 1 | 0.000 |" in text  # q2 missed
+    assert "## Per language" in text
+    assert "| en | 2 |" in text and "| ru | 1 |" in text
+    write_report(report, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["per_overlap"]["≤0.30"]["hit@1"] == 1.0
+    assert data["per_lang"]["ru"]["n_answerable"] == 1
+    assert data["questions"][0]["overlap"] == 0.2
+    again = EvalReport.from_json_dict(data)
+    assert list(again.per_overlap) == ["≤0.30", ">0.30"]
+    assert again.per_lang["en"].n == 2
+
+
+@pytest.mark.unit
+def test_markdown_without_overlaps_has_no_band_table() -> None:
+    assert "## Per overlap band" not in render_markdown(_report())
