@@ -57,6 +57,23 @@ def real_embedder() -> Any:
     return embedder
 
 
+_E5: list[Any] = []
+
+
+def _e5_encoder() -> Any:
+    """The real e5 encoder, made once; None where its engine cannot run (then tests use MiniLM only)."""
+    if not _E5:
+        from ingest.encoders import E5Encoder, EncoderError
+
+        try:
+            encoder = E5Encoder()
+            encoder.load()
+        except EncoderError:
+            encoder = None
+        _E5.append(encoder)
+    return _E5[0]
+
+
 @dataclass
 class CorpusIndex:
     """The shared corpus ingested once per session with the real model."""
@@ -79,7 +96,10 @@ def corpus_index(
     manifest_path = REPO_ROOT / "corpus" / "manifest.toml"
     manifest = Manifest.load(manifest_path) if manifest_path.exists() else None
     index_dir = tmp_path_factory.mktemp("corpus-index") / "index"
-    report = Ingestor(index_dir, real_embedder, manifest=manifest, progress=False).run([shared_corpus])
+    # The default configuration's models: MiniLM and, where its engine runs, multilingual e5.
+    extra = {"e5": _e5_encoder()} if _e5_encoder() is not None else None
+    ingestor = Ingestor(index_dir, real_embedder, manifest=manifest, progress=False, extra_encoders=extra)
+    report = ingestor.run([shared_corpus])
     yield CorpusIndex(
         index_dir=index_dir, report=report, corpus=shared_corpus, embedder=real_embedder, manifest=manifest
     )
