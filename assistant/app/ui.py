@@ -22,6 +22,7 @@ from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
 from assistant.app.server import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
+from assistant.injection import SUSPICIOUS_NOTE, looks_injected
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ CSS = """
                max-height: 16em; overflow-y: auto; }
 .hb-passage mark, .hb-page-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
 .hb-card a, .hb-page-text a { font-size: 0.9em; }
+.hb-suspicious { color: #b45309; font-size: 0.9em; margin-bottom: 6px; }
 .hb-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .hb-page-passage { white-space: pre-wrap; line-height: 1.5; }
 """
@@ -66,6 +68,7 @@ class Source:
     pages: list[int]
     passage: str
     quote: str  # the verbatim quote to highlight; "" for a passage that was not quoted
+    suspicious: bool = False  # contains text addressed to an AI system (assistant.injection)
 
     def label(self) -> str:
         head = f"[{self.key[1:]}]" if self.key.startswith("c") else "(related)"
@@ -76,7 +79,10 @@ def answer_sources(answer: Answer) -> list[Source]:
     """The citations with the passage each quote comes from; after a refusal, the top passages."""
     if answer.citations:
         return [_citation_source(answer, c) for c in answer.citations]
-    return [Source(f"p{i}", p.doc, p.title, p.ref, p.pages, p.text, "") for i, p in enumerate(answer.passages[:3], 1)]
+    return [
+        Source(f"p{i}", p.doc, p.title, p.ref, p.pages, p.text, "", looks_injected(p.text))
+        for i, p in enumerate(answer.passages[:3], 1)
+    ]
 
 
 def _citation_source(answer: Answer, citation: Citation) -> Source:
@@ -92,6 +98,7 @@ def _citation_source(answer: Answer, citation: Citation) -> Source:
         citation.pages,
         passage or citation.quote,
         citation.quote,
+        citation.suspicious,
     )
 
 
@@ -140,8 +147,9 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             f'<div class="hb-card" data-doc="{html.escape(s.doc, quote=True)}" data-page="{first}">'
             f'<div class="hb-card-head">{head}</div>'
             f'<div class="hb-card-meta">{meta}</div>'
-            f'<div class="hb-passage">{highlight(s.passage, s.quote)}</div>'
-            f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
+            + (f'<div class="hb-suspicious">{html.escape(SUSPICIOUS_NOTE)}</div>' if s.suspicious else "")
+            + f'<div class="hb-passage">{highlight(s.passage, s.quote)}</div>'
+            + f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
             f"Open the PDF at {page_label(s.pages)}</a>"
             "</div>"
         )
@@ -162,7 +170,8 @@ def answer_markdown(answer: Answer) -> str:
     if answer.mode == "generated":
         lines += [md_escape(answer.generated_text()), ""]
     for c in answer.citations:
-        lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
+        flag = f" _{SUSPICIOUS_NOTE}_" if c.suspicious else ""
+        lines += [f"**[{c.n}] {md_escape(c.label())}**{flag}", f"\u201c{md_escape(c.quote)}\u201d", ""]
     if answer.mode == "generated":
         lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
     lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
