@@ -21,6 +21,7 @@ SUSPICIOUS_NOTE = "\u26a0 contains text addressed to an AI system; treat it as d
 # optionally after a softener ("please", "now", "ok,").
 _START = (
     r"(?:^|(?<=[.!?;:\n\"\u201c\u00ab(\[\u2014\u2013-])|(?<=,))\s*"
+    r"(?:(?:\d+(?:\.\d+)*\.?|\(?[a-z0-9]{1,3}\)|[\u2022\u25aa\u25cf*])\s+)?"  # a paragraph number or bullet
     r"(?:(?:please|kindly|now|ok(?:ay)?|so|and|then|first|just|simply|пожалуйста|теперь|а|и|так\s+что)[,]?\s+){0,2}"
 )
 _AI = (
