@@ -19,6 +19,7 @@ import gradio as gr
 from assistant.answer import Answer, AnswerDelta, Citation, Turn, page_label
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
+from assistant.app.guard import RateLimited, RateLimiter
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
 from assistant.app.server import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
@@ -202,6 +203,12 @@ def _session_key(request: gr.Request | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]  # never a client string in a path
 
 
+def _limit(limiter: RateLimiter | None, request: gr.Request | None) -> None:
+    """Counts one request of this session against `limiter`; raises `RateLimited` over the limit."""
+    if limiter is not None:
+        limiter.check(_session_key(request))
+
+
 def _chat_messages(exchanges: Sequence[Exchange], pending: str | None = None) -> list[dict[str, str]]:
     messages: list[dict[str, str]] = []
     for ex in exchanges:
@@ -225,6 +232,8 @@ class HandbookApp:
         renderer: PageRenderer,
         export_dir: Path,
         answer_concurrency: int = 2,
+        question_limit: RateLimiter | None = None,
+        feedback_limit: RateLimiter | None = None,
     ) -> None:
         self.warm = warm
         self.documents = documents
@@ -235,6 +244,15 @@ class HandbookApp:
         self.renderer = renderer
         self.export_dir = Path(export_dir)
         self.answer_concurrency = answer_concurrency
+        self.question_limit = question_limit
+        self.feedback_limit = feedback_limit
+
+    def index_changed(self, assistant: Any) -> None:
+        """An ingest switched the index: its documents become searchable and their pages viewable."""
+        self.documents = assistant.documents()
+        self.doc_ids = {d["id"] for d in self.documents}
+        self.kinds = {d["id"]: d["kind"] for d in self.documents}
+        self.sources.documents = dict(assistant.snapshot.meta.documents)
 
     # ---- chat -------------------------------------------------------------------------
 
@@ -245,7 +263,8 @@ class HandbookApp:
         exchanges = list(exchanges or [])
         try:
             text = check_question(question)
-        except QuestionError as exc:
+            _limit(self.question_limit, request)
+        except (QuestionError, RateLimited) as exc:
             exchanges.append(Exchange(question=str(question or "")[:200] or "(empty)", notice=str(exc)))
             yield self._outputs(exchanges, request, keep_sources=True, question=question)
             return
@@ -332,11 +351,12 @@ class HandbookApp:
             "",
         )
 
-    def ask_api(self, question: str) -> dict[str, Any]:
+    def ask_api(self, question: str, request: gr.Request | None = None) -> dict[str, Any]:
         """Answers one question: the JSON object of `handbook ask --json`."""
         try:
+            _limit(self.question_limit, request)
             return self.warm.get(WARM_WAIT_S).ask(question).to_json_dict()
-        except QuestionError as exc:  # the caller's mistake: no traceback in the operator's log
+        except (QuestionError, RateLimited) as exc:  # the caller's mistake: no traceback in the operator's log
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("the /ask endpoint failed")
@@ -354,7 +374,7 @@ class HandbookApp:
         head = f"<h4>{html.escape(source.label())}</h4>"
         passage = f'<div class="hb-page-passage">{highlight(source.passage, source.quote)}</div>'
         try:
-            image = self.renderer.render(self.sources.pdf_path(source.doc), page, self.sources.cache_key(source.doc))
+            image = self.renderer.render(self.sources.pdf_path(source.doc), page)
         except SourceNotFound as exc:
             log.warning("page view: %s", exc)
             return (
@@ -390,8 +410,9 @@ class HandbookApp:
         if rating not in ("up", "down"):
             return "Choose 👍 or 👎 first.", comment or ""
         try:
+            _limit(self.feedback_limit, request)
             self._store(exchanges or [], turn, rating, comment or "", request)
-        except FeedbackError as exc:
+        except (FeedbackError, RateLimited) as exc:
             return f"Not stored: {exc}", comment or ""
         except Exception:
             log.exception("storing feedback failed")
@@ -407,7 +428,10 @@ class HandbookApp:
         if rating is None or turn >= len(items) or items[turn].answer is None:
             return ""
         try:
+            _limit(self.feedback_limit, request)
             self._store(items, turn, rating, "", request)
+        except RateLimited as exc:
+            return f"Not stored: {exc}"
         except Exception:
             log.exception("storing feedback failed")
             return "Sorry, the feedback could not be stored."
@@ -455,7 +479,8 @@ class HandbookApp:
         )
         try:
             text = check_question(topic)
-        except QuestionError as exc:
+            _limit(self.question_limit, request)
+        except (QuestionError, RateLimited) as exc:
             reason = (
                 str(exc)
                 .replace("question:", "topic:", 1)
