@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +192,7 @@ class RequestGuard:
                 await _reply(send, 413, self._too_large())
                 return
             more = bool(message.get("more_body"))
-        form = parse_qs(body.decode("utf-8", errors="replace"))
-        user = (form.get("username") or [""])[0].strip()
+        user = await login_user(scope, body)
         address = (scope.get("client") or ("unknown", 0))[0]
         # Keys, not names: a password typed into the user field must not reach the log or linger readable.
         keys = (f"addr:{address}", "user:" + hashlib.sha256(user.encode()).hexdigest())
@@ -226,6 +224,21 @@ class RequestGuard:
         elif 400 <= status < 500:
             count = self.throttle.failed(*keys)
             log.warning("failed login from %s (%d failed attempts)", address, count)
+
+
+async def login_user(scope: Scope, body: bytes) -> str:
+    """The `username` field of a login form, urlencoded (API clients) or multipart (gradio's login page)."""
+    from starlette.requests import Request
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(scope, replay).form()
+    except Exception:  # a malformed form: gradio answers it; the attempt counts under the address
+        return ""
+    value = form.get("username")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _content_length(scope: Scope) -> int | None:

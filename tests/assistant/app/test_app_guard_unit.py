@@ -202,3 +202,20 @@ def test_serve_warns_on_a_network_address_and_passes_tls_options(
     assert "passwords travel in clear" not in result.stderr
     only_cert = CliRunner().invoke(app, ["serve", "--host", host, "--ssl-certfile", str(cert)])
     assert only_cert.exit_code == 2 and "go together" in only_cert.stderr
+
+
+def test_the_user_name_is_read_from_urlencoded_and_multipart_forms() -> None:
+    import asyncio
+
+    import httpx
+
+    from assistant.app.guard import login_user
+
+    for request in (
+        httpx.Request("POST", "http://x/login", data={"username": " trainer ", "password": "p"}),
+        httpx.Request("POST", "http://x/login", data={"username": "trainer"}, files={"password": (None, b"p")}),
+    ):
+        body = request.read()
+        scope = {"type": "http", "method": "POST", "path": "/login", "query_string": b""}
+        scope["headers"] = [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
+        assert asyncio.run(login_user(scope, body)) == "trainer", request.headers["content-type"]
