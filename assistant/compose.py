@@ -93,6 +93,8 @@ class ExtractiveComposer:
                 citation = verified_citation(hit.chunk, start, end, n, titles, verifier)
                 if citation is None:
                     continue  # a failed check is a bug, logged by the verifier; never shown
+                if citation.suspicious and not citations:
+                    continue  # text addressed to an AI system is never the first quote
                 citations.append(citation)
                 where = ", ".join(p for p in (citation.title, citation.ref, page_label(citation.pages)) if p)
                 blocks.append(f"{where}:\n\u201c{citation.quote}\u201d [{n}]")
