@@ -236,3 +236,38 @@ def test_temporary_files_live_in_a_private_folder_removed_on_close(corpus: tuple
     finally:
         running.close()
     assert not work.exists()
+
+
+def test_tls_files_serve_https(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    import httpx
+
+    from assistant.app.server import launch
+    from ingest.settings import Settings
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed (makes the test certificate)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"),
+            *("-keyout", str(key), "-out", str(cert), "-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    _, index = corpus
+    settings = Settings(index_dir=index, feedback_db=tmp_path / "fb.sqlite3", auth=f"trainer:{PASSWORD}")
+    running = launch(
+        settings, "127.0.0.1", free_port(), load=_loader(index), warm=False, ssl_certfile=cert, ssl_keyfile=key
+    )
+    try:
+        assert running.url.startswith("https://")
+        with httpx.Client(base_url=running.url, verify=str(cert), timeout=60) as client:
+            assert client.get("/pdf/rules").status_code == 401
+            assert client.post("/login", data={"username": "trainer", "password": PASSWORD}).status_code == 200
+            assert client.get("/pdf/rules").status_code == 200
+    finally:
+        running.close()
