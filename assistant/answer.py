@@ -24,6 +24,7 @@ class Citation(BaseModel):
     ref: str
     pages: list[int]
     quote: str
+    suspicious: bool = False  # the quote contains text addressed to an AI system (assistant.injection)
 
     def label(self) -> str:
         """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20`"""

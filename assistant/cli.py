@@ -326,17 +326,45 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (0.0.0.0: the whole network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 7860,
     index: IndexOpt = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option("--ssl-certfile", help="TLS certificate (PEM): serve https instead of http.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option("--ssl-keyfile", help="The private key (PEM) of --ssl-certfile.")
+    ] = None,
 ) -> None:
     """Start the chat app for staff and trainers in the browser (login: HANDBOOK_AUTH or HANDBOOK_AUTH_FILE)."""
     import signal
     import time
 
-    from assistant.app.server import AuthConfigError, launch
+    from assistant.app.server import AuthConfigError, is_loopback, launch, load_auth
     from ingest.index_store import IndexMissingError
 
     settings = _settings(index)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise _fail("--ssl-certfile and --ssl-keyfile go together: give both or neither", 2)
+    for option, tls_file in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
+        if tls_file is not None and not tls_file.is_file():
+            raise _fail(f"{option}: {tls_file} is not a file", 2)
+    if not is_loopback(host):
+        try:
+            login_on = bool(load_auth(settings))
+        except AuthConfigError as exc:
+            raise _fail(str(exc), 2) from None
+        if login_on and ssl_certfile is None:
+            typer.echo(
+                f"warning: --host {host} with login over plain http: passwords travel in clear on the network. "
+                "Put a TLS proxy in front, or give --ssl-certfile and --ssl-keyfile.",
+                err=True,
+            )
+        elif not login_on:
+            typer.echo(
+                f"warning: --host {host} without a login: anyone who can reach this address can use the app. "
+                "Set HANDBOOK_AUTH or HANDBOOK_AUTH_FILE.",
+                err=True,
+            )
     try:
-        running = launch(settings, host, port)
+        running = launch(settings, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     except IndexMissingError as exc:
         raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
     except AuthConfigError as exc:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Citation, page_label
+from assistant.injection import looks_injected
 from assistant.retrieval import ScoredChunk
 from assistant.verify import QuoteVerifier
 from ingest.lexical import lexical_tokens
@@ -34,6 +35,7 @@ def verified_citation(
         ref=chunk.ref_at(start),
         pages=pages,
         quote=quote,
+        suspicious=looks_injected(quote),
     )
 
 
@@ -75,7 +77,8 @@ class ExtractiveComposer:
         citations: list[Citation] = []
         blocks: list[str] = []
         top_score = hits[0].score if hits else 0.0
-        for hit in hits:
+        # A passage with text addressed to an AI system is never quoted first (stable: the rest keep their order).
+        for hit in sorted(hits, key=lambda h: looks_injected(h.chunk.text)):
             if len(citations) >= self.max_passages:
                 break
             if citations and hit.score < self.min_relative_score * top_score:
@@ -90,6 +93,8 @@ class ExtractiveComposer:
                 citation = verified_citation(hit.chunk, start, end, n, titles, verifier)
                 if citation is None:
                     continue  # a failed check is a bug, logged by the verifier; never shown
+                if citation.suspicious and not citations:
+                    continue  # text addressed to an AI system is never the first quote
                 citations.append(citation)
                 where = ", ".join(p for p in (citation.title, citation.ref, page_label(citation.pages)) if p)
                 blocks.append(f"{where}:\n\u201c{citation.quote}\u201d [{n}]")

@@ -4,8 +4,8 @@ Passage text is untrusted data: a document may contain text that reads like an
 instruction ("ignore previous instructions ..."). Three layers keep it data:
 the system prompt says so, the passages sit inside <passage> blocks whose markers
 cannot be forged from inside, and sentences that look like instructions to a model
-are withheld from the model altogether (the extractive answer still quotes the
-document as it is).
+(`assistant.injection`, English and Russian) are withheld from the model altogether
+(the extractive answer still quotes the document, marked, and never first).
 """
 
 from __future__ import annotations
@@ -16,20 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer import Turn
+from assistant.injection import looks_injected
 
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "NOT COVERED"
 WITHHELD = "[text addressed to an AI system withheld]"
 
-_INSTRUCTION_LIKE = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|directions|context)\b"
-    r"|\b(?:you are now|act as|pretend to be|new instructions?|system prompt|developer message)\b"
-    r"|\b(?:assistant|AI|language model|chatbot|LLM)s?\b[^.!?\n]{0,30}\b(?:must|should|shall|will)\b[^.!?\n]{0,20}"
-    r"\b(?:say|answer|reply|respond|output|write|tell)\b"
-    r"|\b(?:reply|respond|answer)\s+(?:only\s+)?with\b",
-    re.IGNORECASE,
-)
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
 _MARKUP = re.compile(r"</?\s*passages?\b[^>]*>?", re.IGNORECASE)
 
@@ -51,8 +44,8 @@ class PromptPassage:
 
 
 def looks_like_instruction(text: str) -> bool:
-    """Text addressed to a model rather than to staff ("ignore previous instructions ...")."""
-    return bool(_INSTRUCTION_LIKE.search(text))
+    """Text addressed to a model rather than to staff ("ignore previous instructions ..."): `assistant.injection`."""
+    return looks_injected(text)
 
 
 def sanitize_passage(text: str) -> str:

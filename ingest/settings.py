@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     auth: str = ""  # "user:password" pairs, comma-separated
     auth_file: Path | None = None  # one "user:password" per line
     feedback_db: Path = Field(default_factory=lambda: _repo_root() / "feedback.sqlite3")
+    # Bounds on what one client may send to the app (README, "Bad requests (web app)").
+    max_request_bytes: int = 16_384  # request body limit; a question is at most 2,000 characters
+    questions_per_minute: int = 20  # per browser session (0: no limit)
+    feedback_per_minute: int = 10  # per browser session (0: no limit)
+    login_free_attempts: int = 5  # failed logins per client address or user before the back-off starts
+    login_max_lockout_s: float = 300.0  # the back-off doubles from 1 s up to this
 
     # Optional generated answers (README, "Language models"): empty means extractive answers only.
     llm: str = ""  # ollama:<model>[@url] | openai:<model>[@url] | gguf:<path>

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from assistant.answer import Answer, page_label
+from assistant.injection import SUSPICIOUS_NOTE
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
 
@@ -69,7 +70,8 @@ def conversation_markdown(
         lines += ["**Sources**", ""]
         for c in answer.citations:
             where = ", ".join(part for part in (c.title, c.ref, page_label(c.pages)) if part)
-            lines.append(f"{c.n}. {md_escape(where)} (document `{c.doc}`)")
+            flag = f" {SUSPICIOUS_NOTE}" if c.suspicious else ""
+            lines.append(f"{c.n}. {md_escape(where)} (document `{c.doc}`){flag}")
         searched = ", ".join(f"`{d}`" for d in answer.documents_searched)
         if searched:
             lines += ["", f"Documents searched: {searched}. Confidence {answer.confidence:.2f}."]

@@ -51,6 +51,23 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` (OWASP CSV injection).
+
+    Staff type comments and questions freely; opened in Excel or LibreOffice, `=HYPERLINK(...)` or
+    `=cmd|' /C calc'!A0` would otherwise run as a formula. Carriage returns become line ends.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    # A bare CR is not quoted by the csv module (line ends are "\n") and would split the row.
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class FeedbackError(ValueError):
     """Feedback that cannot be stored; the message names the field."""
 
@@ -139,5 +156,5 @@ class FeedbackStore:
         rows = self.rows()
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
         return len(rows)

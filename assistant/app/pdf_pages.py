@@ -6,6 +6,7 @@ annotations`: FastAPI reads the route handler's annotations at run time to find 
 """
 
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -48,32 +49,33 @@ class SourceDocuments:
             f"document {doc_id!r}: its PDF is missing (expected {info.source_path or 'a source path'})"
         )
 
-    def cache_key(self, doc_id: str) -> str:
-        info = self.documents.get(doc_id)
-        return info.sha256[:16] if info and info.sha256 else hashlib.sha256(doc_id.encode()).hexdigest()[:16]
-
 
 class PageRenderer:
-    """Renders one PDF page to a PNG file, once; later calls return the cached file."""
+    """Renders one PDF page to a PNG file, once; later calls return the cached file.
+
+    A cached file is served only if this process wrote it and its bytes still hash to what was
+    written: a file planted in the cache folder under the expected name is rendered over, never
+    shown as a document page. Names carry a hash of the PDF's content, so an edited PDF is rendered afresh.
+    """
 
     def __init__(self, cache_dir: Path, scale: float = 1.5) -> None:
         self.cache_dir = Path(cache_dir)
         self.scale = scale
+        self._written: dict[Path, str] = {}  # file -> sha256 of the PNG bytes this process wrote
+        self._pdf_digests: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> content sha256
 
-    def render(self, pdf_path: Path, page: int, key: str | None = None) -> Path:
-        """`page` is 1-based. `key` names the PDF's content (e.g. its sha256) so an edited PDF is rendered afresh."""
+    def render(self, pdf_path: Path, page: int) -> Path:
+        """`page` is 1-based."""
         if page < 1:
             raise ValueError(f"page: {page} is not a page number (pages start at 1)")
-        stat = pdf_path.stat()
-        key = key or hashlib.sha256(f"{pdf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-        target = self.cache_dir / f"{key}-p{page:04d}-x{round(self.scale * 100)}.png"
-        if target.exists():
+        target = self.cache_dir / f"{self._content_key(pdf_path)}-p{page:04d}-x{round(self.scale * 100)}.png"
+        if self._is_ours(target):
             return target
         import pypdfium2
 
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _PDFIUM_LOCK:
-            if target.exists():  # another request rendered it while this one waited
+            if self._is_ours(target):  # another request rendered it while this one waited
                 return target
             pdf = pypdfium2.PdfDocument(str(pdf_path))
             try:
@@ -82,11 +84,36 @@ class PageRenderer:
                 image = pdf[page - 1].render(scale=self.scale).to_pil()
             finally:
                 pdf.close()
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=False)
+            data = buffer.getvalue()
             partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            image.save(partial, format="PNG", optimize=False)
+            partial.write_bytes(data)
             os.replace(partial, target)  # readers never see a half-written file
+            self._written[target] = hashlib.sha256(data).hexdigest()
         log.debug("rendered %s p. %d -> %s", pdf_path.name, page, target)
         return target
+
+    def _is_ours(self, target: Path) -> bool:
+        expected = self._written.get(target)
+        if expected is None:
+            return False
+        try:
+            return hashlib.sha256(target.read_bytes()).hexdigest() == expected
+        except OSError:
+            return False
+
+    def _content_key(self, pdf_path: Path) -> str:
+        stat = pdf_path.stat()
+        memo = (str(pdf_path.resolve()), stat.st_size, stat.st_mtime_ns)
+        digest = self._pdf_digests.get(memo)
+        if digest is None:
+            sha = hashlib.sha256()
+            with pdf_path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    sha.update(block)
+            digest = self._pdf_digests[memo] = sha.hexdigest()[:24]
+        return digest
 
 
 def add_pdf_route(

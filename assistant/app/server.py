@@ -8,9 +8,13 @@ the server binds 127.0.0.1 unless told otherwise.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
+import ipaddress
 import logging
+import os
+import shutil
 import tempfile
 import threading
 import time
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import assistant  # noqa: F401  (sets the offline environment before gradio is imported)
-from ingest.index_store import IndexMeta, current_generation_dir
+from ingest.index_store import CURRENT, IndexMeta, current_generation_dir
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,23 +84,36 @@ def load_auth(settings: Settings) -> list[tuple[str, str]]:
 
 
 def auth_checker(pairs: list[tuple[str, str]]) -> Callable[[str, str], bool]:
-    """A login check that compares in constant time and never logs the password."""
+    """A login check that compares in constant time and logs neither the password nor the user name."""
     expected = {user: hashlib.sha256(password.encode()).digest() for user, password in pairs}
 
     def check(user: str, password: str) -> bool:
+        # Failures are logged by the login throttle (assistant.app.guard) with the client address and a
+        # count, never the user name: a password typed into the user field must not reach the log.
         digest = hashlib.sha256((password or "").encode()).digest()
-        ok = hmac.compare_digest(expected.get(user, b"\0" * 32), digest) and user in expected
-        if not ok:
-            log.warning("failed login for user %r", user)
-        return ok
+        return hmac.compare_digest(expected.get(user, b"\0" * 32), digest) and user in expected
 
     return check
 
 
 class WarmAssistant:
-    """Builds and warms the assistant in a background thread; `get()` waits until it is ready."""
+    """Builds and warms the assistant in a background thread; `get()` waits until it is ready.
 
-    def __init__(self, load: Callable[[], Assistant], warm: bool = True) -> None:
+    With `index_dir`, it follows the index: when an ingest names a new generation in `CURRENT`
+    (looked at no more than once per `check_interval_s`), the next `get()` builds an assistant on
+    it with `reload(previous)` and swaps it in. Requests already answering keep the assistant they
+    got; requests arriving while the new one is built get the old one, so none is dropped.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], Assistant],
+        warm: bool = True,
+        *,
+        index_dir: Path | None = None,
+        reload: Callable[[Assistant], Assistant] | None = None,
+        check_interval_s: float = 1.0,
+    ) -> None:
         self._load = load
         self._warm = warm
         self._ready = threading.Event()
@@ -104,6 +121,16 @@ class WarmAssistant:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.seconds: float | None = None
+        self._index_dir = index_dir
+        self._reload = reload or (lambda _previous: load())
+        self.check_interval_s = check_interval_s
+        self._checked_at = float("-inf")
+        self._swap_lock = threading.Lock()
+        self._listeners: list[Callable[[Assistant], None]] = []
+
+    def on_change(self, listener: Callable[[Assistant], None]) -> None:
+        """`listener(assistant)` runs after an assistant on a new index generation is swapped in."""
+        self._listeners.append(listener)
 
     def start(self) -> WarmAssistant:
         if self._thread is None:
@@ -140,7 +167,53 @@ class WarmAssistant:
             raise TimeoutError(f"the assistant is still loading after {timeout:.0f} s")
         if self._assistant is None:
             raise RuntimeError(f"the assistant failed to load: {self._error}") from self._error
+        self._follow_index()
         return self._assistant
+
+    @property
+    def generation(self) -> str | None:
+        """The index generation the current assistant answers from (None before it has loaded)."""
+        return _generation_of(self._assistant)
+
+    def _follow_index(self) -> None:
+        if self._index_dir is None:
+            return
+        now = time.monotonic()
+        if now - self._checked_at < self.check_interval_s:
+            return
+        self._checked_at = now
+        loaded = self.generation
+        try:
+            current = (self._index_dir / CURRENT).read_text().strip()
+        except OSError:
+            return  # no pointer (an index being rebuilt from nothing): keep serving what is loaded
+        if loaded is None or not current or current == loaded:
+            return
+        if not self._swap_lock.acquire(blocking=False):
+            return  # another request is building it; this one is answered by the current assistant
+        try:
+            previous = self._assistant
+            assert previous is not None
+            started = time.perf_counter()
+            fresh = self._reload(previous)
+            self._assistant = fresh  # one reference assignment: each request sees the old or the new, whole
+            log.info(
+                "now answering from index generation %s (was %s; loaded in %.1f s)",
+                _generation_of(fresh),
+                loaded,
+                time.perf_counter() - started,
+            )
+            for listener in self._listeners:
+                listener(fresh)
+        except Exception:
+            log.exception("loading index generation %s failed; still answering from %s", current, loaded)
+        finally:
+            self._swap_lock.release()
+
+
+def _generation_of(assistant_: Any) -> str | None:
+    meta = getattr(getattr(assistant_, "snapshot", None), "meta", None)
+    return getattr(meta, "generation", None)
 
 
 def read_documents(index_dir: Path) -> IndexMeta:
@@ -158,35 +231,64 @@ def documents_listing(meta: IndexMeta) -> list[dict[str, Any]]:
 
 @dataclass
 class RunningApp:
-    """A launched app: its URL, the gradio Blocks and the warm-up holder."""
+    """A launched app: its URL, the gradio Blocks and the warm-up holder.
+
+    `work_dir` holds page images and downloads; when the app made it (the default), `close()` removes it.
+    """
 
     url: str
     blocks: Any
     warm: WarmAssistant
     fastapi_app: Any
     login: bool = False
+    work_dir: Path | None = None
+    owns_work_dir: bool = False
 
     def close(self) -> None:
         self.blocks.close()
+        if self.owns_work_dir and self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def is_logged_in(app: Any, request: Any) -> bool:
+    """THE login check for every custom route (the `/pdf` route): the same session as gradio's own pages.
+
+    gradio 6 keeps the session token in the cookie `access-token-<cookie_id>` (or the
+    `-unsecure-` variant over plain http) and maps it to the user in `app.tokens`; with no
+    login configured (`app.auth` unset) everyone is let in. If a gradio upgrade changes this,
+    `tests/assistant/app/test_app_guard.py` fails: it logs in for real and needs 401 without
+    the session and 200 with it.
+    """
+    if not getattr(app, "auth", None):
+        return True
+    cookie_id = app.cookie_id
+    token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+        f"access-token-unsecure-{cookie_id}"
+    )
+    return token is not None and app.tokens.get(token) is not None
 
 
 def login_guard(app: Any) -> Callable[[Any], bool]:
-    """Reads gradio's own login cookie, so the PDF route needs the same login as the page.
+    """`is_logged_in` bound to one app, as a route's `is_allowed(request)`."""
+    return lambda request: is_logged_in(app, request)
 
-    gradio keeps the session token in `access-token-<cookie_id>` (or the `-unsecure-`
-    variant over plain http) and maps it to the user in `app.tokens`.
-    """
 
-    def allowed(request: Any) -> bool:
-        if not getattr(app, "auth", None):
-            return True
-        cookie_id = app.cookie_id
-        token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
-            f"access-token-unsecure-{cookie_id}"
-        )
-        return token is not None and app.tokens.get(token) is not None
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    return allowed
+
+def private_work_dir() -> Path:
+    """A folder only this user can read (mode 700), removed when the process exits."""
+    path = Path(tempfile.mkdtemp(prefix="handbook-app-"))
+    path.chmod(0o700)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def launch(
@@ -199,11 +301,16 @@ def launch(
     work_dir: Path | None = None,
     answer_concurrency: int = 2,
     quiet: bool = True,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+    follow_index_s: float = 1.0,
 ) -> RunningApp:
     """Starts the server without blocking; `RunningApp.close()` stops it.
 
     `load` builds the assistant (default: `Assistant.from_settings(settings)`), e.g. one
-    that reuses an embedder the caller already loaded.
+    that reuses an embedder the caller already loaded; it is called again when an ingest
+    switches the index to a new generation. Page images and downloads go to `work_dir`
+    (default: a private temporary folder, removed on close and at exit).
     """
     settings = settings or Settings()
     meta = read_documents(settings.index_dir)  # fails fast, before gradio, when there is no index
@@ -214,13 +321,31 @@ def launch(
 
         return Assistant.from_settings(settings)
 
-    warm_assistant = WarmAssistant(load or default_load, warm=warm).start()
+    def default_reload(previous: Assistant) -> Assistant:
+        from assistant.chain import Assistant
+
+        # The same model: reuse the loaded embedder (seconds saved on the first question after an ingest).
+        same_model = read_documents(settings.index_dir).model_path == previous.snapshot.meta.model_path
+        return Assistant.from_settings(settings, embedder=previous.retriever.embedder if same_model else None)
+
+    warm_assistant = WarmAssistant(
+        load or default_load,
+        warm=warm,
+        index_dir=settings.index_dir,
+        reload=None if load is not None else default_reload,
+        check_interval_s=follow_index_s,
+    ).start()
 
     from assistant.app.feedback import FeedbackStore
+    from assistant.app.guard import RateLimiter
     from assistant.app.pdf_pages import PageRenderer, SourceDocuments, add_pdf_route
     from assistant.app.ui import HandbookApp
 
-    work = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir()) / "handbook-app"
+    owns_work = work_dir is None
+    work = private_work_dir() if work_dir is None else Path(work_dir)
+    # gradio copies every file it serves (page images, downloads) into its cache, by default the
+    # shared /tmp/gradio: keep those copies in the private folder too. Read when components are made.
+    os.environ["GRADIO_TEMP_DIR"] = str(work / "gradio")
     sources = SourceDocuments(meta.documents, settings.corpus_dir)
     handbook_app = HandbookApp(
         warm_assistant,
@@ -230,30 +355,65 @@ def launch(
         PageRenderer(work / "pages"),
         work / "exports",
         answer_concurrency=answer_concurrency,
+        question_limit=RateLimiter(settings.questions_per_minute, "questions"),
+        feedback_limit=RateLimiter(settings.feedback_per_minute, "feedback entries"),
     )
+    warm_assistant.on_change(handbook_app.index_changed)
     blocks = handbook_app.build()
     blocks.queue(default_concurrency_limit=4)
     from gradio.exceptions import ServerFailedToStartError
 
     try:
-        fastapi_app, url, _ = _launch_blocks(blocks, host, port, auth_pairs, quiet)
+        fastapi_app, url, _ = _launch_blocks(
+            blocks, host, port, auth_pairs, quiet, settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile
+        )
     except ServerFailedToStartError as exc:  # reported like a taken port: the caller prints one line
         raise OSError(str(exc)) from exc
     add_pdf_route(fastapi_app, sources, login_guard(fastapi_app))
-    return RunningApp(url=url, blocks=blocks, warm=warm_assistant, fastapi_app=fastapi_app, login=bool(auth_pairs))
+    return RunningApp(
+        url=url,
+        blocks=blocks,
+        warm=warm_assistant,
+        fastapi_app=fastapi_app,
+        login=bool(auth_pairs),
+        work_dir=work,
+        owns_work_dir=owns_work,
+    )
 
 
-def _launch_blocks(blocks: Any, host: str, port: int, auth_pairs: list[tuple[str, str]], quiet: bool) -> Any:
+def _launch_blocks(
+    blocks: Any,
+    host: str,
+    port: int,
+    auth_pairs: list[tuple[str, str]],
+    quiet: bool,
+    settings: Settings,
+    *,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> Any:
     import gradio as gr
+    from starlette.middleware import Middleware
 
+    from assistant.app.guard import LoginThrottle, RequestGuard
     from assistant.app.ui import CSS
 
+    throttle = LoginThrottle(settings.login_free_attempts, max_delay_s=settings.login_max_lockout_s)
+    guard = Middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, throttle=throttle)  # type: ignore[arg-type]
+    tls: dict[str, Any] = {}
+    if ssl_certfile is not None or ssl_keyfile is not None:
+        # ssl_verify=False concerns only gradio's own start-up request to itself (a certificate made
+        # out to a host name does not match 127.0.0.1); browsers still verify the certificate.
+        tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile), "ssl_verify": False}
     return blocks.launch(
         server_name=host,
         server_port=port,
         share=False,  # never a public gradio.live tunnel, whatever GRADIO_SHARE says
         auth=auth_checker(auth_pairs) if auth_pairs else None,
-        auth_message="Handbook Assistant: sign in with the account your administrator gave you.",
+        auth_message=(
+            "Handbook Assistant: sign in with the account your administrator gave you. "
+            f"After {settings.login_free_attempts} failed attempts, sign-ins are refused for a while."
+        ),
         prevent_thread_lock=True,
         quiet=quiet,
         show_error=False,
@@ -268,7 +428,9 @@ def _launch_blocks(blocks: Any, host: str, port: int, auth_pairs: list[tuple[str
         _frontend=False,
         pwa=False,
         footer_links=["api", "settings"],
-        app_kwargs={"docs_url": None, "redoc_url": None},
+        max_file_size="1kb",  # no upload field; RequestGuard refuses the upload route anyway
+        app_kwargs={"docs_url": None, "redoc_url": None, "middleware": [guard]},
         theme=gr.themes.Default(),
         css=CSS,
+        **tls,
     )

@@ -19,9 +19,11 @@ import gradio as gr
 from assistant.answer import Answer, AnswerDelta, Citation, Turn, page_label
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
+from assistant.app.guard import RateLimited, RateLimiter
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
 from assistant.app.server import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
+from assistant.injection import SUSPICIOUS_NOTE, looks_injected
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ CSS = """
                max-height: 16em; overflow-y: auto; }
 .hb-passage mark, .hb-page-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
 .hb-card a, .hb-page-text a { font-size: 0.9em; }
+.hb-suspicious { color: #b45309; font-size: 0.9em; margin-bottom: 6px; }
 .hb-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .hb-page-passage { white-space: pre-wrap; line-height: 1.5; }
 """
@@ -66,6 +69,7 @@ class Source:
     pages: list[int]
     passage: str
     quote: str  # the verbatim quote to highlight; "" for a passage that was not quoted
+    suspicious: bool = False  # contains text addressed to an AI system (assistant.injection)
 
     def label(self) -> str:
         head = f"[{self.key[1:]}]" if self.key.startswith("c") else "(related)"
@@ -76,7 +80,10 @@ def answer_sources(answer: Answer) -> list[Source]:
     """The citations with the passage each quote comes from; after a refusal, the top passages."""
     if answer.citations:
         return [_citation_source(answer, c) for c in answer.citations]
-    return [Source(f"p{i}", p.doc, p.title, p.ref, p.pages, p.text, "") for i, p in enumerate(answer.passages[:3], 1)]
+    return [
+        Source(f"p{i}", p.doc, p.title, p.ref, p.pages, p.text, "", looks_injected(p.text))
+        for i, p in enumerate(answer.passages[:3], 1)
+    ]
 
 
 def _citation_source(answer: Answer, citation: Citation) -> Source:
@@ -92,6 +99,7 @@ def _citation_source(answer: Answer, citation: Citation) -> Source:
         citation.pages,
         passage or citation.quote,
         citation.quote,
+        citation.suspicious,
     )
 
 
@@ -140,8 +148,9 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             f'<div class="hb-card" data-doc="{html.escape(s.doc, quote=True)}" data-page="{first}">'
             f'<div class="hb-card-head">{head}</div>'
             f'<div class="hb-card-meta">{meta}</div>'
-            f'<div class="hb-passage">{highlight(s.passage, s.quote)}</div>'
-            f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
+            + (f'<div class="hb-suspicious">{html.escape(SUSPICIOUS_NOTE)}</div>' if s.suspicious else "")
+            + f'<div class="hb-passage">{highlight(s.passage, s.quote)}</div>'
+            + f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
             f"Open the PDF at {page_label(s.pages)}</a>"
             "</div>"
         )
@@ -162,7 +171,8 @@ def answer_markdown(answer: Answer) -> str:
     if answer.mode == "generated":
         lines += [md_escape(answer.generated_text()), ""]
     for c in answer.citations:
-        lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
+        flag = f" _{SUSPICIOUS_NOTE}_" if c.suspicious else ""
+        lines += [f"**[{c.n}] {md_escape(c.label())}**{flag}", f"\u201c{md_escape(c.quote)}\u201d", ""]
     if answer.mode == "generated":
         lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
     lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
@@ -193,6 +203,12 @@ def _session_key(request: gr.Request | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]  # never a client string in a path
 
 
+def _limit(limiter: RateLimiter | None, request: gr.Request | None) -> None:
+    """Counts one request of this session against `limiter`; raises `RateLimited` over the limit."""
+    if limiter is not None:
+        limiter.check(_session_key(request))
+
+
 def _chat_messages(exchanges: Sequence[Exchange], pending: str | None = None) -> list[dict[str, str]]:
     messages: list[dict[str, str]] = []
     for ex in exchanges:
@@ -216,6 +232,8 @@ class HandbookApp:
         renderer: PageRenderer,
         export_dir: Path,
         answer_concurrency: int = 2,
+        question_limit: RateLimiter | None = None,
+        feedback_limit: RateLimiter | None = None,
     ) -> None:
         self.warm = warm
         self.documents = documents
@@ -226,6 +244,15 @@ class HandbookApp:
         self.renderer = renderer
         self.export_dir = Path(export_dir)
         self.answer_concurrency = answer_concurrency
+        self.question_limit = question_limit
+        self.feedback_limit = feedback_limit
+
+    def index_changed(self, assistant: Any) -> None:
+        """An ingest switched the index: its documents become searchable and their pages viewable."""
+        self.documents = assistant.documents()
+        self.doc_ids = {d["id"] for d in self.documents}
+        self.kinds = {d["id"]: d["kind"] for d in self.documents}
+        self.sources.documents = dict(assistant.snapshot.meta.documents)
 
     # ---- chat -------------------------------------------------------------------------
 
@@ -236,7 +263,8 @@ class HandbookApp:
         exchanges = list(exchanges or [])
         try:
             text = check_question(question)
-        except QuestionError as exc:
+            _limit(self.question_limit, request)
+        except (QuestionError, RateLimited) as exc:
             exchanges.append(Exchange(question=str(question or "")[:200] or "(empty)", notice=str(exc)))
             yield self._outputs(exchanges, request, keep_sources=True, question=question)
             return
@@ -323,11 +351,12 @@ class HandbookApp:
             "",
         )
 
-    def ask_api(self, question: str) -> dict[str, Any]:
+    def ask_api(self, question: str, request: gr.Request | None = None) -> dict[str, Any]:
         """Answers one question: the JSON object of `handbook ask --json`."""
         try:
+            _limit(self.question_limit, request)
             return self.warm.get(WARM_WAIT_S).ask(question).to_json_dict()
-        except QuestionError as exc:  # the caller's mistake: no traceback in the operator's log
+        except (QuestionError, RateLimited) as exc:  # the caller's mistake: no traceback in the operator's log
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("the /ask endpoint failed")
@@ -345,7 +374,7 @@ class HandbookApp:
         head = f"<h4>{html.escape(source.label())}</h4>"
         passage = f'<div class="hb-page-passage">{highlight(source.passage, source.quote)}</div>'
         try:
-            image = self.renderer.render(self.sources.pdf_path(source.doc), page, self.sources.cache_key(source.doc))
+            image = self.renderer.render(self.sources.pdf_path(source.doc), page)
         except SourceNotFound as exc:
             log.warning("page view: %s", exc)
             return (
@@ -381,8 +410,9 @@ class HandbookApp:
         if rating not in ("up", "down"):
             return "Choose 👍 or 👎 first.", comment or ""
         try:
+            _limit(self.feedback_limit, request)
             self._store(exchanges or [], turn, rating, comment or "", request)
-        except FeedbackError as exc:
+        except (FeedbackError, RateLimited) as exc:
             return f"Not stored: {exc}", comment or ""
         except Exception:
             log.exception("storing feedback failed")
@@ -398,7 +428,10 @@ class HandbookApp:
         if rating is None or turn >= len(items) or items[turn].answer is None:
             return ""
         try:
+            _limit(self.feedback_limit, request)
             self._store(items, turn, rating, "", request)
+        except RateLimited as exc:
+            return f"Not stored: {exc}"
         except Exception:
             log.exception("storing feedback failed")
             return "Sorry, the feedback could not be stored."
@@ -446,7 +479,8 @@ class HandbookApp:
         )
         try:
             text = check_question(topic)
-        except QuestionError as exc:
+            _limit(self.question_limit, request)
+        except (QuestionError, RateLimited) as exc:
             reason = (
                 str(exc)
                 .replace("question:", "topic:", 1)

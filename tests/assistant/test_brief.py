@@ -320,3 +320,20 @@ def test_real_brief_on_visits_by_children(corpus_settings: Any) -> None:
     assert "child" in texts and "visit" in texts
     md = brief.to_markdown()
     assert all(p.citation() in md.replace("\\", "") for p in brief.passages())
+
+
+@pytest.mark.unit
+def test_docx_keeps_formula_and_field_text_as_plain_text(tmp_path: Path) -> None:
+    """Word never evaluates a text run: no field code may come out of document text (DDE, =cmd|...)."""
+    import zipfile
+
+    from docx import Document
+
+    brief = _brief()
+    planted = "=cmd|' /C calc'!A0 {DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"} =HYPERLINK(\"x\")"
+    brief.documents[1].passages[0].text = planted
+    path = brief.to_docx(tmp_path / "brief.docx")
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("word/document.xml").decode()
+    assert "instrText" not in xml and "fldSimple" not in xml and "fldChar" not in xml
+    assert planted in [p.text for p in Document(str(path)).paragraphs]

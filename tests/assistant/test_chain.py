@@ -129,7 +129,7 @@ def test_document_filter_restricts_passages(assistant_: Assistant) -> None:
 def test_json_shape(assistant_: Assistant) -> None:
     data: dict[str, Any] = assistant_.ask("refuses to be searched").to_json_dict()
     assert {"question", "answer", "refused", "citations", "passages", "timings_ms"} <= set(data)
-    assert {"n", "doc", "title", "ref", "pages", "quote"} == set(data["citations"][0])
+    assert {"n", "doc", "title", "ref", "pages", "quote", "suspicious"} == set(data["citations"][0])
     assert {"doc", "pages", "ref", "score", "text"} <= set(data["passages"][0])
     assert "total" in data["timings_ms"]
 

@@ -139,3 +139,28 @@ def test_cli_feedback_export_to_file_and_stdout(tmp_path: Path, monkeypatch: pyt
 
     result = runner.invoke(app, ["feedback", "export"])
     assert "wrong page" in result.stdout
+
+
+@pytest.mark.unit
+def test_cli_export_neutralises_formula_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    db = tmp_path / "fb.sqlite3"
+    monkeypatch.setenv("HANDBOOK_FEEDBACK_DB", str(db))
+    formulas = ['=HYPERLINK("http://evil.example","click")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"]
+    store = FeedbackStore(db)
+    for i, text in enumerate(formulas):
+        store.add(FeedbackRecord(question=f"q{i}", answer="\tTAB", rating="down", comment=text))
+    store.add(FeedbackRecord(question="\r=1+2", answer="plain answer", rating="up", comment="fine"))
+    target = tmp_path / "feedback.csv"
+    result = CliRunner().invoke(app, ["feedback", "export", "--csv", str(target)])
+    assert result.exit_code == 0, result.output
+    with target.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["comment"] for r in rows[:-1]] == ["'" + text for text in formulas]
+    assert rows[0]["answer"] == "'\tTAB"
+    assert rows[-1]["question"] == "'\n=1+2" and rows[-1]["answer"] == "plain answer" and rows[-1]["comment"] == "fine"
+    for row in rows:
+        assert not any(str(cell).startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())

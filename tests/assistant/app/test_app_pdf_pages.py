@@ -30,7 +30,7 @@ def test_renders_a_page_to_png_once_and_caches_it(tmp_path: Path, two_page_pdf: 
     from PIL import Image
 
     renderer = PageRenderer(tmp_path / "cache", scale=1.5)
-    first = renderer.render(two_page_pdf, 2, key="k1")
+    first = renderer.render(two_page_pdf, 2)
     assert first.parent == tmp_path / "cache" and first.suffix == ".png"
     with Image.open(first) as image:
         # A4 is 595 x 842 points; at scale 1.5 that is about 893 x 1263 pixels.
@@ -38,9 +38,9 @@ def test_renders_a_page_to_png_once_and_caches_it(tmp_path: Path, two_page_pdf: 
         darkest, _ = image.convert("L").getextrema()
         assert isinstance(darkest, int) and darkest < 128  # some dark (text) pixels, not a blank page
     mtime = first.stat().st_mtime_ns
-    again = renderer.render(two_page_pdf, 2, key="k1")
+    again = renderer.render(two_page_pdf, 2)
     assert again == first and again.stat().st_mtime_ns == mtime  # served from the cache
-    assert renderer.render(two_page_pdf, 1, key="k1") != first
+    assert renderer.render(two_page_pdf, 1) != first
     assert not list((tmp_path / "cache").glob("*.tmp"))
 
 
@@ -105,3 +105,25 @@ def test_pdf_route_asks_the_login_guard(two_page_pdf: Path) -> None:
     assert client.get("/pdf/rules").status_code == 401
     client.cookies.set("ok", "1")
     assert client.get("/pdf/rules").status_code == 200
+
+
+@pytest.mark.unit
+def test_a_planted_file_with_the_expected_name_is_never_served(tmp_path: Path, two_page_pdf: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    genuine = PageRenderer(tmp_path / "probe").render(two_page_pdf, 1)
+    fake = io.BytesIO()
+    Image.new("RGB", (40, 40), "red").save(fake, format="PNG")
+    planted = fake.getvalue()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # The name the old shared cache used (the index's sha256 prefix) and the name used now.
+    for name in ("ab" * 8 + "-p0001-x150.png", genuine.name):
+        (cache / name).write_bytes(planted)
+    renderer = PageRenderer(cache)
+    shown = renderer.render(two_page_pdf, 1)
+    assert shown.read_bytes() == genuine.read_bytes() != planted
+    shown.write_bytes(planted)  # replaced after it was written: rendered again, not served
+    assert renderer.render(two_page_pdf, 1).read_bytes() == genuine.read_bytes()
