@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from assistant.refusal import RefusalPolicy, unknown_names
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
 from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
-from ingest.encoders import MINILM, build_encoders
+from ingest.encoders import MINILM, TextEncoder, build_encoders
 from ingest.index_store import IndexSnapshot
 from ingest.lexical import lexical_tokens
 from ingest.settings import Settings
@@ -94,11 +94,17 @@ class Assistant:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Assistant:
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        encoders: Mapping[str, TextEncoder] | None = None,
+    ) -> Assistant:
+        """The assistant the settings describe; `embedder` (MiniLM) or `encoders` (by model id) reuse loaded models."""
         settings = settings or Settings()
         snapshot = IndexSnapshot.open(settings.index_dir)
         glossary = Glossary.load(settings.glossary_path) if settings.glossary_path.exists() else None
-        retriever = build_retriever(settings, snapshot, glossary, embedder)
+        retriever = build_retriever(settings, snapshot, glossary, embedder, encoders)
         refusal = (
             RefusalPolicy()
             if settings.refusal_threshold is None
@@ -282,11 +288,21 @@ class Assistant:
 
 
 def build_retriever(
-    settings: Settings, snapshot: IndexSnapshot, glossary: Glossary | None = None, embedder: Embedder | None = None
+    settings: Settings,
+    snapshot: IndexSnapshot,
+    glossary: Glossary | None = None,
+    embedder: Embedder | None = None,
+    reuse: Mapping[str, TextEncoder] | None = None,
 ) -> HybridRetriever:
-    """The retriever the settings describe, over `snapshot`; `embedder` replaces the MiniLM encoder (tests)."""
+    """The retriever the settings describe, over `snapshot`.
+
+    `embedder` replaces the MiniLM encoder; `reuse` holds already loaded encoders by model id.
+    """
     model_path = snapshot.meta.model_path if Path(snapshot.meta.model_path).exists() else None
     encoders = build_encoders(settings, model_path)
+    for model_id, encoder in (reuse or {}).items():
+        if model_id in encoders:
+            encoders[model_id] = encoder
     if embedder is not None:
         encoders[MINILM] = embedder
     return HybridRetriever.build(snapshot, encoders, settings.retrieval, glossary)

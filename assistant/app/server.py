@@ -324,9 +324,13 @@ def launch(
     def default_reload(previous: Assistant) -> Assistant:
         from assistant.chain import Assistant
 
-        # The same model: reuse the loaded embedder (seconds saved on the first question after an ingest).
+        # Reuse the loaded models (seconds saved on the first question after an ingest); MiniLM only
+        # when the new generation was embedded with the same one.
         same_model = read_documents(settings.index_dir).model_path == previous.snapshot.meta.model_path
-        return Assistant.from_settings(settings, embedder=previous.retriever.embedder if same_model else None)
+        loaded = previous.retriever.encoders()
+        if not same_model:
+            loaded.pop("minilm", None)
+        return Assistant.from_settings(settings, encoders=loaded)
 
     warm_assistant = WarmAssistant(
         load or default_load,

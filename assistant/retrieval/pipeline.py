@@ -112,6 +112,10 @@ class HybridRetriever:
             raise RuntimeError("the retriever has no MiniLM source")
         return source.encoder
 
+    def encoders(self) -> dict[str, TextEncoder]:
+        """The dense sources' encoders by model id (to reuse the loaded models in another retriever)."""
+        return {name: s.encoder for name, s in self.sources.items() if isinstance(s, DenseSource)}
+
     def warm_up(self) -> None:
         """Load the models and open the indexes now rather than on the first question."""
         for source in self.sources.values():
