@@ -54,10 +54,9 @@ class RetrievalConfig(BaseModel):
     # Exact (brute-force) vector search up to this many chunks: the same ranking after every
     # re-ingest; Chroma's approximate HNSW graph differs per build. Above it, Chroma answers.
     exact_search_limit: int = Field(default=200_000, ge=0)
-    # Languages whose questions the dense models read with the glossary's English terms added:
-    # a Russian or Kazakh question then also carries the standards' words (English questions are
-    # better read as asked: measured on the dev set).
-    expand_dense: list[str] = Field(default_factory=lambda: ["ru", "kk"])
+    # Per dense model, the question languages it reads with the glossary's English terms added:
+    # a Russian or Kazakh question then also carries the standards' words (see docs/retrieval.md).
+    expand_dense: dict[str, list[str]] = Field(default_factory=lambda: {"minilm": ["ru", "kk"], "e5": ["ru", "kk"]})
     # Whose best cosine is the evidence strength that answerability reads, per language.
     evidence_source: dict[str, str] = Field(default_factory=lambda: {"en": "minilm", "ru": "e5", "kk": "e5"})
 

@@ -91,6 +91,7 @@ class HybridRetriever:
                 candidate_k=config.candidate_k,
                 window_weight=config.window_weight if model_id == MINILM else 0.0,
                 exact_search_limit=config.exact_search_limit,
+                expanded_for=config.expand_dense.get(model_id, ()),
                 ann=_chroma_search(snapshot) if model_id == MINILM else None,
             )
         sources["bm25"] = LexicalSource(snapshot.bm25, candidate_k=config.candidate_k)
@@ -162,8 +163,7 @@ class HybridRetriever:
         timings["expand"] = _ms(started)
         if allowed_docs is not None and not allowed_docs:
             return SearchResult(query, expanded, [], timings, lang=lang)
-        dense_text = expanded if lang in self.config.expand_dense else query
-        request = Query(dense_text, expanded, lang, self._mask(allowed_docs))
+        request = Query(query, expanded, lang, self._mask(allowed_docs))
 
         weights = self.weights(lang)
         evidence = self.config.evidence_source.get(lang, MINILM)

@@ -33,8 +33,8 @@ class SearchFilter:
 class Query:
     """A question as the sources read it."""
 
-    text: str  # what the dense models read: as asked (they understand paraphrase), or expanded (config)
-    expanded: str  # with the glossary's terms added: BM25 reads it (measured better for each)
+    text: str  # as asked: English questions reach the dense models so (they understand paraphrase)
+    expanded: str  # with the glossary's terms added: BM25 reads it, and dense models in `expand_dense` languages
     lang: str  # "en", "ru" or "kk"
     allowed: np.ndarray | None = None  # bool mask over the snapshot's chunks; None: every chunk
 

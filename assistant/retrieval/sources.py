@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -54,6 +54,7 @@ class DenseSource:
         candidate_k: int = 40,
         window_weight: float = 0.0,
         exact_search_limit: int = 200_000,
+        expanded_for: Iterable[str] = (),
         ann: Callable[[np.ndarray, int, Query], list[tuple[int, float]]] | None = None,
     ) -> None:
         self.name = name
@@ -63,6 +64,7 @@ class DenseSource:
         self.candidate_k = candidate_k
         self.window_weight = window_weight
         self.exact_search_limit = exact_search_limit
+        self.expanded_for = frozenset(expanded_for)  # question languages read with the glossary's terms
         self.ann = ann
 
     def vectors(self) -> PassageVectors:
@@ -71,7 +73,8 @@ class DenseSource:
         return self._vectors
 
     def run(self, query: Query) -> SourceRun:
-        vector = np.asarray(self.encoder.encode_query(query.text), dtype=np.float32)
+        text = query.expanded if query.lang in self.expanded_for else query.text
+        vector = np.asarray(self.encoder.encode_query(text), dtype=np.float32)
         stored = self.vectors()
         if len(stored.vectors) <= self.exact_search_limit or self.ann is None:
             cosines = stored.vectors @ vector
