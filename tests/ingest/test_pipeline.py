@@ -231,12 +231,18 @@ def test_index_from_before_windows_is_embedded_again_once(
 
 
 @pytest.mark.unit
-def test_removed_pdf_leaves_the_index(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+def test_removed_pdf_leaves_the_index_only_with_prune(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
     _ingest(index_dir, fake_embedder, [corpus])
     before = IndexSnapshot.open(index_dir)
     (corpus / "articles.pdf").unlink()
     fake_embedder.reset_counts()
-    report = _ingest(index_dir, fake_embedder, [corpus])
+    kept = _ingest(index_dir, fake_embedder, [corpus])
+    assert kept.removed == [] and kept.kept == ["articles"] and not kept.switched
+    assert IndexSnapshot.open(index_dir).meta.generation == before.meta.generation
+
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus], prune=True)
     assert report.removed == ["articles"]
     assert report.switched and report.embedded == 0
     after = IndexSnapshot.open(index_dir)
