@@ -166,7 +166,8 @@ def _print_ingest_report(report: IngestReport, index_dir: Path) -> None:
     for doc_id in report.removed:
         typer.echo(f"removed from the index: {doc_id}")
     if report.kept:
-        typer.echo(f"kept in the index, not among the given paths: {len(report.kept)} documents (--prune removes them)")
+        count = f"{len(report.kept)} document{'s' if len(report.kept) != 1 else ''}"
+        typer.echo(f"kept in the index, not among the given paths: {count} (--prune removes them)")
     state = "index updated" if report.switched else "index already up to date"
     counts = f"{report.total_chunks} chunks, {report.embedded} embedded"
     typer.echo(f"{state}: {counts}, {report.seconds:.1f} s ({index_dir})")

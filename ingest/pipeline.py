@@ -273,7 +273,8 @@ class Ingestor:
                 dropping.append(doc.id)
             else:
                 carried.add(doc.id)
-                report.kept.append(doc.id)
+                if not remove:  # `index remove` keeps the rest by definition: no need to say so
+                    report.kept.append(doc.id)
         unchanged = not results and not dropping and carried == set(old_docs)
         if previous is not None and unchanged and previous.has_windows:  # older indexes are re-embedded once
             report.total_chunks = len(previous.chunks)
