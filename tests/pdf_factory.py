@@ -167,8 +167,11 @@ def make_bad_trailer_pdf(path: Path) -> Path:
     return path
 
 
-def make_blank_pdf(path: Path, pages: int = 3, text_pages: int = 0) -> Path:
-    """`text_pages` pages of numbered rules, then blank pages (nothing drawn on them) up to `pages`."""
+def make_blank_pdf(path: Path, pages: int = 3, text_pages: int = 0, drawn: bool = False) -> Path:
+    """`text_pages` pages of numbered rules, then blank pages up to `pages`.
+
+    With `drawn` the pages after the text carry a drawing and no text (what a scan looks like).
+    """
     pdf = _new_pdf()
     rules = sample_rules_pages()
     for number in range(pages):
@@ -176,6 +179,9 @@ def make_blank_pdf(path: Path, pages: int = 3, text_pages: int = 0) -> Path:
             _write_page(pdf, rules[number % len(rules)], number + 1, pages, None, None, False)
         else:
             pdf.add_page()
+            if drawn:
+                pdf.set_fill_color(120, 120, 120)
+                pdf.rect(20, 20, 170, 250, style="DF")
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path

@@ -445,6 +445,16 @@ def test_mostly_blank_pdf_names_its_blank_pages(tmp_path: Path, index_dir: Path,
 
 
 @pytest.mark.unit
+def test_mostly_scanned_pdf_names_its_pages_without_text(
+    tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    pdf = make_blank_pdf(tmp_path / "part-scan.pdf", pages=12, text_pages=3, drawn=True)
+    (outcome,) = _ingest(index_dir, fake_embedder, [pdf]).files
+    assert outcome.status == "new"
+    assert outcome.message == f"{pdf}: pages 4\u201312: images without text (need OCR)"
+
+
+@pytest.mark.unit
 def test_a_few_blank_pages_are_not_worth_a_note(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
     pdf = make_blank_pdf(tmp_path / "one-blank.pdf", pages=4, text_pages=3)
     (outcome,) = _ingest(index_dir, fake_embedder, [pdf]).files
