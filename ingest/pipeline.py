@@ -268,7 +268,8 @@ class Ingestor:
         for doc in old_docs.values():
             if doc.id in given:
                 continue
-            failed_path = bool(doc.source_path) and _resolved(doc.source_path) in unreadable
+            source = _resolved(doc.source_path) if doc.source_path else None
+            failed_path = source is not None and bool({source, *source.parents} & unreadable)
             if doc.id in remove or (prune and not failed_path):
                 dropping.append(doc.id)
             else:

@@ -589,6 +589,22 @@ def test_ingest_one_file_keeps_the_other_documents(corpus: Path, index_dir: Path
 
 
 @pytest.mark.unit
+def test_new_chunker_rechunks_the_documents_not_given_too(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from ingest.chunking import Chunker
+
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    ingestor = Ingestor(index_dir, fake_embedder, chunker=Chunker(max_words=40, min_words=10), progress=False)
+    report = ingestor.run([corpus / "rules.pdf"])
+    assert sorted((f.doc_id, f.status) for f in report.files) == [("articles", "changed"), ("rules", "changed")]
+    after = IndexSnapshot.open(index_dir)
+    assert after.meta.chunker == ingestor.chunker_config()
+    assert len(_ids_by_doc(after)["articles"]) > len(_ids_by_doc(before)["articles"])
+
+
+@pytest.mark.unit
 def test_new_file_is_added_beside_the_indexed_ones(
     corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
 ) -> None:
@@ -620,6 +636,20 @@ def test_prune_keeps_a_document_whose_file_failed(
     report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus], prune=True)
     assert [f.doc_id for f in report.failed] == ["articles"]
     assert report.removed == []
+    assert _fingerprint(index_dir, fake_embedder) == before
+
+
+@pytest.mark.unit
+def test_prune_keeps_the_documents_of_a_missing_folder(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    other = _make_rules(tmp_path / "other", name="other.pdf", variant=" Other.")
+    _ingest(index_dir, fake_embedder, [corpus, other])
+    before = _fingerprint(index_dir, fake_embedder)
+    corpus.rename(tmp_path / "renamed")
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus, other], prune=True)
+    assert [f.message for f in report.failed] == [f"{corpus}: no such file or folder"]
+    assert report.removed == [] and not report.switched
     assert _fingerprint(index_dir, fake_embedder) == before
 
 
