@@ -400,16 +400,20 @@ def _text_losses(raw: PdfPages, emptied: list[int], lost_share: float) -> list[s
     """What a document lost in extraction or cleaning, one short clause each (empty: nothing worth a note)."""
     losses: list[str] = []
     if emptied:
-        losses.append(f"pages {page_ranges(emptied)}: no text after cleaning")
+        losses.append(f"{_pages(emptied)}: no text after cleaning")
     elif lost_share > LOST_TEXT_SHARE:
         losses.append(f"{lost_share:.0%} of the text removed as running headers or footers")
     if len(raw.textless) > LOST_TEXT_SHARE * len(raw.pages):  # a few blank or cover pages are normal
         images, blank = raw.textless_pages("image"), raw.textless_pages("blank")
         if images:
-            losses.append(f"pages {page_ranges(images)}: images without text (need OCR)")
+            losses.append(f"{_pages(images)}: images without text (need OCR)")
         if blank:
-            losses.append(f"pages {page_ranges(blank)}: blank")
+            losses.append(f"{_pages(blank)}: blank")
     return losses
+
+
+def _pages(pages: list[int]) -> str:
+    return ("page " if len(pages) == 1 else "pages ") + page_ranges(pages)
 
 
 def _join(head: str, *clauses: str) -> str:
