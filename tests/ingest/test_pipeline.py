@@ -627,9 +627,7 @@ def test_prune_removes_what_was_not_given(
 
 
 @pytest.mark.unit
-def test_prune_keeps_a_document_whose_file_failed(
-    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
-) -> None:
+def test_prune_keeps_a_document_whose_file_failed(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
     _ingest(index_dir, fake_embedder, [corpus])
     before = _fingerprint(index_dir, fake_embedder)
     make_truncated_pdf(corpus / "articles.pdf")
