@@ -13,6 +13,7 @@ import typer
 import assistant  # noqa: F401  (sets the offline environment first)
 
 if TYPE_CHECKING:
+    from ingest.pipeline import Ingestor, IngestReport
     from ingest.settings import Settings
 
 # Plain help text: rich-formatted help costs ~0.8 s of imports on every `--help`.
@@ -23,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 corpus_app = typer.Typer(help="Obtain the corpus PDFs.", no_args_is_help=True)
-index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
+index_app = typer.Typer(help="Inspect the index, or remove documents from it.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
 
@@ -99,24 +100,13 @@ def corpus_fetch(
         raise typer.Exit(1)
 
 
-@app.command()
-def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="PDF files or folders (default: corpus/pdf).")] = None,
-    index: IndexOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
-) -> None:
-    """Parse PDFs into structured chunks and (re)build the vector and BM25 indexes."""
-    from rich.console import Console
-    from rich.table import Table
-
+def _ingestor(settings: Settings, quiet: bool) -> Ingestor:
     from ingest.chunking import Chunker
     from ingest.corpus_manifest import Manifest, ManifestError
     from ingest.encoders import MINILM, EncoderError, build_encoders
     from ingest.index_store import ChromaConfig
     from ingest.pipeline import Ingestor
 
-    settings = _settings(index)
-    sources = paths or [settings.corpus_dir]
     manifest = None
     if settings.manifest_path.exists():
         try:
@@ -127,7 +117,7 @@ def ingest(
         encoders = build_encoders(settings)
     except EncoderError as exc:
         raise _fail(str(exc)) from None
-    ingestor = Ingestor(
+    return Ingestor(
         settings.index_dir,
         encoders.pop(MINILM),  # type: ignore[arg-type]
         Chunker(settings.chunk_max_words, settings.chunk_min_words),
@@ -136,26 +126,54 @@ def ingest(
         progress=not quiet,
         extra_encoders=encoders,
     )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="PDF files or folders (default: corpus/pdf).")] = None,
+    index: IndexOpt = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Also remove indexed documents that are not among the given paths.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Add or update PDFs in the index (chunks, vectors, BM25); other indexed documents stay unless --prune."""
+    settings = _settings(index)
+    sources = paths or [settings.corpus_dir]
+    ingestor = _ingestor(settings, quiet)
     try:
-        report = ingestor.run(sources)
+        report = ingestor.run(sources, prune=prune)
     except KeyboardInterrupt:
         raise _fail("interrupted; the previous index is unchanged", 130) from None
+    _print_ingest_report(report, settings.index_dir)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_ingest_report(report: IngestReport, index_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(stderr=False)
     table = Table("document", "status", "pages", "chunks", "seconds")
     for f in report.files:
         table.add_row(f.doc_id, f.status, str(f.pages), str(f.chunks), f"{f.seconds:.1f}")
-    console.print(table)
+    if report.files:
+        console.print(table)
     for f in report.files:
         if f.message:
             typer.echo(("error: " if f.status == "failed" else "note: ") + f.message, err=True)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
     for doc_id in report.removed:
         typer.echo(f"removed from the index: {doc_id}")
+    if report.kept:
+        count = f"{len(report.kept)} document{'s' if len(report.kept) != 1 else ''}"
+        typer.echo(f"kept in the index, not among the given paths: {count} (--prune removes them)")
     state = "index updated" if report.switched else "index already up to date"
     embedded = ", ".join(f"{n} {model}" for model, n in report.embedded_by_model.items()) or "0"
     counts = f"{report.total_chunks} chunks, embedded: {embedded}"
-    typer.echo(f"{state}: {counts}, {report.seconds:.1f} s ({settings.index_dir})")
-    if report.failed:
-        raise typer.Exit(1)
+    typer.echo(f"{state}: {counts}, {report.seconds:.1f} s ({index_dir})")
 
 
 @index_app.command("stats")
@@ -195,6 +213,25 @@ def index_stats(
     typer.echo(f"documents  {len(snap.meta.documents)}, chunks {len(snap.chunks)}")
     for d in snap.meta.documents.values():
         typer.echo(f"  {d.id}: {d.pages} pages, {d.chunks} chunks")
+
+
+@index_app.command("remove")
+def index_remove(
+    doc_ids: Annotated[list[str], typer.Argument(help="Document ids, as `handbook index stats` lists them.")],
+    index: IndexOpt = None,
+) -> None:
+    """Remove documents from the index (a new generation without them; nothing is embedded)."""
+    from ingest.index_store import IndexMissingError
+    from ingest.pipeline import RemoveError
+
+    settings = _settings(index)
+    try:
+        report = _ingestor(settings, quiet=True).remove(doc_ids)
+    except (IndexMissingError, RemoveError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; the previous index is unchanged", 130) from None
+    _print_ingest_report(report, settings.index_dir)
 
 
 def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore[no-untyped-def]

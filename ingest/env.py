@@ -13,6 +13,11 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "ANONYMIZED_TELEMETRY": "False",
+    # onnxruntime's official wheels carry Microsoft's 1DS telemetry: on the first session they
+    # write a device id and an event queue under ~/.cache/Microsoft and later resolve and post to
+    # mobile.events.data.microsoft.com. This variable stops all of it for the process (Privacy.md
+    # of the wheel; checked with strace, tests/test_network.py). disable_telemetry_events() does not.
+    "ORT_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",

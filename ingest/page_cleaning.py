@@ -25,31 +25,63 @@ EDGE_LINES = 4  # headers and footers live in the first and last few lines of a 
 
 
 @dataclass(frozen=True)
+class CleanedPages:
+    """The kept lines of every page, and how much text the running-line removal took."""
+
+    lines: list[list[Line]]
+    text_chars: int  # characters of every line but page counters and document symbols
+    removed_chars: int  # characters of the running lines removed
+    emptied: list[int]  # 1-based pages that had text and have none left after cleaning
+
+    @property
+    def lost_share(self) -> float:
+        return self.removed_chars / self.text_chars if self.text_chars else 0.0
+
+
+@dataclass(frozen=True)
 class PageCleaner:
     """Finds lines repeated on most pages near the top or bottom and drops them.
 
     `min_share` is the share of pages a line must recur on to count as running text;
     digits are masked so that "Page 5 of 29" and "Page 6 of 29" count as the same line.
+    A running line is kept on a page where it makes up more than `max_line_share` (half) of the
+    page's text: there it is the body (a page whose only text is that line), not a header.
+    In the corpus a real header is at most a third of a near-empty cover page's text.
     """
 
     min_share: float = 0.3
     min_pages: int = 3
+    max_line_share: float = 0.5
 
     def run(self, pages: list[str]) -> list[list[Line]]:
+        return self.clean(pages).lines
+
+    def clean(self, pages: list[str]) -> CleanedPages:
         split = [self._lines(text) for text in pages]
         running = self._running_lines(split)
         cleaned: list[list[Line]] = []
+        text_chars = removed_chars = 0
+        emptied: list[int] = []
         for page_no, lines in enumerate(split, start=1):
             keep: list[Line] = []
+            edge = [pos < EDGE_LINES or pos >= len(lines) - EDGE_LINES for pos in range(len(lines))]
+            counter = [at and _is_counter(line) for at, line in zip(edge, lines, strict=True)]
+            # Counters are not text: a page with nothing but "17" is a blank page, not an emptied one.
+            page_chars = sum(len(line) for line, skip in zip(lines, counter, strict=True) if not skip)
+            removed_here = 0
             for pos, line in enumerate(lines):
-                at_edge = pos < EDGE_LINES or pos >= len(lines) - EDGE_LINES
-                if (_PAGE_COUNTER.match(line) or _DOC_SYMBOL.match(line)) and at_edge:
+                if counter[pos]:
                     continue
-                if at_edge and _mask(line) in running:
+                if edge[pos] and _mask(line) in running and len(line) <= self.max_line_share * page_chars:
+                    removed_here += len(line)
                     continue
                 keep.append(Line(text=line, page=page_no))
+            text_chars += page_chars
+            removed_chars += removed_here
+            if removed_here and not keep:
+                emptied.append(page_no)
             cleaned.append(keep)
-        return cleaned
+        return CleanedPages(cleaned, text_chars, removed_chars, emptied)
 
     @staticmethod
     def _lines(text: str) -> list[str]:
@@ -69,6 +101,10 @@ class PageCleaner:
         threshold = max(self.min_pages, int(self.min_share * len(split) + 0.999))
         # Keys shorter than a word are bare numbers; _PAGE_COUNTER handles those.
         return {line for line, n in counts.items() if n >= threshold and len(line) >= 3}
+
+
+def _is_counter(line: str) -> bool:
+    return bool(_PAGE_COUNTER.match(line) or _DOC_SYMBOL.match(line))
 
 
 def _mask(line: str) -> str:

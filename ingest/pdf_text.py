@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+# What a page without extractable text holds: nothing at all, or images/drawings (a scan).
+TextlessKind = Literal["blank", "image"]
 
 
 class PdfError(Exception):
@@ -15,6 +19,33 @@ class PdfError(Exception):
 class PdfPages:
     path: Path
     pages: list[str]  # raw text, index 0 = PDF page 1
+    textless: dict[int, TextlessKind] = field(default_factory=dict)  # 1-based page -> what it holds instead
+
+    def textless_pages(self, kind: TextlessKind) -> list[int]:
+        return sorted(page for page, k in self.textless.items() if k == kind)
+
+
+def page_ranges(pages: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3–5, 9": how a summary line names pages."""
+    parts: list[str] = []
+    start = prev = None
+    for page in sorted(pages):
+        if prev is not None and page == prev + 1:
+            prev = page
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}–{prev}")
+        start = prev = page
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+    return ", ".join(parts)
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception as a short single line for a per-file summary."""
+    text = " ".join(str(exc).split()) or "no details"
+    text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_pdf_pages(path: Path | str, on_page: Callable[[int, int], None] | None = None) -> PdfPages:
@@ -25,7 +56,9 @@ def read_pdf_pages(path: Path | str, on_page: Callable[[int, int], None] | None 
     is used only to recognise encryption, which pdfium reports less clearly.
     """
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
+    drawn_types = [pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_SHADING]
     path = Path(path)
     if not path.exists():
         raise PdfError(f"{path}: file not found")
@@ -42,10 +75,16 @@ def read_pdf_pages(path: Path | str, on_page: Callable[[int, int], None] | None 
         raise PdfError(f"{path}: corrupt or truncated PDF ({exc})") from exc
     try:
         pages: list[str] = []
+        textless: dict[int, TextlessKind] = {}
         for index in range(len(doc)):
             page = doc[index]
             textpage = page.get_textpage()
-            pages.append(textpage.get_text_bounded())
+            text = textpage.get_text_bounded()
+            pages.append(text)
+            if not text.strip():
+                # Only text-free pages are inspected. Text objects without text and empty forms draw nothing.
+                drawn = next(page.get_objects(filter=drawn_types), None) is not None
+                textless[index + 1] = "image" if drawn else "blank"
             textpage.close()
             page.close()
             if on_page is not None and (index % 20 == 19 or index == len(doc) - 1):
@@ -54,9 +93,18 @@ def read_pdf_pages(path: Path | str, on_page: Callable[[int, int], None] | None 
         raise PdfError(f"{path}: corrupt or truncated PDF ({exc})") from exc
     finally:
         doc.close()
-    if not any(p.strip() for p in pages):
-        raise PdfError(f"{path}: no extractable text ({len(pages)} pages); the PDF is scanned images and needs OCR")
-    return PdfPages(path=path, pages=pages)
+    result = PdfPages(path=path, pages=pages, textless=textless)
+    if not pages:
+        raise PdfError(f"{path}: the PDF has no pages")
+    if len(textless) == len(pages):
+        images = len(result.textless_pages("image"))
+        if not images:
+            raise PdfError(f"{path}: blank PDF: all {len(pages)} pages are blank (no text, no images)")
+        raise PdfError(
+            f"{path}: no extractable text ({len(pages)} pages, {images} with images or drawings only); "
+            "the PDF is scanned images and needs OCR"
+        )
+    return result
 
 
 def _check_not_encrypted(path: Path) -> None:
@@ -68,5 +116,7 @@ def _check_not_encrypted(path: Path) -> None:
         encrypted = reader.is_encrypted
     except (PdfReadError, ValueError, OSError) as exc:
         raise PdfError(f"{path}: corrupt or truncated PDF ({exc})") from exc
+    except Exception as exc:  # pypdf fails in many ways on damaged files (e.g. AttributeError on a bad xref)
+        raise PdfError(f"{path}: cannot parse: {one_line(exc)}") from exc
     if encrypted:
         raise PdfError(f"{path}: encrypted PDF; remove the password protection and ingest it again")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from ingest.encoders import TextEncoder
 from ingest.fetch import sha256_file
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ModelVectors, has_index, ingest_lock
 from ingest.page_cleaning import PageCleaner
-from ingest.pdf_text import PdfError, read_pdf_pages
+from ingest.pdf_text import PdfError, PdfPages, one_line, page_ranges, read_pdf_pages
 from ingest.records import Chunk, DocumentInfo, PageText
 from ingest.structure import StructureParser
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CHUNKER_VERSION = 3
 FileStatus = Literal["new", "changed", "unchanged", "failed", "duplicate"]
+LOST_TEXT_SHARE = 0.5  # a document that loses more than this share of its text or pages gets a note
 
 
 @dataclass
@@ -43,7 +46,9 @@ class FileOutcome:
 @dataclass
 class IngestReport:
     files: list[FileOutcome] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # documents a written generation no longer holds
+    kept: list[str] = field(default_factory=list)  # documents not given, left in the index as they were
+    notes: list[str] = field(default_factory=list)  # one line each, about the run as a whole
     embedded: int = 0  # chunks the primary model (MiniLM) embedded
     embedded_by_model: dict[str, int] = field(default_factory=dict)  # chunks embedded, per model id
     total_chunks: int = 0
@@ -64,13 +69,22 @@ class _Parsed:
     info: DocumentInfo
 
 
+class RemoveError(ValueError):
+    """`Ingestor.remove` was asked for something it cannot do; the message is one line for the user."""
+
+
 def find_pdfs(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
-    """PDF files under the given files and folders; missing paths become failures."""
+    """PDF files under the given files and folders; missing or unreadable paths become failures."""
     found: list[Path] = []
     problems: list[FileOutcome] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file()))
+            try:
+                found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file()))
+            except OSError as exc:
+                problems.append(
+                    FileOutcome(path, path.name, "failed", message=f"{path}: cannot read folder ({exc.strerror})")
+                )
         elif path.is_file():
             found.append(path)
         else:
@@ -78,12 +92,61 @@ def find_pdfs(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
     return found, problems
 
 
-class Ingestor:
-    """Brings an index in line with a set of PDF files.
+def _resolved(path: Path | str) -> Path:
+    return Path(path).expanduser().resolve()
 
-    The index afterwards holds exactly the given documents: changed ones re-chunked,
-    unchanged ones carried over with their embeddings, missing ones dropped. A file
-    that fails keeps whatever the index held for it before.
+
+class DocIds:
+    """Document ids for the files of one ingest: the file name's stem where it is free.
+
+    A file keeps the id it was indexed under before (matched by its path). A stem already
+    taken, in this run or by an indexed document whose file still exists elsewhere, gets the
+    parent folder's name appended (`rules-2023`), or a short hash of the path when that is
+    taken too: two files named `rules.pdf` in different folders are two documents.
+    """
+
+    def __init__(self, indexed: dict[str, DocumentInfo]) -> None:
+        self._indexed = indexed
+        self._by_source = {_resolved(d.source_path): d.id for d in indexed.values() if d.source_path}
+        self._taken: dict[str, Path] = {}
+
+    def assign(self, path: Path) -> tuple[str, str]:
+        """The id for `path`, and a note when it is not the stem (why not)."""
+        resolved = _resolved(path)
+        known = self._by_source.get(resolved)
+        if known is not None and known not in self._taken:
+            self._taken[known] = path
+            return known, ""
+        stem = path.stem
+        if self._holder(stem, resolved) is None:
+            self._taken[stem] = path
+            return stem, ""
+        folder = re.sub(r"[^\w.-]+", "-", path.parent.name).strip("-") or "root"
+        digest = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()
+        candidates = [f"{stem}-{folder}", f"{stem}-{digest[:8]}", f"{stem}-{digest[:16]}", f"{stem}-{digest}"]
+        doc_id = next(c for c in candidates if self._holder(c, resolved) is None)
+        self._taken[doc_id] = path
+        return doc_id, f"document id {doc_id}, because {stem} is already {self._holder(stem, resolved)}"
+
+    def _holder(self, doc_id: str, resolved: Path) -> str | None:
+        """Who holds `doc_id` already, or None when `resolved` may have it."""
+        if doc_id in self._taken:
+            return f"the id of {self._taken[doc_id]}"
+        held = self._indexed.get(doc_id)
+        # An indexed document whose file is gone (moved, renamed folder) is taken over by the new file.
+        moved = held is None or not held.source_path or not Path(held.source_path).is_file()
+        if held is not None and not moved and _resolved(held.source_path) != resolved:
+            return f"the id of {held.source_path} in the index"
+        return None
+
+
+class Ingestor:
+    """Adds or updates the given PDF files in an index; other indexed documents stay.
+
+    Changed documents are re-chunked, unchanged ones carried over with their embeddings.
+    A file that fails, for whatever reason, is reported in one line and keeps whatever the
+    index held for it before; the others are ingested. Documents leave the index only when
+    asked: `run(..., prune=True)` drops those not among the given paths, `remove` drops by id.
     """
 
     def __init__(
@@ -112,14 +175,32 @@ class Ingestor:
     def chunker_config(self) -> dict[str, int]:
         return {"version": CHUNKER_VERSION, "max_words": self.chunker.max_words, "min_words": self.chunker.min_words}
 
-    def run(self, paths: list[Path]) -> IngestReport:
+    def run(self, paths: list[Path], prune: bool = False) -> IngestReport:
+        """Adds or updates `paths` (files and folders); with `prune`, drops indexed documents not among them."""
         started = time.perf_counter()
         with ingest_lock(self.index_dir):
-            report = self._run(paths)
+            report = self._run(paths, prune=prune)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _run(self, paths: list[Path]) -> IngestReport:
+    def remove(self, doc_ids: list[str]) -> IngestReport:
+        """Drops the given documents; an unknown id, or removing every document, changes nothing."""
+        started = time.perf_counter()
+        with ingest_lock(self.index_dir):
+            documents = IndexSnapshot.open(self.index_dir).meta.documents
+            unknown = sorted(set(doc_ids) - set(documents))
+            if unknown:
+                known = ", ".join(sorted(documents))
+                raise RemoveError(f"unknown document id {', '.join(unknown)} (the index holds: {known})")
+            if set(documents) <= set(doc_ids):
+                raise RemoveError(
+                    f"that would leave the index empty; delete the folder {self.index_dir} to start over instead"
+                )
+            report = self._run([], prune=False, remove=frozenset(doc_ids))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run(self, paths: list[Path], prune: bool, remove: frozenset[str] = frozenset()) -> IngestReport:
         report = IngestReport()
         files, problems = find_pdfs(paths)
         report.files.extend(problems)
@@ -127,14 +208,26 @@ class Ingestor:
         same_model = previous is not None and previous.meta.model_path == self.embedder.model_path
         # A new chunker re-parses every document; vectors of unchanged chunk texts are still reused.
         compatible = same_model and previous is not None and previous.meta.chunker == self.chunker_config()
+        old_docs = previous.meta.documents if previous else {}
+        unreadable = {_resolved(p.path) for p in problems}  # an indexed document whose path failed stays
+        if previous is not None and previous.meta.chunker != self.chunker_config() and not prune:
+            # Documents not given are re-chunked too, from their recorded file, or the index would mix chunkers.
+            given_paths = {_resolved(path) for path in files}
+            for doc in old_docs.values():
+                source = Path(doc.source_path) if doc.source_path else None
+                if doc.id not in remove and source and source.is_file() and _resolved(source) not in given_paths:
+                    files.append(source)
 
         # Same bytes under two names: index the first name only.
         by_hash: dict[str, Path] = {}
-        todo: list[tuple[Path, str]] = []
+        ids = DocIds(old_docs)
+        todo: list[tuple[Path, str, str]] = []  # path, sha256, doc id
+        id_notes: dict[str, str] = {}
         for path in files:
             try:
                 sha = sha256_file(path)
             except OSError as exc:
+                unreadable.add(_resolved(path))
                 report.files.append(
                     FileOutcome(path, path.stem, "failed", message=f"{path}: cannot read ({exc.strerror})")
                 )
@@ -150,9 +243,9 @@ class Ingestor:
                 )
                 continue
             by_hash[sha] = path
-            todo.append((path, sha))
+            doc_id, id_notes[doc_id] = ids.assign(path)
+            todo.append((path, sha, doc_id))
 
-        old_docs = previous.meta.documents if previous else {}
         kept_chunks: dict[str, list[Chunk]] = {}
         if previous:
             for chunk in previous.chunks:
@@ -161,14 +254,16 @@ class Ingestor:
         results: dict[str, _Parsed] = {}
         carried: set[str] = set()  # doc ids whose previous chunks stay as they were
         with _progress(self.progress) as bar:
-            for path, sha in todo:
-                doc_id = path.stem
+            for path, sha, doc_id in todo:
                 old = old_docs.get(doc_id)
                 if compatible and old is not None and old.sha256 == sha:
                     carried.add(doc_id)
-                    report.files.append(FileOutcome(path, doc_id, "unchanged", old.pages, old.chunks))
+                    note = _join(f"{path}:", id_notes[doc_id]) if id_notes.get(doc_id) else ""
+                    report.files.append(FileOutcome(path, doc_id, "unchanged", old.pages, old.chunks, message=note))
                     continue
-                parsed = self._parse(path, doc_id, sha, bar)
+                parsed = self._parse_safely(path, doc_id, sha, bar)
+                if id_notes.get(doc_id):
+                    parsed.outcome.message = _join(parsed.outcome.message or f"{path}:", id_notes[doc_id])
                 report.files.append(parsed.outcome)
                 if parsed.outcome.status == "failed":
                     if old is not None:
@@ -177,14 +272,28 @@ class Ingestor:
                 parsed.outcome.status = "changed" if old is not None else "new"
                 results[doc_id] = parsed
 
-        wanted = {path.stem for path, _ in todo}
-        report.removed = sorted(set(old_docs) - wanted) if previous else []
-        unchanged = not results and not report.removed and carried == set(old_docs)
+        # Documents not given: kept as they are, unless pruned or removed by id.
+        given = {doc_id for _, _, doc_id in todo}
+        dropping: list[str] = []
+        for doc in old_docs.values():
+            if doc.id in given:
+                continue
+            source = _resolved(doc.source_path) if doc.source_path else None
+            failed_path = source is not None and bool({source, *source.parents} & unreadable)
+            if doc.id in remove or (prune and not failed_path):
+                dropping.append(doc.id)
+            else:
+                carried.add(doc.id)
+                if not remove:  # `index remove` keeps the rest by definition: no need to say so
+                    report.kept.append(doc.id)
+        unchanged = not results and not dropping and carried == set(old_docs)
         complete = previous is not None and previous.has_windows and self._has_extra_vectors(previous)
         if previous is not None and unchanged and complete:  # older or partial indexes are embedded once more
             report.total_chunks = len(previous.chunks)
             return report  # nothing changed: no embedding, no new generation
         if not results and not carried:
+            if dropping:
+                report.notes.append("nothing removed: pruning would have left the index empty")
             return report
 
         chunks: list[Chunk] = []
@@ -194,8 +303,8 @@ class Ingestor:
         if carried and previous:
             for page in previous.page_records():
                 previous_pages.setdefault(page.doc_id, []).append(page)
-        for path, _ in todo:
-            doc_id = path.stem
+        # Indexed documents first, in their order, then the new ones.
+        for doc_id in [*old_docs, *(d for _, _, d in todo if d not in old_docs)]:
             if doc_id in results:
                 chunks.extend(results[doc_id].chunks)
                 pages.extend(results[doc_id].pages)
@@ -241,7 +350,17 @@ class Ingestor:
         write(extra)
         report.total_chunks = len(chunks)
         report.switched = True
+        report.removed = sorted(dropping)  # only now: the written generation no longer holds them
         return report
+
+    def _parse_safely(self, path: Path, doc_id: str, sha: str, bar: _Bar) -> _Parsed:
+        """`_parse`, with any exception turned into this document's one-line failure."""
+        try:
+            return self._parse(path, doc_id, sha, bar)
+        except Exception as exc:  # one bad document must not abort the others
+            log.debug("parsing %s failed", path, exc_info=True)
+            outcome = FileOutcome(path, doc_id, "failed", message=f"{path}: cannot parse: {one_line(exc)}")
+            return _Parsed(outcome, [], [], DocumentInfo(id=doc_id, title=doc_id, sha256=sha, pages=0, chunks=0))
 
     def _parse(self, path: Path, doc_id: str, sha: str, bar: _Bar) -> _Parsed:
         started = time.perf_counter()
@@ -251,7 +370,8 @@ class Ingestor:
         except PdfError as exc:
             outcome = FileOutcome(path, doc_id, "failed", message=str(exc))
             return _Parsed(outcome, [], [], DocumentInfo(id=doc_id, title=title, sha256=sha, pages=0, chunks=0))
-        lines = PageCleaner().run(raw.pages)
+        cleaned = PageCleaner().clean(raw.pages)
+        lines = cleaned.lines
         blocks = StructureParser().run(lines)
         chunks = self.chunker.run(doc_id, short_title or title, blocks)
         info = DocumentInfo(
@@ -265,9 +385,12 @@ class Ingestor:
             source_path=str(path),
         )
         outcome = FileOutcome(path, doc_id, "new", len(raw.pages), len(chunks), time.perf_counter() - started)
+        losses = _text_losses(raw, cleaned.emptied, cleaned.lost_share)
         if not chunks:
             outcome.status = "failed"
-            outcome.message = f"{path}: no text passages found ({len(raw.pages)} pages); the PDF may need OCR"
+            outcome.message = _join(f"{path}: no text passages found ({len(raw.pages)} pages)", *losses)
+        elif losses:
+            outcome.message = _join(f"{path}:", *losses)
         return _Parsed(outcome, chunks, page_texts(doc_id, lines), info)
 
     def _describe(self, doc_id: str) -> tuple[str, str, str]:
@@ -344,6 +467,34 @@ class Ingestor:
         if not vectors:
             return PassageVectors.assemble(np.zeros((0, 384), dtype=np.float32), [])
         return PassageVectors.assemble(np.stack(vectors), window_vectors)
+
+
+def _text_losses(raw: PdfPages, emptied: list[int], lost_share: float) -> list[str]:
+    """What a document lost in extraction or cleaning, one short clause each (empty: nothing worth a note)."""
+    losses: list[str] = []
+    if emptied:
+        losses.append(f"{_pages(emptied)}: no text after cleaning")
+    elif lost_share > LOST_TEXT_SHARE:
+        losses.append(f"{lost_share:.0%} of the text removed as running headers or footers")
+    if len(raw.textless) > LOST_TEXT_SHARE * len(raw.pages):  # a few blank or cover pages are normal
+        images, blank = raw.textless_pages("image"), raw.textless_pages("blank")
+        if images:
+            losses.append(f"{_pages(images)}: images without text (need OCR)")
+        if blank:
+            losses.append(f"{_pages(blank)}: blank")
+    return losses
+
+
+def _pages(pages: list[int]) -> str:
+    return ("page " if len(pages) == 1 else "pages ") + page_ranges(pages)
+
+
+def _join(head: str, *clauses: str) -> str:
+    """ "path:" + (a, b) -> "path: a; b"; "path: reason" + (a,) -> "path: reason; a"."""
+    parts = [c for c in clauses if c]
+    if not parts:
+        return head.removesuffix(":")
+    return head + (" " if head.endswith(":") else "; ") + "; ".join(parts)
 
 
 class _Bar:

@@ -152,6 +152,60 @@ def make_text_named_pdf(path: Path) -> Path:
     return path
 
 
+def make_bad_trailer_pdf(path: Path) -> Path:
+    """A valid PDF whose trailer is a number instead of a dictionary.
+
+    pypdf fails on it with `AttributeError: 'NumberObject' object has no attribute 'items'`
+    (what 2 of 120 randomly damaged copies of the corpus PDFs did).
+    """
+    import re
+
+    source = make_pdf(path.with_name(path.stem + "-whole.tmp.pdf"), sample_rules_pages())
+    data = source.read_bytes()
+    source.unlink()
+    path.write_bytes(re.sub(rb"trailer\s*<<.*?>>", b"trailer 5", data, count=1, flags=re.S))
+    return path
+
+
+def make_blank_pdf(path: Path, pages: int = 3, text_pages: int = 0, drawn: bool = False) -> Path:
+    """`text_pages` pages of numbered rules, then blank pages up to `pages`.
+
+    With `drawn` the pages after the text carry a drawing and no text (what a scan looks like).
+    """
+    pdf = _new_pdf()
+    rules = sample_rules_pages()
+    for number in range(pages):
+        if number < text_pages:
+            _write_page(pdf, rules[number % len(rules)], number + 1, pages, None, None, False)
+        else:
+            pdf.add_page()
+            if drawn:
+                pdf.set_fill_color(120, 120, 120)
+                pdf.rect(20, 20, 170, 250, style="DF")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path
+
+
+def make_repeated_line_pdf(path: Path, pages: int, distinct: int, line: str) -> Path:
+    """Every page carries `line`; the first `distinct` pages also have a body of their own.
+
+    Pages after `distinct` hold `line` and nothing else: a running-header cleaner that took
+    it for a header would leave them empty.
+    """
+    pdf = _new_pdf()
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.set_xy(15, 20)
+        pdf.cell(0, 5, line)
+        if number <= distinct:
+            pdf.set_xy(15, 26)
+            pdf.cell(0, 5, f"Staff shall record the check made on wing {_letters(number)} on day {number}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path
+
+
 def make_large_pdf(path: Path, pages: int) -> Path:
     """`pages` pages with two short lines each; 2,000 pages build in a couple of seconds.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pdf_factory import DEFAULT_HEADER, DEFAULT_TITLE, make_pdf, sample_rules_pages
+from pdf_factory import DEFAULT_HEADER, DEFAULT_TITLE, make_pdf, make_repeated_line_pdf, sample_rules_pages
 
 from ingest.page_cleaning import PageCleaner
 from ingest.pdf_text import read_pdf_pages
@@ -108,3 +108,38 @@ def test_generated_pdf_header_and_counter_removed(tmp_path: Path) -> None:
         assert f"{number}/{len(pages)}" not in page
         assert page[0] == pages[number - 1][0]  # "Rule N" opens each page
     assert "Rule 5" in cleaned[2]
+
+
+REPEATED = "All wings are checked by the duty officer at noon."
+
+
+def test_a_repeated_line_that_is_a_pages_only_text_is_kept() -> None:
+    # Pages 1-4 have a body of their own; pages 5-12 carry the repeated line and nothing else.
+    body = "Body text of page {} about the wing, the yard and the visits room."
+    pages = [f"{REPEATED}\n{body.format(word)}" for word in ("one", "two", "three", "four")]
+    pages += [f"{REPEATED}\n{n}" for n in range(5, 13)]
+    result = PageCleaner().clean(pages)
+    cleaned = _texts(result.lines)
+    for number in range(5, 13):
+        assert cleaned[number - 1] == [REPEATED], number  # the counter goes, the body line stays
+    assert result.emptied == []
+    for number in range(1, 5):  # beside a body of its own it is a running line there
+        assert REPEATED not in cleaned[number - 1]
+
+
+def test_pages_emptied_by_cleaning_are_counted() -> None:
+    # Three short running lines and nothing else: each is a third of the page, so all go.
+    lines = ["Annex of the test rules", "Forms of the test rules", "Notes of the test rules"]
+    pages = ["Rule 1\nThe only body text of the whole document is on this first page."]
+    pages += ["\n".join(lines) for _ in range(5)]
+    result = PageCleaner().clean(pages)
+    assert result.emptied == [2, 3, 4, 5, 6]
+    assert result.lost_share > 0.5
+    assert _texts(result.lines)[0][0] == "Rule 1"
+
+
+def test_generated_pdf_of_one_repeated_line_keeps_every_page(tmp_path: Path) -> None:
+    pdf = make_repeated_line_pdf(tmp_path / "register.pdf", pages=60, distinct=20, line=REPEATED)
+    result = PageCleaner().clean(read_pdf_pages(pdf).pages)
+    assert all(page for page in result.lines)
+    assert all(_texts(result.lines)[n] == [REPEATED] for n in range(20, 60))

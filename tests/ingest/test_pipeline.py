@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 from pdf_factory import (
+    make_bad_trailer_pdf,
+    make_blank_pdf,
     make_empty_file,
     make_encrypted_pdf,
     make_image_only_pdf,
     make_large_pdf,
     make_pdf,
+    make_repeated_line_pdf,
     make_text_named_pdf,
     make_truncated_pdf,
     sample_rules_pages,
@@ -28,7 +31,7 @@ from pdf_factory import (
 from typer.testing import CliRunner
 
 from ingest.index_store import CURRENT, WINDOW_OFFSETS, WINDOWS, IndexSnapshot, IndexWriter, has_index
-from ingest.pipeline import Ingestor, IngestReport
+from ingest.pipeline import Ingestor, IngestReport, RemoveError
 
 if TYPE_CHECKING:
     from fakes import FakeEmbedder  # annotations only: fixtures supply the objects
@@ -65,6 +68,15 @@ def _make_articles(folder: Path, name: str = "articles.pdf", variant: str = "") 
 
 def _ingest(index: Path, embedder: FakeEmbedder, paths: list[Path]) -> IngestReport:
     return Ingestor(index, embedder, progress=False).run(paths)
+
+
+def _fingerprint(index: Path, embedder: FakeEmbedder) -> tuple[object, ...]:
+    """What the index answers: its documents, their chunk ids, and the top hits of fixed searches."""
+    snap = IndexSnapshot.open(index)
+    queries = ["letters and visits from family and friends", "torture justified by exceptional circumstances"]
+    vectors = embedder.encode(queries)
+    dense = snap.collection().query(query_embeddings=vectors, n_results=1)["ids"]
+    return snap.meta.documents, _ids_by_doc(snap), dense
 
 
 def _gen_dirs(index: Path) -> list[str]:
@@ -231,12 +243,18 @@ def test_index_from_before_windows_is_embedded_again_once(
 
 
 @pytest.mark.unit
-def test_removed_pdf_leaves_the_index(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+def test_removed_pdf_leaves_the_index_only_with_prune(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
     _ingest(index_dir, fake_embedder, [corpus])
     before = IndexSnapshot.open(index_dir)
     (corpus / "articles.pdf").unlink()
     fake_embedder.reset_counts()
-    report = _ingest(index_dir, fake_embedder, [corpus])
+    kept = _ingest(index_dir, fake_embedder, [corpus])
+    assert kept.removed == [] and kept.kept == ["articles"] and not kept.switched
+    assert IndexSnapshot.open(index_dir).meta.generation == before.meta.generation
+
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus], prune=True)
     assert report.removed == ["articles"]
     assert report.switched and report.embedded == 0
     after = IndexSnapshot.open(index_dir)
@@ -322,6 +340,8 @@ def _corrupt_text_pdf(path: Path) -> Path:
 
 
 BAD_INPUTS["corrupt"] = (_corrupt_text_pdf, "corrupt or truncated")
+BAD_INPUTS["bad-trailer"] = (make_bad_trailer_pdf, "cannot parse: AttributeError")
+BAD_INPUTS["blank"] = (make_blank_pdf, "all 3 pages are blank")
 
 
 @pytest.mark.unit
@@ -387,6 +407,292 @@ def test_only_bad_input_builds_no_index(tmp_path: Path, index_dir: Path, fake_em
     assert len(report.failed) == 1
     assert not report.switched
     assert not has_index(index_dir)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_file_given_alone_changes_and_removes_nothing(
+    kind: str, corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = _fingerprint(index_dir, fake_embedder)
+    generation = IndexSnapshot.open(index_dir).meta.generation
+    build, reason = BAD_INPUTS[kind]
+    (tmp_path / "elsewhere").mkdir()
+    bad = build(tmp_path / "elsewhere" / f"bad-{kind}.pdf")
+    report = _ingest(index_dir, fake_embedder, [bad])
+    assert [f.path for f in report.failed] == [bad] and reason.lower() in report.failed[0].message.lower()
+    assert report.removed == [] and sorted(report.kept) == ["articles", "rules"]
+    assert not report.switched
+    assert IndexSnapshot.open(index_dir).meta.generation == generation
+    assert _fingerprint(index_dir, fake_embedder) == before
+
+
+@pytest.mark.unit
+def test_blank_pdf_is_called_blank_not_scanned(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    blank = make_blank_pdf(tmp_path / "blank.pdf", pages=300)
+    (failure,) = _ingest(index_dir, fake_embedder, [blank]).failed
+    assert "all 300 pages are blank" in failure.message and "blank.pdf" in failure.message
+    assert "OCR" not in failure.message and "scanned" not in failure.message
+
+
+@pytest.mark.unit
+def test_mostly_blank_pdf_names_its_blank_pages(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    pdf = make_blank_pdf(tmp_path / "mostly-blank.pdf", pages=12, text_pages=3)
+    (outcome,) = _ingest(index_dir, fake_embedder, [pdf]).files
+    assert outcome.status == "new"
+    assert outcome.message == f"{pdf}: pages 4\u201312: blank"
+
+
+@pytest.mark.unit
+def test_mostly_scanned_pdf_names_its_pages_without_text(
+    tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    pdf = make_blank_pdf(tmp_path / "part-scan.pdf", pages=12, text_pages=3, drawn=True)
+    (outcome,) = _ingest(index_dir, fake_embedder, [pdf]).files
+    assert outcome.status == "new"
+    assert outcome.message == f"{pdf}: pages 4\u201312: images without text (need OCR)"
+
+
+@pytest.mark.unit
+def test_a_few_blank_pages_are_not_worth_a_note(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    pdf = make_blank_pdf(tmp_path / "one-blank.pdf", pages=4, text_pages=3)
+    (outcome,) = _ingest(index_dir, fake_embedder, [pdf]).files
+    assert outcome.status == "new" and outcome.message == ""
+
+
+@pytest.mark.unit
+def test_pdf_of_one_repeated_line_keeps_the_text_of_every_page(
+    tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    line = "All wings are checked by the duty officer at noon."
+    pdf = make_repeated_line_pdf(tmp_path / "register.pdf", pages=300, distinct=40, line=line)
+    report = _ingest(index_dir, fake_embedder, [pdf])
+    (outcome,) = report.files
+    assert outcome.status == "new" and outcome.pages == 300 and outcome.message == ""
+    pages = {p.page: p.text for p in IndexSnapshot.open(index_dir).page_records()}
+    assert len(pages) == 300
+    assert all(pages[n] == line for n in range(41, 301))  # once stored empty: "taken for a header"
+    assert all(f"on day {n}." in pages[n] for n in range(1, 41))
+    assert any(line in chunk.text for chunk in IndexSnapshot.open(index_dir).chunks)
+
+
+@pytest.mark.unit
+def test_text_lost_in_cleaning_is_reported(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    # Pages 4-10: two lines repeated on them and the running title; each a third of the page, all taken as running.
+    filler = ["Annex on test forms of the rules A", "Annex on test notes of the rules B"]
+    pdf = make_pdf(tmp_path / "annexes.pdf", sample_rules_pages() + [filler] * 7)
+    (outcome,) = _ingest(index_dir, fake_embedder, [pdf]).files
+    assert outcome.status == "new"
+    assert outcome.message == f"{pdf}: pages 4\u201310: no text after cleaning"
+
+
+@pytest.mark.unit
+def test_any_exception_while_parsing_one_file_is_that_files_failure(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.structure import StructureParser
+
+    original = StructureParser.run
+
+    def fragile(self: StructureParser, pages: list) -> list:  # type: ignore[type-arg]
+        if any("Article" in line.text for page in pages for line in page):
+            raise KeyError("'heading' (simulated parser bug)\nsecond line")
+        return original(self, pages)
+
+    monkeypatch.setattr(StructureParser, "run", fragile)
+    report = _ingest(index_dir, fake_embedder, [corpus])
+    (failure,) = report.failed
+    assert failure.doc_id == "articles"
+    assert failure.message.startswith(f"{corpus / 'articles.pdf'}: cannot parse: KeyError:")
+    assert "\n" not in failure.message
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["rules"]
+
+
+@pytest.mark.unit
+def test_same_file_name_in_two_folders_gives_two_documents(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = _fingerprint(index_dir, fake_embedder)
+    other = tmp_path / "2023"
+    second = _make_rules(other, variant=" The 2023 edition adds this sentence.")
+    report = _ingest(index_dir, fake_embedder, [corpus, other])  # once: chromadb DuplicateIDError, nothing ingested
+    assert not report.failed
+    statuses = {f.doc_id: (f.status, f.message) for f in report.files}
+    assert statuses["rules"] == ("unchanged", "")
+    assert statuses["articles"] == ("unchanged", "")
+    assert statuses["rules-2023"] == (
+        "new",
+        f"{second}: document id rules-2023, because rules is already the id of {corpus / 'rules.pdf'}",
+    )
+    snap = IndexSnapshot.open(index_dir)
+    assert sorted(snap.meta.documents) == ["articles", "rules", "rules-2023"]
+    assert Path(snap.meta.documents["rules-2023"].source_path) == second
+    assert snap.collection().count() == len(snap.chunks) == len({c.id for c in snap.chunks})
+    # Nothing lost: the documents already indexed answer as before.
+    documents, ids, _ = before  # type: ignore[misc]
+    assert {d: snap.meta.documents[d] for d in documents} == documents  # type: ignore[attr-defined]
+    assert {d: _ids_by_doc(snap)[d] for d in ids} == ids  # type: ignore[attr-defined]
+
+    # The ids stick to the files: again, or the second folder alone, nothing changes.
+    fake_embedder.reset_counts()
+    again = _ingest(index_dir, fake_embedder, [other])
+    assert [(f.doc_id, f.status) for f in again.files] == [("rules-2023", "unchanged")]
+    assert not again.switched and fake_embedder.embedded == 0
+
+
+@pytest.mark.unit
+def test_same_file_name_in_two_new_folders(tmp_path: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    first = _make_rules(tmp_path / "A")
+    second = _make_rules(tmp_path / "B", variant=" Edition B.")
+    report = _ingest(index_dir, fake_embedder, [tmp_path / "A", tmp_path / "B"])
+    assert [(f.path, f.doc_id, f.status) for f in report.files] == [
+        (first, "rules", "new"),
+        (second, "rules-B", "new"),
+    ]
+    assert "document id rules-B, because rules is already the id of" in report.files[1].message
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["rules", "rules-B"]
+
+
+@pytest.mark.unit
+def test_moved_file_keeps_its_document_id(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (corpus / "rules.pdf").rename(moved / "rules.pdf")
+    report = _ingest(index_dir, fake_embedder, [moved])
+    assert [(f.doc_id, f.status) for f in report.files] == [("rules", "unchanged")]
+
+
+# -- unit: ingest adds or updates; removing is explicit ------------------------------------------------
+
+
+@pytest.mark.unit
+def test_ingest_one_file_keeps_the_other_documents(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    _make_rules(corpus, variant=" A change to the rules only.")
+    report = _ingest(index_dir, fake_embedder, [corpus / "rules.pdf"])
+    assert [(f.doc_id, f.status) for f in report.files] == [("rules", "changed")]
+    assert report.removed == [] and report.kept == ["articles"]
+    after = IndexSnapshot.open(index_dir)
+    assert sorted(after.meta.documents) == ["articles", "rules"]
+    assert _ids_by_doc(after)["articles"] == _ids_by_doc(before)["articles"]
+    assert after.meta.documents["articles"] == before.meta.documents["articles"]
+    assert [p for p in after.page_records() if p.doc_id == "articles"] == [
+        p for p in before.page_records() if p.doc_id == "articles"
+    ]
+    assert after.collection().count() == len(after.chunks)
+
+
+@pytest.mark.unit
+def test_new_chunker_rechunks_the_documents_not_given_too(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from ingest.chunking import Chunker
+
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    ingestor = Ingestor(index_dir, fake_embedder, chunker=Chunker(max_words=40, min_words=10), progress=False)
+    report = ingestor.run([corpus / "rules.pdf"])
+    assert sorted((f.doc_id, f.status) for f in report.files) == [("articles", "changed"), ("rules", "changed")]
+    after = IndexSnapshot.open(index_dir)
+    assert after.meta.chunker == ingestor.chunker_config()
+    assert len(_ids_by_doc(after)["articles"]) > len(_ids_by_doc(before)["articles"])
+
+
+@pytest.mark.unit
+def test_new_file_is_added_beside_the_indexed_ones(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus / "rules.pdf"])
+    report = _ingest(index_dir, fake_embedder, [corpus / "articles.pdf"])
+    assert [(f.doc_id, f.status) for f in report.files] == [("articles", "new")]
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["articles", "rules"]
+
+
+@pytest.mark.unit
+def test_prune_removes_what_was_not_given(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    _make_rules(tmp_path / "extra", name="extra.pdf", variant=" Extra.")
+    _ingest(index_dir, fake_embedder, [tmp_path / "extra"])
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus / "rules.pdf"], prune=True)
+    assert report.removed == ["articles", "extra"] and report.kept == []
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["rules"]
+
+
+@pytest.mark.unit
+def test_prune_keeps_a_document_whose_file_failed(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = _fingerprint(index_dir, fake_embedder)
+    make_truncated_pdf(corpus / "articles.pdf")
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus], prune=True)
+    assert [f.doc_id for f in report.failed] == ["articles"]
+    assert report.removed == []
+    assert _fingerprint(index_dir, fake_embedder) == before
+
+
+@pytest.mark.unit
+def test_prune_keeps_the_documents_of_a_missing_folder(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    other = _make_rules(tmp_path / "other", name="other.pdf", variant=" Other.")
+    _ingest(index_dir, fake_embedder, [corpus, other])
+    before = _fingerprint(index_dir, fake_embedder)
+    corpus.rename(tmp_path / "renamed")
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([corpus, other], prune=True)
+    assert [f.message for f in report.failed] == [f"{corpus}: no such file or folder"]
+    assert report.removed == [] and not report.switched
+    assert _fingerprint(index_dir, fake_embedder) == before
+
+
+@pytest.mark.unit
+def test_prune_with_nothing_good_removes_nothing(
+    corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = _fingerprint(index_dir, fake_embedder)
+    bad = make_empty_file(tmp_path / "other" / "empty.pdf")
+    report = Ingestor(index_dir, fake_embedder, progress=False).run([bad], prune=True)
+    assert report.removed == [] and not report.switched
+    assert report.notes == ["nothing removed: pruning would have left the index empty"]
+    assert _fingerprint(index_dir, fake_embedder) == before
+
+
+@pytest.mark.unit
+def test_remove_by_id_embeds_nothing(corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = IndexSnapshot.open(index_dir)
+    fake_embedder.reset_counts()
+    report = Ingestor(index_dir, fake_embedder, progress=False).remove(["articles"])
+    assert report.removed == ["articles"] and report.switched and report.embedded == 0 == fake_embedder.embedded
+    after = IndexSnapshot.open(index_dir)
+    assert sorted(after.meta.documents) == ["rules"]
+    assert _ids_by_doc(after)["rules"] == _ids_by_doc(before)["rules"]
+    assert {p.doc_id for p in after.page_records()} == {"rules"}
+    assert after.collection().count() == len(after.chunks)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("ids", "reason"),
+    [(["articles", "nope"], "unknown document id nope"), (["articles", "rules"], "would leave the index empty")],
+)
+def test_remove_refuses_unknown_ids_and_an_empty_index(
+    ids: list[str], reason: str, corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _ingest(index_dir, fake_embedder, [corpus])
+    before = _fingerprint(index_dir, fake_embedder)
+    generation = IndexSnapshot.open(index_dir).meta.generation
+    with pytest.raises(RemoveError, match=reason):
+        Ingestor(index_dir, fake_embedder, progress=False).remove(ids)
+    assert IndexSnapshot.open(index_dir).meta.generation == generation
+    assert _fingerprint(index_dir, fake_embedder) == before
 
 
 @pytest.mark.unit
@@ -497,6 +803,50 @@ def test_cli_ingest_exit_code_1_when_a_file_failed(corpus: Path, index_dir: Path
     assert str(bad) in errors[0] and "corrupt or truncated" in errors[0]
     # The good files are in the index all the same.
     assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["articles", "rules"]
+
+
+@pytest.mark.unit
+def test_cli_ingest_of_one_bad_file_says_nothing_was_removed(
+    corpus: Path, index_dir: Path, cli_env: FakeEmbedder, tmp_path: Path
+) -> None:
+    from assistant.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(corpus), "--index", str(index_dir), "-q"]).exit_code == 0
+    generation = IndexSnapshot.open(index_dir).meta.generation
+    bad = make_bad_trailer_pdf(tmp_path / "one.pdf")
+    result = runner.invoke(app, ["ingest", str(bad), "--index", str(index_dir), "-q"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {bad}: cannot parse: AttributeError: 'NumberObject' object has no attribute 'items'"
+    ]
+    assert "removed" not in result.stdout
+    assert "kept in the index, not among the given paths: 2 documents (--prune removes them)" in result.stdout
+    assert IndexSnapshot.open(index_dir).meta.generation == generation
+
+
+@pytest.mark.unit
+def test_cli_prune_and_index_remove(corpus: Path, index_dir: Path, cli_env: FakeEmbedder, tmp_path: Path) -> None:
+    from assistant.cli import app
+
+    runner = CliRunner()
+    extra = _make_rules(tmp_path / "extra", name="extra.pdf", variant=" Extra.")
+    assert runner.invoke(app, ["ingest", str(corpus), str(extra), "--index", str(index_dir), "-q"]).exit_code == 0
+
+    result = runner.invoke(app, ["ingest", str(corpus), "--prune", "--index", str(index_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if "removed" in line] == ["removed from the index: extra"]
+
+    generation = IndexSnapshot.open(index_dir).meta.generation
+    result = runner.invoke(app, ["index", "remove", "articles", "nope", "--index", str(index_dir)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == ["error: unknown document id nope (the index holds: articles, rules)"]
+    assert IndexSnapshot.open(index_dir).meta.generation == generation
+
+    result = runner.invoke(app, ["index", "remove", "articles", "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert "removed from the index: articles" in result.stdout
+    assert sorted(IndexSnapshot.open(index_dir).meta.documents) == ["rules"]
 
 
 @pytest.mark.unit
