@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.answerability import Evidence
+
 SOURCES_HEADING = "\n\nSources:\n"  # between an answer's text and its numbered sources
 
 
@@ -46,11 +48,16 @@ class Passage(BaseModel):
     heading: str = ""
 
 
+AnswerState = Literal["answered", "closest", "not_covered"]
+
+
 class Answer(BaseModel):
     question: str
     standalone_question: str
     answer: str
-    refused: bool
+    refused: bool  # True only in the "not_covered" state
+    state: AnswerState = "answered"  # see assistant/answerability.py
+    reasons: list[str] = Field(default_factory=list)  # the missing evidence behind "closest" / "not_covered"
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     documents_searched: list[str] = Field(default_factory=list)
@@ -59,6 +66,7 @@ class Answer(BaseModel):
     mode: Literal["extractive", "generated"] = "extractive"
     note: str = ""  # why a generated answer was not shown, or what was removed from it
     model: str = ""  # the language-model backend consulted, if any
+    evidence: Evidence | None = Field(default=None, exclude=True)  # what the answerability checks measured
 
     def generated_text(self) -> str:
         """A generated answer's own sentences, without the source list that follows them ("" if extractive)."""
@@ -71,6 +79,8 @@ class Answer(BaseModel):
             "standalone_question": self.standalone_question,
             "answer": self.answer,
             "refused": self.refused,
+            "state": self.state,
+            "reasons": self.reasons,
             "mode": self.mode,
             "note": self.note,
             "model": self.model,

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     top_k: int = 5
     candidate_k: int = 40
-    refusal_threshold: float | None = None  # None: the calibrated value stored with the code
+    answer_threshold: float | None = None  # below it: "closest passages"; None: the calibrated value in code
 
     # The chat app (`handbook serve`): optional login and where answer feedback is kept.
     auth: str = ""  # "user:password" pairs, comma-separated
