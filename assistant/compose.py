@@ -37,6 +37,18 @@ def verified_citation(
     )
 
 
+def _cut_marks(text: str, start: int, end: int, boundaries: list[int]) -> tuple[str, str]:
+    """"… " / " …" where the quote leaves out words of its numbered unit before / after it.
+
+    The marks stand outside the verbatim quote (Citation.quote never holds them).
+    """
+    unit_start = max((b for b in boundaries if b <= start), default=0)
+    unit_end = min((b for b in boundaries if b > start), default=len(text))
+    before = "\u2026 " if text[unit_start:start].strip() else ""
+    after = " \u2026" if text[end:unit_end].strip() else ""
+    return before, after
+
+
 @dataclass
 class Composition:
     text: str
@@ -92,7 +104,8 @@ class ExtractiveComposer:
                     continue  # a failed check is a bug, logged by the verifier; never shown
                 citations.append(citation)
                 where = ", ".join(p for p in (citation.title, citation.ref, page_label(citation.pages)) if p)
-                blocks.append(f"{where}:\n\u201c{citation.quote}\u201d [{n}]")
+                before, after = _cut_marks(hit.chunk.text, start, end, boundaries)
+                blocks.append(f"{where}:\n\u201c{before}{citation.quote}{after}\u201d [{n}]")
         if not citations:
             return Composition("", [])
         sources = "\n".join(f"[{c.n}] {c.label()}" for c in citations)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import gradio as gr
 
 from assistant.answer import Answer, AnswerDelta, Citation, Turn, page_label
+from assistant.answerability import CLOSEST_CAUTION
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
@@ -156,11 +157,14 @@ def answer_markdown(answer: Answer) -> str:
         lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
     if answer.note:
         lines += [f"> \u26a0\ufe0f {md_escape(answer.note)}", ""]
+    if answer.state == "closest":
+        lines += [f"> \u26a0\ufe0f **Closest passages.** {md_escape(CLOSEST_CAUTION)}", ""]
     if answer.refused or not answer.citations:
-        lines.append(md_escape(answer.answer))
+        text = answer.answer.removeprefix(CLOSEST_CAUTION).lstrip("\n") if answer.state == "closest" else answer.answer
+        lines.append(md_escape(text))
         return "\n".join(lines)
     if answer.mode == "generated":
-        lines += [md_escape(answer.generated_text()), ""]
+        lines += [md_escape(answer.generated_text().removeprefix(CLOSEST_CAUTION).lstrip("\n")), ""]
     for c in answer.citations:
         lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
     if answer.mode == "generated":

@@ -18,7 +18,7 @@ from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Answer, Turn
 from assistant.chain import Assistant
-from assistant.refusal import RefusalPolicy
+from assistant.answerability import AnswerabilityPolicy
 from assistant.retrieval import HybridRetriever
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
@@ -44,7 +44,7 @@ def _assistant(index: Path, llm: str, **settings: Any) -> Assistant:
     from fakes import FakeEmbedder
 
     retriever = HybridRetriever(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
-    assistant = Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
+    assistant = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
     assistant.use_language_model(Settings(index_dir=index, llm=llm, **settings))
     return assistant
 
