@@ -37,3 +37,24 @@ def test_the_quote_starts_from_the_retrievers_best_window() -> None:
 
 def test_a_window_past_the_last_sentence_is_ignored() -> None:
     assert _quoted(40) == _quoted(None)
+
+
+def test_cut_marks_show_where_a_quote_leaves_out_words_of_its_unit() -> None:
+    from assistant.compose import _cut_marks
+
+    start = TEXT.index("Legal advisers")
+    end = TEXT.index("The hall closes") - 1
+    assert _cut_marks(TEXT, start, end, []) == ("\u2026 ", " \u2026")
+    assert _cut_marks(TEXT, 0, len(TEXT), []) == ("", "")
+    # A unit boundary at the quote's start: nothing of its own unit is left out before it.
+    assert _cut_marks(TEXT, start, len(TEXT), [0, start]) == ("", "")
+
+
+def test_other_units_of_the_best_passage_are_added_whole_while_they_fit() -> None:
+    from assistant.compose import _other_units
+
+    second = TEXT.index("Legal advisers")
+    chosen = [(0, second - 1)]
+    rest = _other_units(TEXT, chosen, [0, second], budget=30)
+    assert [TEXT[a:b] for a, b in rest] == [TEXT[second:]]
+    assert _other_units(TEXT, chosen, [0, second], budget=5) == []  # too long for what is left
