@@ -10,9 +10,9 @@ import pytest
 from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Turn
+from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy
 from assistant.chain import MAX_QUESTION_CHARS, Assistant, QuestionError, check_question
 from assistant.condense import QueryCondenser
-from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy
 from assistant.retrieval import HybridRetriever
 from assistant.verify import QuoteVerifier
 from ingest.index_store import IndexSnapshot

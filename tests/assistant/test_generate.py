@@ -13,10 +13,10 @@ from langchain_core.messages import AIMessage
 from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Answer, AnswerDelta
+from assistant.answerability import AnswerabilityPolicy
 from assistant.chain import Assistant
 from assistant.citation_check import CitationChecker
 from assistant.generate import GeneratedAnswerer
-from assistant.answerability import AnswerabilityPolicy
 from assistant.retrieval import HybridRetriever
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor

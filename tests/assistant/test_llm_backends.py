@@ -17,8 +17,8 @@ import pytest
 from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Answer, Turn
-from assistant.chain import Assistant
 from assistant.answerability import AnswerabilityPolicy
+from assistant.chain import Assistant
 from assistant.retrieval import HybridRetriever
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor

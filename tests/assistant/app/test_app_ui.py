@@ -243,3 +243,41 @@ def test_ask_api_returns_the_json_or_a_clear_error(app: Any, caplog: pytest.LogC
         app.ask_api("Can he write to his family?")
     assert info.value.message == ui.APOLOGY
     assert any(r.exc_info and "index file vanished" in str(r.exc_info[1]) for r in caplog.records)
+
+
+CAUTION = "These passages are the closest the documents have; check that they answer your question."
+
+
+@pytest.mark.unit
+def test_closest_answer_shows_the_caution_above_the_quotes(app: Any) -> None:
+    closest = _answer("Can he write to his family?", []).model_copy(
+        update={"state": "closest", "answer": f"{CAUTION}\n\n(quotes)", "reasons": ["loosely"]}
+    )
+    app.warm.assistant = StubAssistant(final=closest)
+    chat, _, cards, *_ = _run(app, "Can he write to his family?", [])[-1]
+    shown = chat[1]["content"]
+    assert "**Closest passages.**" in shown and shown.count("closest the documents have") == 1
+    assert shown.index("Closest passages") < shown.index("**[1] Nelson Mandela Rules, Rule 58, p. 20**")
+    assert "<mark>" in cards  # the quotes are still shown with their passages
+    assert "No answer was given" not in cards
+
+
+@pytest.mark.unit
+def test_not_covered_answer_says_what_is_missing_and_lists_the_closest_passages(app: Any) -> None:
+    text = "The documents never mention Ruritania.\nDocuments searched: Rules.\nClosest passages:\n- Rules, p. 20"
+    refused = _answer("Pensions in Ruritania?", []).model_copy(
+        update={"state": "not_covered", "refused": True, "answer": text, "citations": []}
+    )
+    app.warm.assistant = StubAssistant(final=refused)
+    chat, _, cards, *_ = _run(app, "Pensions in Ruritania?", [])[-1]
+    assert "The documents never mention Ruritania." in chat[1]["content"]
+    assert "Closest passages" in chat[1]["content"] and "**Closest passages.**" not in chat[1]["content"]
+    assert "No answer was given" in cards
+
+
+@pytest.mark.unit
+def test_ask_api_reports_the_state(app: Any) -> None:
+    closest = _answer("q", []).model_copy(update={"state": "closest"})
+    app.warm.assistant = StubAssistant(final=closest)
+    result = app.ask_api("Can he write to his family?")
+    assert (result["state"], result["refused"]) == ("closest", False)
