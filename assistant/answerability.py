@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
@@ -44,10 +45,12 @@ Quantity = Literal[
 CLOSEST_CAUTION = "These passages are the closest the documents have; check that they answer your question."
 
 # Chosen by 5-fold cross-validation on evals/golden/dev.jsonl (`handbook eval calibrate`, evals/README.md).
-DEFAULT_ANSWER_THRESHOLD = 0.548
+DEFAULT_ANSWER_THRESHOLD = 0.526
 DEFAULT_MISSING_FOCUS = 1.01  # > 1: the focus-term share never decides alone
 DEFAULT_QUANTITY_CHECK = True
 DEFAULT_LEXICAL_WEIGHT = 0.25
+DEFAULT_RARE_TERM_CHECK = True
+DEFAULT_ABSENT_NAME_CHECK = True
 GENERIC_IDF = 2.2  # terms in more than ~1 passage in 9 ("prison", "staff", "rule") carry no focus
 
 
@@ -78,13 +81,14 @@ _ASK_PATTERNS: tuple[tuple[Quantity, str], ...] = (
     ),
     (
         "percentage",
-        r"\bwhat (?:\w+ )?(?:percentage|percent|proportion|share|fraction|rate)\b|\bpercentage\b"
+        r"\b(?:what|which) (?:is |are |was )?(?:the |a )?(?:[\w-]+ ){0,3}(?:percentage|percent|proportion|share|"
+        r"fraction|rate)s?\b(?! of pay)|\bpercentage\b"
         r"|\bper ?cent\b|\bhow much of (?:the|a|its|their)\b",
     ),
     (
         "money",
         r"\bhow much (?:money|cash|does .{0,40}\b(?:cost|pay|earn|charge)|is .{0,30}\b(?:paid|worth))\b"
-        r"|\b(?:hourly |weekly |daily |annual )?(?:wages?|salary|salaries)\b|\bpay rates?\b|\bfees?\b"
+        r"|\b(?:hourly |weekly |daily |annual )?(?:wages?|salary|salaries)\b|\bpay rates?\b|\brates? of pay\b|\bfees?\b"
         r"|\bhow much (?:is|are) (?:the )?(?:fine|fee|charge|allowance)s?\b|\bwhat (?:is the )?(?:fine|price|cost)\b",
     ),
     (
@@ -254,6 +258,48 @@ def check_answer_type(question: str, texts: Sequence[str], focus: Sequence[Focus
     return kind
 
 
+# --- rare terms -------------------------------------------------------------------------------
+
+
+def load_vocabulary(path: Path) -> frozenset[str]:
+    """A general English word list, one word a line (a WordPiece vocab.txt works: "##" pieces are skipped)."""
+    words = path.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha() and w.islower())
+
+
+def check_rare_terms(
+    question: str, idf: dict[str, float], vocabulary: frozenset[str] | None, glossary: Glossary | None = None
+) -> list[str]:
+    """Words of the question that neither the documents nor general English know ("jammer", "superannuation").
+
+    Such a word is a specific thing (a device, a scheme, a product): if the documents never use
+    it, they do not cover it. Everyday words the documents happen not to use ("cuffs", "lad")
+    are in the general vocabulary, and staff slang the glossary explains is its meaning.
+    Capitalised words are left to `check_names`.
+    """
+    if vocabulary is None:
+        return []
+    out = []
+    for match in re.finditer(r"(?<![\w-])[a-z][a-z'-]{3,}", question):
+        word = match.group(0).strip("'-")
+        if not word or word in vocabulary or any(part in vocabulary for part in _singulars(word)):
+            continue
+        stems = lexical_tokens(word)
+        if not stems or any(t in idf for t in stems) or "-" in word:
+            continue
+        if glossary is not None and glossary.expand(word):
+            continue
+        out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def _singulars(word: str) -> list[str]:
+    forms = [word[:-1]] if word.endswith("s") else []
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    return forms
+
+
 # --- names ------------------------------------------------------------------------------------
 
 # Nationalities and other adjectives of place ("a Romanian prisoner") describe a person, not the subject.
@@ -265,6 +311,7 @@ _BODY_AFTER = re.compile(
     r"officers?|correctional|corrections|department|ministry|service|services|system|state|prisoners)\b",
     re.IGNORECASE,
 )
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 _PERSON_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sir|Governor|Officer|Nurse|prisoner|inmate)\.?\s+$")
 
 
@@ -291,6 +338,43 @@ def check_names(question: str, idf: dict[str, float]) -> list[str]:
     return focus
 
 
+def focus_name_candidates(question: str) -> list[str]:
+    """Capitalised words the question is set in or about ("in Queensland", "Queensland prison officers")."""
+    out = []
+    for match in _CAPITALISED.finditer(question):
+        start, name = match.start(), match.group(0)
+        if start == 0 or re.search(r"[.?!:]\s*$", question[:start]):
+            # The sentence's first word is capitalised anyway ("Are Queensland officers ..."): drop it.
+            first = re.match(r"[A-Z][a-z]+\s*", name)
+            assert first is not None
+            start, name = start + first.end(), name[first.end() :]
+            if not name:
+                continue
+        before, after = question[:start], question[start + len(name) :]
+        if _PERSON_TITLE.search(before):
+            continue
+        if _PLACE_BEFORE.search(before) or _BODY_AFTER.search(after):
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def check_absent_names(question: str, idf: dict[str, float], texts: Sequence[str]) -> list[str]:
+    """Focus names the documents mention somewhere but none of the closest passages does.
+
+    A question set in a jurisdiction ("Queensland prison officers") whose closest passages
+    are about other places has no answer for that jurisdiction in the documents.
+    """
+    present: set[str] = set()
+    for text in texts:
+        present.update(lexical_tokens(text))
+    out = []
+    for name in focus_name_candidates(question):
+        tokens = lexical_tokens(name)
+        if tokens and all(t in idf for t in tokens) and not any(t in present for t in tokens):
+            out.append(name)
+    return out
+
+
 def is_cyrillic(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     return bool(letters) and sum("\u0400" <= ch <= "\u04ff" for ch in letters) > len(letters) / 2
@@ -302,7 +386,16 @@ def is_cyrillic(text: str) -> bool:
 class Reason(BaseModel):
     """One piece of missing evidence."""
 
-    check: Literal["no_passages", "unknown_name", "quantity", "focus_terms", "weak_match", "nothing_quotable"]
+    check: Literal[
+        "no_passages",
+        "unknown_name",
+        "absent_name",
+        "rare_terms",
+        "quantity",
+        "focus_terms",
+        "weak_match",
+        "nothing_quotable",
+    ]
     detail: str  # the name, the kind of quantity, the missing terms
     message: str  # a sentence for the reader
 
@@ -315,6 +408,8 @@ class Evidence(BaseModel):
     lexical_checks: bool = True  # False for Cyrillic questions: their words cannot match English text
     has_passages: bool = True
     unknown_names: list[str] = Field(default_factory=list)
+    rare_terms: list[str] = Field(default_factory=list)  # words neither the documents nor general English know
+    absent_names: list[str] = Field(default_factory=list)  # focus names known to the documents, not to the passages
     quantity_asked: str | None = None
     quantity_missing: str | None = None  # the kind asked for and not given near the focus
     missing_focus: list[str] = Field(default_factory=list)
@@ -378,10 +473,18 @@ class AnswerabilityPolicy:
     quantity_check: bool = DEFAULT_QUANTITY_CHECK
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     passages: int = 3
+    quantity_passages: int = 5  # the answer quotes up to five passages; a figure in any of them answers
     name_check: bool = True
+    rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
+    absent_name_check: bool = DEFAULT_ABSENT_NAME_CHECK
 
     def evidence(
-        self, question: str, result: SearchResult, idf: dict[str, float], glossary: Glossary | None = None
+        self,
+        question: str,
+        result: SearchResult,
+        idf: dict[str, float],
+        glossary: Glossary | None = None,
+        vocabulary: frozenset[str] | None = None,
     ) -> Evidence:
         if not result.hits:
             return Evidence(has_passages=False, lexical_checks=not is_cyrillic(question))
@@ -395,10 +498,12 @@ class AnswerabilityPolicy:
             return evidence.model_copy(update={"lexical_checks": False})
         focus = focus_terms(question, idf, glossary)
         missing, share = check_focus_terms(focus, texts)
-        bodies = [hit.chunk.text for hit in result.hits[: self.passages]]
+        bodies = [hit.chunk.text for hit in result.hits[: self.quantity_passages]]
         return evidence.model_copy(
             update={
                 "unknown_names": check_names(question, idf),
+                "rare_terms": check_rare_terms(question, idf, vocabulary, glossary),
+                "absent_names": check_absent_names(question, idf, [h.chunk.embedding_text() for h in result.hits[:5]]),
                 "quantity_asked": asked_quantity(question),
                 "quantity_missing": check_answer_type(question, bodies, focus),
                 "missing_focus": missing,
@@ -418,6 +523,14 @@ class AnswerabilityPolicy:
                 reasons.append(
                     Reason(check="unknown_name", detail=names, message=f"The documents never mention {names}.")
                 )
+            if self.absent_name_check and evidence.absent_names:
+                names = ", ".join(evidence.absent_names)
+                message = f"None of the closest passages is about {names}: the documents give nothing specific to it."
+                reasons.append(Reason(check="absent_name", detail=names, message=message))
+            if self.rare_term_check and evidence.rare_terms:
+                terms = ", ".join(evidence.rare_terms)
+                message = f"The documents never mention: {terms}."
+                reasons.append(Reason(check="rare_terms", detail=terms, message=message))
             if self.quantity_check and evidence.quantity_missing:
                 noun = _QUANTITY_NOUN.get(evidence.quantity_missing, "figure")
                 what = f" for \u201c{evidence.subject}\u201d" if evidence.subject else ""
@@ -457,4 +570,6 @@ class AnswerabilityPolicy:
             lexical_weight=self.lexical_weight,
             passages=self.passages,
             name_check=False,
+            rare_term_check=False,
+            absent_name_check=False,
         )

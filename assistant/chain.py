@@ -74,6 +74,7 @@ class Assistant:
         top_k: int = 5,
         generator: GeneratedAnswerer | None = None,
         glossary: Glossary | None = None,
+        vocabulary: frozenset[str] | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -84,6 +85,7 @@ class Assistant:
         self.generator = generator
         self.answerability = answerability or AnswerabilityPolicy()
         self.glossary = glossary  # synonyms of the question's focus terms for the answerability checks
+        self.vocabulary = vocabulary  # general English words, for the rare-term check
         self.verifier = QuoteVerifier(self.snapshot)
         self.top_k = top_k
         self.titles = {d.id: d.short_title or d.title for d in self.snapshot.meta.documents.values()}
@@ -111,7 +113,13 @@ class Assistant:
             if settings.answer_threshold is None
             else AnswerabilityPolicy(answer_threshold=settings.answer_threshold)
         )
-        assistant = cls(retriever, answerability=answerability, top_k=settings.top_k, glossary=glossary)
+        assistant = cls(
+            retriever,
+            answerability=answerability,
+            top_k=settings.top_k,
+            glossary=glossary,
+            vocabulary=_general_vocabulary(),
+        )
         if settings.llm:
             assistant.use_language_model(settings)
         return assistant
@@ -199,7 +207,7 @@ class Assistant:
         result = state.result
         assert result is not None
         idf = self.retriever.idf()
-        evidence = self.answerability.evidence(state.standalone, result, idf, self.glossary)
+        evidence = self.answerability.evidence(state.standalone, result, idf, self.glossary, self.vocabulary)
         decision = self.answerability.decide(evidence)
         searched = self._searched(state.search_filter)
         passages = [
@@ -294,6 +302,18 @@ class Assistant:
             lines.append("Closest passages:")
             lines += [f"- {_where(p)}" for p in passages[:3]]
         return "\n".join(lines)
+
+
+def _general_vocabulary() -> frozenset[str] | None:
+    """The English word list of the packaged all-MiniLM-L6-v2 tokenizer (whatever model embeds), if installed."""
+    from assistant.answerability import load_vocabulary
+    from ingest.settings import default_model_path
+
+    try:
+        return load_vocabulary(Path(default_model_path()) / "vocab.txt")
+    except (OSError, ImportError) as exc:
+        log.warning("no general English vocabulary (%s): the rare-term check is off", exc)
+        return None
 
 
 def _where(p: Passage) -> str:

@@ -62,12 +62,16 @@ class Setting(BaseModel):
     answer_threshold: float
     missing_focus: float
     quantity_check: bool
+    rare_term_check: bool = True
+    absent_name_check: bool = True
 
     def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
         return AnswerabilityPolicy(
             answer_threshold=self.answer_threshold,
             missing_focus=self.missing_focus,
             quantity_check=self.quantity_check,
+            rare_term_check=self.rare_term_check,
+            absent_name_check=self.absent_name_check,
             lexical_weight=lexical_weight,
         )
 
@@ -143,18 +147,35 @@ def _refusal_rates(rows: Sequence[Row], setting: Setting, lexical_weight: float)
 
 def choose_not_covered(
     rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL
-) -> tuple[float, bool]:
-    """(missing_focus, quantity_check) with the best refusal recall within the false-refusal limit."""
-    best: tuple[tuple[float, float, float, int], tuple[float, bool]] | None = None
-    for missing, quantity in itertools.product(MISSING_FOCUS_GRID, (False, True)):
-        setting = Setting(answer_threshold=0.0, missing_focus=missing, quantity_check=quantity)
+) -> Setting:
+    """The not-covered checks with the best refusal recall within the false-refusal limit (answer_threshold 0)."""
+    best: tuple[tuple[float, ...], Setting] | None = None
+    switches = [(q, r, a) for q in (False, True) for r in (False, True) for a in (False, True)]
+    for missing, (quantity, rare, absent) in itertools.product(MISSING_FOCUS_GRID, switches):
+        setting = Setting(
+            answer_threshold=0.0,
+            missing_focus=missing,
+            quantity_check=quantity,
+            rare_term_check=rare,
+            absent_name_check=absent,
+        )
         false, recall = _refusal_rates(rows, setting, lexical_weight)
         if false > max_false_refusal + 1e-12:
             continue
-        key = (recall, -false, missing, -int(quantity))  # ties: fewer false refusals, then the conservative one
+        # Ties: fewer false refusals, then a check that cost no false refusal stays on (with 12
+        # unanswerable questions most folds cannot tell checks apart), the focus-term share highest.
+        key = (recall, -false, int(quantity) + int(rare) + int(absent), missing)
         if best is None or key > best[0]:
-            best = (key, (missing, quantity))
-    return best[1] if best is not None else (MISSING_FOCUS_GRID[-1], False)
+            best = (key, setting)
+    if best is None:
+        return Setting(
+            answer_threshold=0.0,
+            missing_focus=MISSING_FOCUS_GRID[-1],
+            quantity_check=False,
+            rare_term_check=False,
+            absent_name_check=False,
+        )
+    return best[1]
 
 
 def choose_answer_threshold(rows: Sequence[Row], lexical_weight: float) -> float:
@@ -175,10 +196,8 @@ def choose_answer_threshold(rows: Sequence[Row], lexical_weight: float) -> float
 
 
 def choose(rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL) -> Setting:
-    missing, quantity = choose_not_covered(rows, lexical_weight, max_false_refusal)
-    return Setting(
-        answer_threshold=choose_answer_threshold(rows, lexical_weight), missing_focus=missing, quantity_check=quantity
-    )
+    checks = choose_not_covered(rows, lexical_weight, max_false_refusal)
+    return checks.model_copy(update={"answer_threshold": choose_answer_threshold(rows, lexical_weight)})
 
 
 def cross_validate(
@@ -301,19 +320,22 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
     for i, s in enumerate(cv.fold_settings):
         lines.append(
             f"  fold {i}: answer_threshold {s.answer_threshold}, missing_focus {s.missing_focus}, "
-            f"quantity_check {s.quantity_check}"
+            f"quantity_check {s.quantity_check}, rare_term_check {s.rare_term_check}, "
+            f"absent_name_check {s.absent_name_check}"
         )
     rec = cv.recommended
     if rec is not None:
         lines += [
             "",
             f"Chosen on all questions: DEFAULT_ANSWER_THRESHOLD = {rec.answer_threshold}, "
-            f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check} "
+            f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check}, "
+            f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check} "
             "in assistant/answerability.py",
         ]
     if current is not None:
         lines.append(
-            f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}; "
+            f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}, "
+            f"{current.rare_term_check}, {current.absent_name_check}; "
             "HANDBOOK_ANSWER_THRESHOLD overrides the first)"
         )
     return "\n".join(lines)

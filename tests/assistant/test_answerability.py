@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant.answerability import (
@@ -51,7 +53,7 @@ QUANTITY_QUESTIONS = [
     ("What percentage of staff must be trained in first aid?", "percentage"),
     ("What proportion of the budget goes on healthcare?", "percentage"),
     ("Roughly what share of a prison service's budget normally goes on staff?", "percentage"),
-    ("What rate of pay do prisoners get for kitchen work?", "percentage"),
+    ("What rate of pay do prisoners get for kitchen work?", "money"),
     ("How much money can a prisoner spend at the canteen each week?", "money"),
     ("What hourly wage do prisoners earn for firefighting work?", "money"),
     ("How much does a phone call to a mobile cost?", "money"),
@@ -253,3 +255,63 @@ def test_permissive_policy_never_refuses_nor_cautions() -> None:
     evidence = _evidence(unknown_names=["California"], quantity_missing="count", dense=-1.0)
     assert AnswerabilityPolicy().permissive().decide(evidence).state == "answered"
     assert CLOSEST_CAUTION.startswith("These passages are the closest the documents have")
+
+
+VOCABULARY = frozenset(
+    {"approved", "keep", "cuffs", "cuff", "lad", "prison", "officers", "allowed", "carry", "phone", "mobile", "models"}
+)
+
+
+@pytest.mark.unit
+def test_rare_terms_are_words_neither_the_documents_nor_english_know() -> None:
+    from assistant.answerability import check_rare_terms
+
+    question = "Which mobile phone jammer models are approved? Can the lad keep his cuffs?"
+    assert check_rare_terms(question, IDF, VOCABULARY) == ["jammer"]
+    assert check_rare_terms(question, {**IDF, "jammer": 6.0}, VOCABULARY) == []  # the documents use it
+    assert check_rare_terms(question, IDF, None) == []  # no vocabulary: the check is off
+    glossary = Glossary([GlossaryEntry(("jammer",), ("signal blocking device",))])
+    assert check_rare_terms(question, IDF, VOCABULARY, glossary) == []  # staff wording the glossary explains
+    assert check_rare_terms("Are Tasers allowed?", IDF, VOCABULARY) == []  # capitalised: left to the names check
+
+
+@pytest.mark.unit
+def test_load_vocabulary_skips_wordpieces_and_symbols(tmp_path: Path) -> None:
+    from assistant.answerability import load_vocabulary
+
+    path = tmp_path / "vocab.txt"
+    path.write_text("[PAD]\n##ing\nprison\nLondon\n42\nvisit\n", encoding="utf-8")
+    assert load_vocabulary(path) == frozenset({"prison", "visit"})
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "passages", "absent"),
+    [
+        (
+            "Are Queensland prison officers allowed to carry batons?",
+            ["Officers in England carry batons."],
+            ["Queensland"],
+        ),
+        ("Are Queensland prison officers allowed to carry batons?", ["In Queensland, officers may not."], []),
+        ("Can a lifer in England apply for parole?", ["Parole rules of the state."], ["England"]),
+        ("Does Governor Queensland approve visits?", ["Visits are approved."], []),  # a person's title before it
+        ("Queensland: can officers carry batons?", ["Batons."], []),  # opens the question: no setting
+        ("What is the position of Mr Smith?", ["Nothing."], []),
+    ],
+)
+def test_absent_names_are_focus_places_the_closest_passages_never_mention(
+    question: str, passages: list[str], absent: list[str]
+) -> None:
+    from assistant.answerability import check_absent_names
+
+    assert check_absent_names(question, IDF, passages) == absent
+
+
+@pytest.mark.unit
+def test_decide_reports_rare_terms_and_absent_names() -> None:
+    rare = AnswerabilityPolicy().decide(_evidence(rare_terms=["jammer"]))
+    assert rare.state == "not_covered" and rare.reasons[0].message == "The documents never mention: jammer."
+    assert AnswerabilityPolicy(rare_term_check=False).decide(_evidence(rare_terms=["jammer"])).state == "answered"
+    absent = AnswerabilityPolicy().decide(_evidence(absent_names=["Queensland"]))
+    assert absent.state == "not_covered" and "Queensland" in absent.reasons[0].message

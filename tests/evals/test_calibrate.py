@@ -69,8 +69,11 @@ def test_each_folds_thresholds_are_chosen_without_its_questions() -> None:
 
 
 def test_not_covered_checks_are_chosen_within_the_false_refusal_limit() -> None:
-    assert choose_not_covered(ROWS, 0.0, max_false_refusal=0.03) == (1.01, True)  # 1 of 40 = 2.5%: allowed
-    assert choose_not_covered(ROWS, 0.0, max_false_refusal=0.0) == (1.01, False)  # the check costs one: off
+    # 1 of 40 = 2.5%: allowed; the rare-term check costs nothing here and catches nothing: kept on.
+    chosen = choose_not_covered(ROWS, 0.0, max_false_refusal=0.03)
+    assert (chosen.missing_focus, chosen.quantity_check, chosen.rare_term_check) == (1.01, True, True)
+    strict = choose_not_covered(ROWS, 0.0, max_false_refusal=0.0)
+    assert (strict.quantity_check, strict.rare_term_check) == (False, True)  # the quantity check costs one: off
 
 
 def test_answer_threshold_separates_supported_answers_from_the_rest() -> None:
