@@ -93,8 +93,9 @@ _ASK_PATTERNS: tuple[tuple[Quantity, str], ...] = (
     ),
     (
         "measurement",
-        r"\bhow (?:big|large|heavy|tall|far|wide|small)\b|\bwhat size\b|\b(?:maximum|minimum|max|min) "
-        r"(?:weight|size|floor area|area|space)\b|\bhow much (?:space|room|floor)\b|\bsquare met",
+        r"\bhow (?:big|large|heavy|tall|far|wide|small|warm|cold|hot)\b|\bwhat (?:size|temperature)\b"
+        r"|\b(?:maximum|minimum|max|min) (?:weight|size|floor area|area|space)\b"
+        r"|\bhow much (?:space|room|floor)\b|\bsquare met",
     ),
     (
         "duration",
@@ -142,12 +143,13 @@ _GIVE_PATTERNS: dict[Quantity, str] = {
     "age": rf"\baged?\s+(?:of\s+)?(?:under|over|between|below|above)?\s*{_NUM}\b|\b{_NUM}[- ]years?[- ]"
     rf"(?:old|of age)\b|\b(?:under|over|below|above)\s+(?:the\s+age\s+of\s+)?{_NUM}\b|\bage of\s+{_NUM}\b",
     "time of day": r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)(?!\w)|\b\d{1,2}:\d{2}\b|\b(?:noon|midday|"
-    r"midnight|o'clock)\b|\b\d{4}\s*(?:hours|hrs)\b|\b(?:morning|evening|night)\b",
+    r"midnight|o'clock)\b|\b\d{4}\s*(?:hours|hrs)\b",
     "percentage": rf"\b{_NUM}\s*(?:%|per\s?cent\b|percent\b)|%|\b(?:half|a third|a quarter|two[- ]thirds|"
     r"three[- ]quarters|majority|proportion)\b",
     "money": r"[£$€]\s*\d|\b\d+(?:[.,]\d+)?\s*(?:pounds|dollars|euros|pence|cents|p)\b|\b(?:AUD|USD|GBP|EUR)\b",
     "measurement": r"\b\d+(?:[.,]\d+)?\s*(?:kg|kilograms?|g|grams?|lbs?|m2|m²|sq\.?\s*m|square\s+met(?:re|er)s?|"
-    r"met(?:re|er)s?|cm|centimet(?:re|er)s?|mm|cubic|litres?|liters?|feet|foot|ft)\b",
+    r"met(?:re|er)s?|cm|centimet(?:re|er)s?|mm|cubic|litres?|liters?|feet|foot|ft)\b"
+    r"|\b\d+(?:[.,]\d+)?\s*(?:°|º|degrees?\b)",
     "duration": rf"\b{_NUM_OR_A}[- ](?:(?:consecutive|calendar|working|clear|full|further)\s+)?{_TIME_UNIT}\b"
     r"|\b(?:daily|weekly|monthly|annually|overnight|immediately|promptly|without delay|as soon as)\b",
     "frequency": rf"\b(?:daily|weekly|monthly|annually|yearly|fortnightly|hourly|once|twice)\b|\b{_NUM}\s+times\b"
@@ -414,7 +416,7 @@ class Evidence(BaseModel):
     quantity_missing: str | None = None  # the kind asked for and not given near the focus
     missing_focus: list[str] = Field(default_factory=list)
     missing_focus_share: float = 0.0
-    subject: str = ""  # the question's wording of what is asked, for the "not covered" message
+    subject: str = ""  # the question as asked, quoted in the "not covered" message
 
     def confidence(self, lexical_weight: float) -> float:
         return self.dense + lexical_weight * self.coverage
@@ -444,17 +446,10 @@ _QUANTITY_NOUN: dict[str, str] = {
 }
 
 
-def question_subject(question: str) -> str:
-    """The question without its opening question words, as the thing asked about."""
-    text = re.sub(r"\s+", " ", question.strip().rstrip("?.!")).strip()
-    text = re.sub(
-        r"^(?:(?:and|so|but|ok|okay|please)\b[, ]*)?(?:what|which|how|when|where|who|is|are|can|could|do|does|"
-        r"may|must|should|will|would)\b\s*(?:is|are|was|were|the|a|an|many|much|long|often|old)?\s*",
-        "",
-        text,
-        flags=re.IGNORECASE,
-    )
-    return text[:120]
+def question_subject(question: str, limit: int = 160) -> str:
+    """The question on one line, shortened to `limit` characters, for quoting in a message."""
+    text = re.sub(r"\s+", " ", question).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 @dataclass(frozen=True)
@@ -533,12 +528,12 @@ class AnswerabilityPolicy:
                 reasons.append(Reason(check="rare_terms", detail=terms, message=message))
             if self.quantity_check and evidence.quantity_missing:
                 noun = _QUANTITY_NOUN.get(evidence.quantity_missing, "figure")
-                what = f" for \u201c{evidence.subject}\u201d" if evidence.subject else ""
+                what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""
                 reasons.append(
                     Reason(
                         check="quantity",
                         detail=evidence.quantity_missing,
-                        message=f"The documents give no {noun}{what}: the passages on the topic state none.",
+                        message=f"The documents give no {noun}{what}; the passages on this topic state none.",
                     )
                 )
             if evidence.missing_focus and evidence.missing_focus_share >= self.missing_focus:

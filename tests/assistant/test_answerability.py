@@ -60,6 +60,7 @@ QUANTITY_QUESTIONS = [
     ("What is the maximum weight of a parcel a prisoner can receive?", "measurement"),
     ("How big does a single cell have to be?", "measurement"),
     ("What size must the exercise yard be?", "measurement"),
+    ("What temperature must cells be kept at in winter?", "measurement"),
     ("How long can someone be kept down the seg before it counts as prolonged solitary?", "duration"),
     ("How many days can a prisoner be held in segregation?", "duration"),
     ("After how many years can a lifer apply for parole?", "duration"),
@@ -135,6 +136,7 @@ def test_cyrillic_questions_do_not_crash_and_are_recognised(question: str) -> No
         ("The fee is £2.50 per call.", "money", True),
         ("Lock-up is at 8.30 pm on weekdays.", "time of day", True),
         ("Each cell shall have at least 7.5 m2 of floor space.", "measurement", True),
+        ("Cells are kept between 18 and 21 degrees.", "measurement", True),
         ("a dose of 30 mg daily", "dose", True),
         ("The Rules were adopted on 17 December 2015.", "date", True),
         ("Prisoners may keep up to twelve books.", "count", True),
@@ -214,8 +216,9 @@ def test_unknown_names_lists_capitalised_words_the_documents_never_mention() -> 
 
 
 @pytest.mark.unit
-def test_question_subject_drops_the_question_words() -> None:
-    assert question_subject("How many books are allowed in a cell?") == "books are allowed in a cell"
+def test_question_subject_is_the_question_on_one_line() -> None:
+    assert question_subject("How many  books are\nallowed in a cell?") == "How many books are allowed in a cell?"
+    assert question_subject("x" * 200, limit=10) == "x" * 9 + "\u2026"
 
 
 def _evidence(**update: object) -> Evidence:
@@ -230,7 +233,10 @@ def test_decide_answered_closest_and_not_covered() -> None:
     assert weak.state == "closest" and not weak.refused and weak.reasons[0].check == "weak_match"
     missing = policy.decide(_evidence(quantity_asked="count", quantity_missing="count"))
     assert missing.state == "not_covered" and missing.refused
-    assert missing.reasons[0].message.startswith("The documents give no figure for \u201cbooks allowed in a cell\u201d")
+    assert missing.reasons[0].message == (
+        "The documents give no figure in answer to \u201cbooks allowed in a cell\u201d; "
+        "the passages on this topic state none."
+    )
     named = policy.decide(_evidence(unknown_names=["California"]))
     assert named.state == "not_covered" and named.reasons[0].message == "The documents never mention California."
     assert policy.decide(Evidence(has_passages=False)).state == "not_covered"
