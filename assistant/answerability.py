@@ -51,6 +51,7 @@ DEFAULT_QUANTITY_CHECK = True
 DEFAULT_LEXICAL_WEIGHT = 0.25
 DEFAULT_RARE_TERM_CHECK = True
 DEFAULT_ABSENT_NAME_CHECK = True
+DEFAULT_QUANTITY_NEAR_TERMS = 1  # focus terms a sentence needs to count as "near" for the answer-type check
 GENERIC_IDF = 2.2  # terms in more than ~1 passage in 9 ("prison", "staff", "rule") carry no focus
 
 
@@ -239,21 +240,26 @@ def check_focus_terms(focus: Sequence[FocusTerm], texts: Sequence[str]) -> tuple
     return [f.term for f in missing], share
 
 
-def check_answer_type(question: str, texts: Sequence[str], focus: Sequence[FocusTerm]) -> Quantity | None:
+def check_answer_type(
+    question: str, texts: Sequence[str], focus: Sequence[FocusTerm], min_terms: int = DEFAULT_QUANTITY_NEAR_TERMS
+) -> Quantity | None:
     """The kind of quantity asked for that no passage gives near the question's focus, else None.
 
-    "Near" is the sentence holding a focus term or the sentence after it (a rule often states
-    its subject, then its figure); when no focus term occurs at all, any sentence counts.
+    "Near" is a sentence holding at least `min_terms` of the focus terms (all of them when the
+    question has fewer), or the sentence after it: a rule often states its subject, then its
+    figure. A passage without such a sentence is about something else and does not count.
     """
     kind = asked_quantity(question)
     if kind is None:
         return None
-    stems = set().union(*(f.alternatives for f in focus)) if focus else set()
+    need = min(min_terms, len(focus))
     for text in texts:
         sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
-        near = [i for i, s in enumerate(sentences) if not stems or stems & set(lexical_tokens(s))]
-        if not near:
-            near = list(range(len(sentences)))
+        near = []
+        for i, sentence in enumerate(sentences):
+            tokens = set(lexical_tokens(sentence))
+            if sum(1 for f in focus if f.alternatives & tokens) >= need:
+                near.append(i)
         chosen = sorted({j for i in near for j in (i, i + 1) if j < len(sentences)})
         if any(gives_quantity(sentences[j], kind) for j in chosen):
             return None
@@ -413,7 +419,8 @@ class Evidence(BaseModel):
     rare_terms: list[str] = Field(default_factory=list)  # words neither the documents nor general English know
     absent_names: list[str] = Field(default_factory=list)  # focus names known to the documents, not to the passages
     quantity_asked: str | None = None
-    quantity_missing: str | None = None  # the kind asked for and not given near the focus
+    quantity_missing: str | None = None  # the kind asked for and not given near one focus term
+    quantity_missing_strict: str | None = None  # ... not given near two focus terms (a stricter "near")
     missing_focus: list[str] = Field(default_factory=list)
     missing_focus_share: float = 0.0
     subject: str = ""  # the question as asked, quoted in the "not covered" message
@@ -468,6 +475,7 @@ class AnswerabilityPolicy:
     quantity_check: bool = DEFAULT_QUANTITY_CHECK
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     passages: int = 3
+    quantity_near_terms: int = DEFAULT_QUANTITY_NEAR_TERMS  # focus terms that make a sentence "near": 1 or 2
     quantity_passages: int = 5  # the answer quotes up to five passages; a figure in any of them answers
     name_check: bool = True
     rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
@@ -500,7 +508,8 @@ class AnswerabilityPolicy:
                 "rare_terms": check_rare_terms(question, idf, vocabulary, glossary),
                 "absent_names": check_absent_names(question, idf, [h.chunk.embedding_text() for h in result.hits[:5]]),
                 "quantity_asked": asked_quantity(question),
-                "quantity_missing": check_answer_type(question, bodies, focus),
+                "quantity_missing": check_answer_type(question, bodies, focus, 1),
+                "quantity_missing_strict": check_answer_type(question, bodies, focus, 2),
                 "missing_focus": missing,
                 "missing_focus_share": round(share, 4),
             }
@@ -526,13 +535,14 @@ class AnswerabilityPolicy:
                 terms = ", ".join(evidence.rare_terms)
                 message = f"The documents never mention: {terms}."
                 reasons.append(Reason(check="rare_terms", detail=terms, message=message))
-            if self.quantity_check and evidence.quantity_missing:
-                noun = _QUANTITY_NOUN.get(evidence.quantity_missing, "figure")
+            kind = evidence.quantity_missing_strict if self.quantity_near_terms >= 2 else evidence.quantity_missing
+            if self.quantity_check and kind:
+                noun = _QUANTITY_NOUN.get(kind, "figure")
                 what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""
                 reasons.append(
                     Reason(
                         check="quantity",
-                        detail=evidence.quantity_missing,
+                        detail=kind,
                         message=f"The documents give no {noun}{what}; the passages on this topic state none.",
                     )
                 )

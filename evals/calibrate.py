@@ -64,6 +64,7 @@ class Setting(BaseModel):
     quantity_check: bool
     rare_term_check: bool = True
     absent_name_check: bool = True
+    quantity_near_terms: int = 1
 
     def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
         return AnswerabilityPolicy(
@@ -72,6 +73,7 @@ class Setting(BaseModel):
             quantity_check=self.quantity_check,
             rare_term_check=self.rare_term_check,
             absent_name_check=self.absent_name_check,
+            quantity_near_terms=self.quantity_near_terms,
             lexical_weight=lexical_weight,
         )
 
@@ -151,20 +153,24 @@ def choose_not_covered(
     """The not-covered checks with the best refusal recall within the false-refusal limit (answer_threshold 0)."""
     best: tuple[tuple[float, ...], Setting] | None = None
     switches = [(q, r, a) for q in (False, True) for r in (False, True) for a in (False, True)]
-    for missing, (quantity, rare, absent) in itertools.product(MISSING_FOCUS_GRID, switches):
+    for missing, (quantity, rare, absent), near in itertools.product(MISSING_FOCUS_GRID, switches, (1, 2)):
+        if near == 2 and not quantity:
+            continue  # the same decisions as near == 1
         setting = Setting(
             answer_threshold=0.0,
             missing_focus=missing,
             quantity_check=quantity,
             rare_term_check=rare,
             absent_name_check=absent,
+            quantity_near_terms=near,
         )
         false, recall = _refusal_rates(rows, setting, lexical_weight)
         if false > max_false_refusal + 1e-12:
             continue
         # Ties: fewer false refusals, then a check that cost no false refusal stays on (with 12
         # unanswerable questions most folds cannot tell checks apart), the focus-term share highest.
-        key = (recall, -false, int(quantity) + int(rare) + int(absent), missing)
+        # The looser "near" (one focus term) refuses less; it wins ties.
+        key = (recall, -false, int(quantity) + int(rare) + int(absent), missing, -near)
         if best is None or key > best[0]:
             best = (key, setting)
     if best is None:
@@ -321,7 +327,7 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
         lines.append(
             f"  fold {i}: answer_threshold {s.answer_threshold}, missing_focus {s.missing_focus}, "
             f"quantity_check {s.quantity_check}, rare_term_check {s.rare_term_check}, "
-            f"absent_name_check {s.absent_name_check}"
+            f"absent_name_check {s.absent_name_check}, quantity_near_terms {s.quantity_near_terms}"
         )
     rec = cv.recommended
     if rec is not None:
@@ -329,13 +335,13 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
             "",
             f"Chosen on all questions: DEFAULT_ANSWER_THRESHOLD = {rec.answer_threshold}, "
             f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check}, "
-            f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check} "
-            "in assistant/answerability.py",
+            f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check}, "
+            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms} in assistant/answerability.py",
         ]
     if current is not None:
         lines.append(
             f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}, "
-            f"{current.rare_term_check}, {current.absent_name_check}; "
+            f"{current.rare_term_check}, {current.absent_name_check}, {current.quantity_near_terms}; "
             "HANDBOOK_ANSWER_THRESHOLD overrides the first)"
         )
     return "\n".join(lines)

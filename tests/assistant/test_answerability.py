@@ -167,6 +167,19 @@ def test_answer_type_needs_the_quantity_near_the_focus() -> None:
     unrelated = ["Solitary confinement is prohibited for children. It is a last resort. Visits last two hours."]
     assert check_answer_type(question, unrelated, focus) == "duration"
     assert check_answer_type("Can he be held in solitary confinement?", unrelated, focus) is None  # no quantity asked
+    elsewhere = ["Visits last two hours.", "Solitary confinement is a last resort."]
+    assert check_answer_type(question, elsewhere, focus) == "duration"  # a figure in a passage off the topic
+
+
+@pytest.mark.unit
+def test_answer_type_with_two_focus_terms_needs_both_in_the_sentence() -> None:
+    question = "How many days can a prisoner be held in solitary confinement?"
+    focus = _focus("solitari", "confin")
+    one_term = ["Confinement to cell is reviewed. Reviews take place every 7 days."]
+    assert check_answer_type(question, one_term, focus, min_terms=1) is None
+    assert check_answer_type(question, one_term, focus, min_terms=2) == "duration"
+    both = ["Solitary confinement beyond 15 consecutive days is prohibited."]
+    assert check_answer_type(question, both, focus, min_terms=2) is None
 
 
 @pytest.mark.unit

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.unit
 
 
 def _row(qid: str, answerable: bool, dense: float = 0.7, **evidence: object) -> Row:
+    if "quantity_missing" in evidence:  # missing near one focus term: missing near two as well
+        evidence["quantity_missing_strict"] = evidence["quantity_missing"]
     return Row(
         id=qid,
         answerable=answerable,
