@@ -111,8 +111,8 @@ def test_cli_ask_with_llm_prints_the_fallback_note(rules_index: Path, llama_serv
         capture_output=True,
         text=True,
         timeout=300,
-        # The index was built with the fake embedder, the CLI queries with the real model: never refuse.
-        env={**os.environ, "HANDBOOK_LLM_MAX_TOKENS": "32", "HANDBOOK_REFUSAL_THRESHOLD": "-1"},
+        # The index was built with the fake embedder, the CLI queries with the real model: no caution.
+        env={**os.environ, "HANDBOOK_LLM_MAX_TOKENS": "32", "HANDBOOK_ANSWER_THRESHOLD": "-1"},
     )
     assert done.returncode == 0, done.stderr
     assert "Note: Generated answer not shown:" in done.stdout
