@@ -5,9 +5,14 @@ One decision with three states (evals/README.md, "Answer states"):
 - *answered*: the evidence is strong; the quotes are the answer;
 - *closest*: the evidence is weaker; the quotes are still shown, under a caution;
 - *not_covered*: there is positive evidence that the specific thing asked is absent:
-  a jurisdiction or institution the documents never mention (`check_names`), a quantity
-  asked for that the passages on the topic never give (`check_answer_type`), or the
+  a jurisdiction, institution or product the documents never mention (`check_names`), or
+  that they mention but none of the closest passages does (`check_absent_names`); a word
+  neither the documents nor general English know (`check_rare_terms`); a quantity asked for
+  that the passages on the topic never give (`check_answer_type`); or, above a share, the
   question's focus terms missing from the passages (`check_focus_terms`).
+
+Each check but the unknown names is switched on or off, and its threshold set, by
+cross-validation on the dev set (evals/calibrate.py); the defaults below are its choice.
 
 A weak similarity alone never makes a question "not covered": measured on held-out staff
 questions, the similarity threshold refused answerable questions phrased unlike the
