@@ -198,3 +198,10 @@ def test_fragments_are_listed_but_not_quoted(small_index: Path) -> None:
     composition = composer.compose(["visit"], hits, {}, QuoteVerifier(snapshot), {})
     assert [c.ref for c in composition.citations] == ["Rule 4"]
     assert "Legal aid; Visits; and" not in composition.text
+
+
+@pytest.mark.unit
+def test_cyrillic_question_is_never_not_covered_on_lexical_evidence(assistant_: Assistant) -> None:
+    answer = assistant_.ask("Сколько дней можно держать заключённого в Калифорнии в одиночной камере?")
+    assert answer.state in {"answered", "closest"} and not answer.refused
+    assert answer.evidence is not None and not answer.evidence.lexical_checks
