@@ -26,6 +26,14 @@ class Citation(BaseModel):
     ref: str
     pages: list[int]
     quote: str
+    cut_before: bool = False  # the quote leaves out words of its rule or paragraph before it ("… " when shown)
+    cut_after: bool = False  # ... after it (" …")
+
+    def shown(self) -> str:
+        """The quote as displayed: verbatim, with "…" where words of its unit were left out."""
+        before = "\u2026 " if self.cut_before else ""
+        after = " \u2026" if self.cut_after else ""
+        return f"{before}{self.quote}{after}"
 
     def label(self) -> str:
         """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20`"""

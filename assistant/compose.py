@@ -140,7 +140,9 @@ class ExtractiveComposer:
                 added = True
                 where = ", ".join(p for p in (citation.title, citation.ref, page_label(citation.pages)) if p)
                 before, after = _cut_marks(hit.chunk.text, start, end, boundaries)
-                blocks.append(f"{where}:\n\u201c{before}{citation.quote}{after}\u201d [{n}]")
+                citation = citation.model_copy(update={"cut_before": bool(before), "cut_after": bool(after)})
+                citations[-1] = citation
+                blocks.append(f"{where}:\n\u201c{citation.shown()}\u201d [{n}]")
             quoted += added
         if not citations:
             return Composition("", [])

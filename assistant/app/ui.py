@@ -124,7 +124,7 @@ def pdf_link(doc: str, page: int) -> str:
     return f"pdf/{html.escape(doc, quote=True)}#page={int(page)}"
 
 
-def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool = False) -> str:
+def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool = False, closest: bool = False) -> str:
     if not sources:
         return '<p class="hb-note">The sources of the answer appear here.</p>'
     parts = []
@@ -133,6 +133,8 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             '<p class="hb-note">No answer was given. These passages came closest; they were <b>not</b> judged '
             "to answer the question.</p>"
         )
+    elif closest:
+        parts.append(f'<p class="hb-note hb-caution">\u26a0\ufe0f {html.escape(CLOSEST_CAUTION)}</p>')
     for s in sources:
         first = s.pages[0] if s.pages else 1
         meta = " · ".join(html.escape(x) for x in (kinds.get(s.doc, ""), s.doc) if x)
@@ -166,7 +168,7 @@ def answer_markdown(answer: Answer) -> str:
     if answer.mode == "generated":
         lines += [md_escape(answer.generated_text().removeprefix(CLOSEST_CAUTION).lstrip("\n")), ""]
     for c in answer.citations:
-        lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.quote)}\u201d", ""]
+        lines += [f"**[{c.n}] {md_escape(c.label())}**", f"\u201c{md_escape(c.shown())}\u201d", ""]
     if answer.mode == "generated":
         lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
     lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
@@ -303,7 +305,8 @@ class HandbookApp:
         sources = answer_sources(last)
         choices = [(s.label(), f"{turn}:{s.key}") for s in sources]
         picker = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-        return (chat, exchanges, source_cards(sources, self.kinds, refused=last.refused), picker, question, export)
+        cards = source_cards(sources, self.kinds, refused=last.refused, closest=last.state == "closest")
+        return (chat, exchanges, cards, picker, question, export)
 
     def _write_export(self, exchanges: list[Exchange], request: gr.Request | None) -> Any:
         if not any(e.answer is not None for e in exchanges):

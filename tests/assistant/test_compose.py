@@ -58,3 +58,12 @@ def test_other_units_of_the_best_passage_are_added_whole_while_they_fit() -> Non
     rest = _other_units(TEXT, chosen, [0, second], budget=30)
     assert [TEXT[a:b] for a, b in rest] == [TEXT[second:]]
     assert _other_units(TEXT, chosen, [0, second], budget=5) == []  # too long for what is left
+
+
+def test_citation_shows_the_cut_marks_outside_the_verbatim_quote() -> None:
+    from assistant.answer import Citation
+
+    c = Citation(n=1, doc="d", title="T", ref="", pages=[1], quote="Each visit lasts at least one hour.")
+    assert c.shown() == c.quote
+    cut = c.model_copy(update={"cut_before": True, "cut_after": True})
+    assert cut.shown() == "\u2026 Each visit lasts at least one hour. \u2026" and cut.quote == c.quote

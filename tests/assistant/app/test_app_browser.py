@@ -136,4 +136,5 @@ def test_closest_passages_answer_shows_the_caution(cautious_app: LiveApp, page: 
     caution = "closest the documents have; check that they answer your question"
     expect(chat).to_contain_text(caution, timeout=ANSWER_WAIT_MS)
     expect(page.locator("#hb-sources .hb-card").first).to_be_visible()  # the quotes are still shown
+    expect(page.locator("#hb-sources .hb-caution")).to_be_visible()  # beside the sources too
     page.screenshot(path=str(ARTIFACTS / "app-browser-closest.png"), full_page=True)

@@ -260,6 +260,7 @@ def test_closest_answer_shows_the_caution_above_the_quotes(app: Any) -> None:
     assert shown.index("Closest passages") < shown.index("**[1] Nelson Mandela Rules, Rule 58, p. 20**")
     assert "<mark>" in cards  # the quotes are still shown with their passages
     assert "No answer was given" not in cards
+    assert 'class="hb-note hb-caution"' in cards and "closest the documents have" in cards
 
 
 @pytest.mark.unit
@@ -281,3 +282,12 @@ def test_ask_api_reports_the_state(app: Any) -> None:
     app.warm.assistant = StubAssistant(final=closest)
     result = app.ask_api("Can he write to his family?")
     assert (result["state"], result["refused"]) == ("closest", False)
+
+
+@pytest.mark.unit
+def test_a_cut_quote_shows_where_it_was_cut(app: Any) -> None:
+    answer = _answer("Can he write to his family?", [])
+    cut = answer.citations[0].model_copy(update={"cut_before": True, "cut_after": True})
+    app.warm.assistant = StubAssistant(final=answer.model_copy(update={"citations": [cut]}))
+    chat, *_ = _run(app, "Can he write to his family?", [])[-1]
+    assert "\u201c\u2026 (a) By corresponding" in chat[1]["content"] and "; and \u2026\u201d" in chat[1]["content"]
