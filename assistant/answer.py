@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.answerability import Evidence
+
 SOURCES_HEADING = "\n\nSources:\n"  # between an answer's text and its numbered sources
 
 
@@ -25,6 +27,14 @@ class Citation(BaseModel):
     pages: list[int]
     quote: str
     suspicious: bool = False  # the quote contains text addressed to an AI system (assistant.injection)
+    cut_before: bool = False  # the quote leaves out words of its rule or paragraph before it ("… " when shown)
+    cut_after: bool = False  # ... after it (" …")
+
+    def shown(self) -> str:
+        """The quote as displayed: verbatim, with "…" where words of its unit were left out."""
+        before = "\u2026 " if self.cut_before else ""
+        after = " \u2026" if self.cut_after else ""
+        return f"{before}{self.quote}{after}"
 
     def label(self) -> str:
         """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20`"""
@@ -47,11 +57,16 @@ class Passage(BaseModel):
     heading: str = ""
 
 
+AnswerState = Literal["answered", "closest", "not_covered"]
+
+
 class Answer(BaseModel):
     question: str
     standalone_question: str
     answer: str
-    refused: bool
+    refused: bool  # True only in the "not_covered" state
+    state: AnswerState = "answered"  # see assistant/answerability.py
+    reasons: list[str] = Field(default_factory=list)  # the missing evidence behind "closest" / "not_covered"
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     documents_searched: list[str] = Field(default_factory=list)
@@ -60,6 +75,7 @@ class Answer(BaseModel):
     mode: Literal["extractive", "generated"] = "extractive"
     note: str = ""  # why a generated answer was not shown, or what was removed from it
     model: str = ""  # the language-model backend consulted, if any
+    evidence: Evidence | None = Field(default=None, exclude=True)  # what the answerability checks measured
 
     def generated_text(self) -> str:
         """A generated answer's own sentences, without the source list that follows them ("" if extractive)."""
@@ -72,6 +88,8 @@ class Answer(BaseModel):
             "standalone_question": self.standalone_question,
             "answer": self.answer,
             "refused": self.refused,
+            "state": self.state,
+            "reasons": self.reasons,
             "mode": self.mode,
             "note": self.note,
             "model": self.model,

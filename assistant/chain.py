@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer, AnswerDelta, Passage, Turn
+from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy, Decision, Reason
 from assistant.compose import ExtractiveComposer
 from assistant.condense import ModelCondenser, QueryCondenser
 from assistant.generate import GeneratedAnswerer, GenerationOutcome
 from assistant.glossary import Glossary
-from assistant.refusal import RefusalPolicy, unknown_names
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
 from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
@@ -71,9 +71,11 @@ class Assistant:
         retriever: HybridRetriever,
         composer: ExtractiveComposer | None = None,
         condenser: QueryCondenser | ModelCondenser | None = None,
-        refusal: RefusalPolicy | None = None,
+        answerability: AnswerabilityPolicy | None = None,
         top_k: int = 5,
         generator: GeneratedAnswerer | None = None,
+        glossary: Glossary | None = None,
+        vocabulary: frozenset[str] | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -82,7 +84,9 @@ class Assistant:
         self.composer = composer or ExtractiveComposer()
         self.condenser: QueryCondenser | ModelCondenser = condenser or QueryCondenser()
         self.generator = generator
-        self.refusal = refusal or RefusalPolicy()
+        self.answerability = answerability or AnswerabilityPolicy()
+        self.glossary = glossary  # synonyms of the question's focus terms for the answerability checks
+        self.vocabulary = vocabulary  # general English words, for the rare-term check
         self.verifier = QuoteVerifier(self.snapshot)
         self.top_k = top_k
         self.titles = {d.id: d.short_title or d.title for d in self.snapshot.meta.documents.values()}
@@ -105,12 +109,18 @@ class Assistant:
         snapshot = IndexSnapshot.open(settings.index_dir)
         glossary = Glossary.load(settings.glossary_path) if settings.glossary_path.exists() else None
         retriever = build_retriever(settings, snapshot, glossary, embedder, encoders)
-        refusal = (
-            RefusalPolicy()
-            if settings.refusal_threshold is None
-            else RefusalPolicy(threshold=settings.refusal_threshold)
+        answerability = (
+            AnswerabilityPolicy()
+            if settings.answer_threshold is None
+            else AnswerabilityPolicy(answer_threshold=settings.answer_threshold)
         )
-        assistant = cls(retriever, refusal=refusal, top_k=settings.top_k)
+        assistant = cls(
+            retriever,
+            answerability=answerability,
+            top_k=settings.top_k,
+            glossary=glossary,
+            vocabulary=_general_vocabulary(),
+        )
         if settings.llm:
             assistant.use_language_model(settings)
         return assistant
@@ -198,7 +208,8 @@ class Assistant:
         result = state.result
         assert result is not None
         idf = self.retriever.idf()
-        confidence = self.refusal.confidence(result, idf) if result.hits else 0.0
+        evidence = self.answerability.evidence(state.standalone, result, idf, self.glossary, self.vocabulary)
+        decision = self.answerability.decide(evidence)
         searched = self._searched(state.search_filter)
         passages = [
             Passage(
@@ -214,28 +225,38 @@ class Assistant:
             )
             for h in result.hits
         ]
-        unknown = unknown_names(state.question, idf)
-        refused = self.refusal.refuse(confidence, unknown)
         text, citations = "", []
-        if not refused:
+        if decision.state != "not_covered":
             composition = self.composer.compose(
                 lexical_tokens(result.expanded_query), result.hits, idf, self.verifier, self.titles
             )
             text, citations = composition.text, composition.citations
-            refused = not citations
-        if refused:
-            text = self._refusal_text(searched, passages, unknown)
+            if not citations:
+                # Passages were found, but none holds a verifiable quote (only fragments): list them.
+                nothing = Reason(
+                    check="nothing_quotable", detail="", message="No passage held a sentence that could be quoted."
+                )
+                reasons = [*decision.reasons, nothing]
+                decision = Decision(state="closest", confidence=decision.confidence, reasons=reasons)
+                text = "\n".join([CLOSEST_CAUTION, *(f"- {_where(p)}" for p in passages[:3])])
+            elif decision.state == "closest":
+                text = f"{CLOSEST_CAUTION}\n\n{text}"
+        if decision.state == "not_covered":
+            text = self._not_covered_text(searched, passages, decision)
         state.timings["compose"] = _ms(t)
         state.answer = Answer(
             question=state.question,
             standalone_question=state.standalone,
             answer=text,
-            refused=refused,
+            refused=decision.refused,
+            state=decision.state,
+            reasons=[r.message for r in decision.reasons],
             citations=citations,
             passages=passages,
             documents_searched=searched,
-            confidence=confidence,
+            confidence=decision.confidence,
             timings_ms=state.timings,
+            evidence=evidence,
         )
         return state
 
@@ -260,7 +281,8 @@ class Assistant:
                     yield AnswerDelta(text=item)
             answer.model = self.generator.label
             if outcome.ok:
-                answer.mode, answer.answer, answer.citations = "generated", outcome.text, outcome.citations
+                text = f"{CLOSEST_CAUTION}\n\n{outcome.text}" if answer.state == "closest" else outcome.text
+                answer.mode, answer.answer, answer.citations = "generated", text, outcome.citations
                 answer.note = outcome.note
             else:
                 answer.note = f"Generated answer not shown: {outcome.note}. The quoted passages are shown instead."
@@ -273,17 +295,13 @@ class Assistant:
         allowed = search_filter.allowed_docs(kinds)
         return sorted(kinds if allowed is None else allowed)
 
-    def _refusal_text(self, searched: list[str], passages: list[Passage], unknown: list[str]) -> str:
+    def _not_covered_text(self, searched: list[str], passages: list[Passage], decision: Decision) -> str:
         names = "; ".join(self.titles.get(d, d) for d in searched) or "none (the filter matches no document)"
-        lines = ["The indexed documents do not cover this question clearly enough to answer it."]
-        if unknown:
-            lines.append(f"They never mention: {', '.join(unknown)}.")
+        lines = [r.message for r in decision.reasons] or ["The documents do not cover this question."]
         lines.append(f"Documents searched: {names}.")
         if passages:
-            lines.append("Possibly related:")
-            for p in passages[:3]:
-                where = ", ".join(x for x in (p.title, p.ref, _pages(p.pages)) if x)
-                lines.append(f"- {where}")
+            lines.append("Closest passages:")
+            lines += [f"- {_where(p)}" for p in passages[:3]]
         return "\n".join(lines)
 
 
@@ -306,6 +324,22 @@ def build_retriever(
     if embedder is not None:
         encoders[MINILM] = embedder
     return HybridRetriever.build(snapshot, encoders, settings.retrieval, glossary)
+
+
+def _general_vocabulary() -> frozenset[str] | None:
+    """The English word list of the packaged all-MiniLM-L6-v2 tokenizer (whatever model embeds), if installed."""
+    from assistant.answerability import load_vocabulary
+    from ingest.settings import default_model_path
+
+    try:
+        return load_vocabulary(Path(default_model_path()) / "vocab.txt")
+    except (OSError, ImportError) as exc:
+        log.warning("no general English vocabulary (%s): the rare-term check is off", exc)
+        return None
+
+
+def _where(p: Passage) -> str:
+    return ", ".join(x for x in (p.title, p.ref, _pages(p.pages)) if x)
 
 
 def _pages(pages: list[int]) -> str:

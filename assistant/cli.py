@@ -254,13 +254,22 @@ def _print_answer(answer, show_passages: bool = False, already_shown: str = "") 
     """Prints the answer; `already_shown` is the streamed part of a generated answer, not printed twice."""
     from rich.console import Console
 
+    from assistant.answerability import CLOSEST_CAUTION
+
     console = Console(soft_wrap=True)  # never break a quote with inserted line ends
-    if answer.mode == "generated" and already_shown and answer.answer.startswith(already_shown):
-        console.print(answer.answer[len(already_shown) :], highlight=False, markup=False)
+    text = answer.answer
+    if answer.mode == "generated" and already_shown and text.startswith(already_shown):
+        console.print(text[len(already_shown) :], highlight=False, markup=False)
     else:
         if already_shown:
             console.print("\n")
-        console.print(answer.answer, highlight=False, markup=False)
+        if answer.state == "closest":
+            # The caution stands apart from the quotes, so the reader sees it before trusting them.
+            console.print(f"Caution: {CLOSEST_CAUTION}", style="bold yellow", highlight=False, markup=False)
+            text = text.removeprefix(CLOSEST_CAUTION).lstrip("\n")
+        elif answer.state == "not_covered":
+            console.print("Not covered by the documents.", style="bold red", highlight=False, markup=False)
+        console.print(text, highlight=False, markup=False)
     if answer.note:
         console.print(f"\nNote: {answer.note}", style="yellow", highlight=False, markup=False)
     if show_passages and answer.passages:

@@ -1,16 +1,10 @@
-"""Decides when the evidence is too weak to answer: then the assistant says so."""
+"""Lexical evidence measures used by the answerability decision (assistant/answerability.py)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from assistant.retrieval import SearchResult
 from ingest.lexical import lexical_tokens
-
-# Calibrated on evals/golden/dev.jsonl with `handbook eval calibrate` (see evals/README.md).
-DEFAULT_THRESHOLD = 0.548
-DEFAULT_LEXICAL_WEIGHT = 0.25
 
 
 def term_coverage(terms: list[str], texts: list[str], idf: dict[str, float]) -> float:
@@ -42,26 +36,3 @@ def unknown_names(question: str, idf: dict[str, float]) -> list[str]:
         if tokens and all(t not in idf for t in tokens):
             names.append(match.group(0).strip("-"))
     return list(dict.fromkeys(names))
-
-
-@dataclass(frozen=True)
-class RefusalPolicy:
-    """confidence = best cosine similarity + weight x term coverage of the top passages.
-
-    A question naming something the documents never mention is refused outright.
-    """
-
-    threshold: float = DEFAULT_THRESHOLD
-    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
-    passages: int = 3
-
-    def confidence(self, result: SearchResult, idf: dict[str, float]) -> float:
-        texts = [hit.chunk.embedding_text() for hit in result.hits[: self.passages]]
-        coverage = max(
-            term_coverage(lexical_tokens(result.query), texts, idf),
-            term_coverage(lexical_tokens(result.expanded_query), texts, idf),
-        )
-        return result.best_dense + self.lexical_weight * coverage
-
-    def refuse(self, confidence: float, unknown: list[str] | None = None) -> bool:
-        return bool(unknown) or confidence < self.threshold

@@ -1,256 +1,347 @@
-"""Refusal calibration: which threshold (and lexical weight) refuses most unanswerable questions
-while refusing at most 5% of the answerable ones.
+"""Answerability calibration by k-fold cross-validation: thresholds chosen without the questions they are scored on.
 
-The refusal confidence is `RefusalPolicy.confidence` = best dense cosine + lexical_weight x
-term coverage, so it is linear in the weight: one pass over the golden set records both parts
-per question and every weight of the grid is scored from them. A question is refused at a
-threshold t when its confidence is below t, or when the composer finds nothing to quote
-(the assistant refuses then whatever the threshold). Nothing is written: the result says
-what to set in assistant/refusal.py (or HANDBOOK_REFUSAL_THRESHOLD).
+Every question is asked once; its answerability evidence (`assistant.answerability.Evidence`)
+and what its answer would quote (asked again with the permissive policy when the decision was
+"not covered") are stored as a `Row`. `AnswerabilityPolicy.decide` is a pure function of the
+evidence, so every threshold setting is scored from the rows without asking again.
+
+Two choices are made, on the training folds only:
+
+- the *not-covered* checks: whether the answer-type check is on and the share of the focus
+  terms' weight that must be missing (`missing_focus`); the setting with the highest
+  refusal recall whose false-refusal rate is within the limit (3%), ties to the fewer false
+  refusals and then the more conservative setting;
+- the *answer threshold* on the confidence, separating "answered" from "closest": the one
+  that best separates answerable questions with a relevant passage in the top 3 from the
+  rest (accuracy; among equal ones the middle of their range).
+
+Folds are fixed by a hash of the question id (`fold_of`), so adding questions never moves
+the others. The figures reported are out-of-fold: each question is decided by thresholds
+chosen on the other folds. The setting chosen on all questions is what to put in
+assistant/answerability.py; its in-sample figures are not reported (they flatter).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from assistant.refusal import RefusalPolicy
+from assistant.answerability import AnswerabilityPolicy, Evidence, State
 from evals.golden import GoldenQuestion
-from evals.runner import progress_bar
+from evals.metrics import QuestionRecord, hit_rank, key_facts_found
 
 if TYPE_CHECKING:
+    from assistant.answer import Answer
     from assistant.chain import Assistant
-    from assistant.retrieval import SearchResult
 
-WEIGHTS = (0.0, 0.1, 0.25, 0.5)
-MAX_FALSE_REFUSAL = 0.05
-TABLE_STEP = 0.025
+FOLDS = 5
+MAX_FALSE_REFUSAL = 0.03
+MISSING_FOCUS_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.01)  # 1.01: the focus-term check never decides
+STAFF_WORDING = 0.3  # overlap band: at most this share of the question's content words in the expected passage
 
 
-class Evidence(BaseModel):
-    """One question's refusal evidence."""
+class Row(BaseModel):
+    """One question's stored answerability evidence and what its answer quoted."""
 
     id: str
     answerable: bool
-    dense: float  # best dense cosine over the candidates
-    coverage: float  # IDF-weighted term coverage of the top passages
-    composer_refused: bool  # refused even with no threshold (nothing verifiable to quote)
-    unknown_names: bool = False  # refused whatever the threshold: names absent from the documents
-
-    def confidence(self, lexical_weight: float) -> float:
-        return self.dense + lexical_weight * self.coverage
+    evidence: Evidence
+    quoted: bool = True  # the composer found something to quote
+    facts_found: bool | None = None  # all key facts in the quoted answer; None: no key facts to check
+    relevant_top3: bool = False  # a relevant passage among the first three
+    overlap: float | None = None
 
 
-class ThresholdRow(BaseModel):
-    threshold: float
-    refusal_recall: float
-    false_refusal_rate: float
+class Setting(BaseModel):
+    """The thresholds of one decision."""
+
+    answer_threshold: float
+    missing_focus: float
+    quantity_check: bool
+    rare_term_check: bool = True
+    absent_name_check: bool = True
+    quantity_near_terms: int = 1
+
+    def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
+        return AnswerabilityPolicy(
+            answer_threshold=self.answer_threshold,
+            missing_focus=self.missing_focus,
+            quantity_check=self.quantity_check,
+            rare_term_check=self.rare_term_check,
+            absent_name_check=self.absent_name_check,
+            quantity_near_terms=self.quantity_near_terms,
+            lexical_weight=lexical_weight,
+        )
 
 
-class WeightCalibration(BaseModel):
-    lexical_weight: float
-    best: ThresholdRow | None  # None: no threshold keeps false refusals within the limit
-    table: list[ThresholdRow]
+class Figures(BaseModel):
+    n: int = 0
+    n_answerable: int = 0
+    n_unanswerable: int = 0
+    false_refusal_rate: float | None = None
+    refusal_recall: float | None = None
+    key_fact_coverage: float | None = None
+    answered_share: float | None = None
+    closest_share: float | None = None
+    not_covered_share: float | None = None
 
 
-class Calibration(BaseModel):
-    n: int
-    n_answerable: int
-    n_unanswerable: int
+class CrossValidation(BaseModel):
+    """Out-of-fold figures of the answerability decision, and the setting chosen on all questions."""
+
+    folds: int
     max_false_refusal: float
-    current: WeightCalibration  # the assistant's own threshold and weight, for reference
-    weights: list[WeightCalibration]
-    recommended: WeightCalibration | None
+    lexical_weight: float
+    out_of_fold: Figures
+    per_band: dict[str, Figures] = Field(default_factory=dict)  # staff wording (overlap <= 0.3), other, unknown
+    fold_settings: list[Setting]
+    recommended: Setting | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump()
 
 
-@dataclass(frozen=True)
-class _RecordingPolicy(RefusalPolicy):
-    """Records both parts of the confidence and never refuses, so the composer always runs."""
-
-    seen: list[tuple[float, float]] = field(default_factory=list)
-    unknown: list[bool] = field(default_factory=list)  # whether the question named unknown things
-
-    def confidence(self, result: SearchResult, idf: dict[str, float]) -> float:
-        dense = RefusalPolicy(lexical_weight=0.0, passages=self.passages).confidence(result, idf)
-        full = RefusalPolicy(lexical_weight=1.0, passages=self.passages).confidence(result, idf)
-        self.seen.append((dense, full - dense))
-        return dense + self.lexical_weight * (full - dense)
-
-    def refuse(self, confidence: float, unknown: list[str] | None = None) -> bool:
-        self.unknown.append(bool(unknown))
-        return False
+def fold_of(question_id: str, folds: int = FOLDS) -> int:
+    """The fold of a question: fixed by its id alone, so the assignment is reproducible and stable."""
+    return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest()[:8], 16) % folds
 
 
-def collect_evidence(
-    assistant: Assistant, questions: Sequence[GoldenQuestion], progress: bool = False
-) -> list[Evidence]:
-    """Asks every question once with a recording, never-refusing policy (restored afterwards)."""
-    original = assistant.refusal
-    recorder = _RecordingPolicy(lexical_weight=original.lexical_weight, passages=original.passages)
-    assistant.refusal = recorder
-    evidence: list[Evidence] = []
-    try:
-        with progress_bar(progress, "calibrating", len(questions)) as advance:
-            for q in questions:
-                recorder.seen.clear()
-                recorder.unknown.clear()
-                answer = assistant.ask(q.question)
-                dense, coverage = recorder.seen[-1] if recorder.seen else (0.0, 0.0)
-                evidence.append(
-                    Evidence(
-                        id=q.id,
-                        answerable=q.answerable,
-                        dense=dense,
-                        coverage=coverage,
-                        composer_refused=answer.refused,
-                        unknown_names=bool(recorder.unknown and recorder.unknown[-1]),
-                    )
-                )
-                advance()
-    finally:
-        assistant.refusal = original
-    return evidence
+def state_of(row: Row, setting: Setting, lexical_weight: float) -> State:
+    state = setting.policy(lexical_weight).decide(row.evidence).state
+    if state != "not_covered" and not row.quoted:
+        return "closest"  # nothing to quote: the chain lists the passages as the closest
+    return state
 
 
-def rates(evidence: Sequence[Evidence], lexical_weight: float, threshold: float) -> ThresholdRow:
-    unanswerable = [e for e in evidence if not e.answerable]
-    answerable = [e for e in evidence if e.answerable]
+def figures(rows: Sequence[Row], states: Sequence[State]) -> Figures:
+    def mean(values: list[bool]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
 
-    def refused(e: Evidence) -> bool:
-        return e.composer_refused or e.unknown_names or e.confidence(lexical_weight) < threshold
-
-    recall = sum(refused(e) for e in unanswerable) / len(unanswerable) if unanswerable else 0.0
-    false = sum(refused(e) for e in answerable) / len(answerable) if answerable else 0.0
-    return ThresholdRow(
-        threshold=round(threshold, 4), refusal_recall=round(recall, 4), false_refusal_rate=round(false, 4)
+    pairs = list(zip(rows, states, strict=True))
+    answerable = [(r, s) for r, s in pairs if r.answerable]
+    return Figures(
+        n=len(pairs),
+        n_answerable=len(answerable),
+        n_unanswerable=len(pairs) - len(answerable),
+        false_refusal_rate=mean([s == "not_covered" for _, s in answerable]),
+        refusal_recall=mean([s == "not_covered" for r, s in pairs if not r.answerable]),
+        key_fact_coverage=mean(
+            [bool(r.facts_found) and s != "not_covered" for r, s in answerable if r.facts_found is not None]
+        ),
+        answered_share=mean([s == "answered" for s in states]),
+        closest_share=mean([s == "closest" for s in states]),
+        not_covered_share=mean([s == "not_covered" for s in states]),
     )
 
 
-def best_threshold(
-    evidence: Sequence[Evidence], lexical_weight: float, max_false_refusal: float
-) -> ThresholdRow | None:
-    """The threshold with the highest refusal recall whose false-refusal rate is within the limit.
+def _refusal_rates(rows: Sequence[Row], setting: Setting, lexical_weight: float) -> tuple[float, float]:
+    refused = [state_of(r, setting, lexical_weight) == "not_covered" for r in rows]
+    answerable = [x for x, r in zip(refused, rows, strict=True) if r.answerable]
+    unanswerable = [x for x, r in zip(refused, rows, strict=True) if not r.answerable]
+    false = sum(answerable) / len(answerable) if answerable else 0.0
+    recall = sum(unanswerable) / len(unanswerable) if unanswerable else 0.0
+    return false, recall
 
-    Candidates lie halfway between consecutive confidences; among equally good ones (same
-    recall and false refusals) the middle of their range is taken, the widest margin on
-    both sides.
-    """
-    values = sorted({round(e.confidence(lexical_weight), 6) for e in evidence})
-    if not values:
-        return None
+
+def choose_not_covered(
+    rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL
+) -> Setting:
+    """The not-covered checks with the best refusal recall within the false-refusal limit (answer_threshold 0)."""
+    best: tuple[tuple[float, ...], Setting] | None = None
+    switches = [(q, r, a) for q in (False, True) for r in (False, True) for a in (False, True)]
+    for missing, (quantity, rare, absent), near in itertools.product(MISSING_FOCUS_GRID, switches, (1, 2)):
+        if near == 2 and not quantity:
+            continue  # the same decisions as near == 1
+        setting = Setting(
+            answer_threshold=0.0,
+            missing_focus=missing,
+            quantity_check=quantity,
+            rare_term_check=rare,
+            absent_name_check=absent,
+            quantity_near_terms=near,
+        )
+        false, recall = _refusal_rates(rows, setting, lexical_weight)
+        if false > max_false_refusal + 1e-12:
+            continue
+        # Ties: fewer false refusals, then a check that cost no false refusal stays on (with 12
+        # unanswerable questions most folds cannot tell checks apart), the focus-term share highest.
+        # The looser "near" (one focus term) refuses less; it wins ties.
+        key = (recall, -false, int(quantity) + int(rare) + int(absent), missing, -near)
+        if best is None or key > best[0]:
+            best = (key, setting)
+    if best is None:
+        return Setting(
+            answer_threshold=0.0,
+            missing_focus=MISSING_FOCUS_GRID[-1],
+            quantity_check=False,
+            rare_term_check=False,
+            absent_name_check=False,
+        )
+    return best[1]
+
+
+def choose_answer_threshold(rows: Sequence[Row], lexical_weight: float) -> float:
+    """The confidence threshold that best separates well-supported answerable questions from the rest."""
+    points = [(r.evidence.confidence(lexical_weight), r.answerable and r.relevant_top3) for r in rows]
+    if not points:
+        return AnswerabilityPolicy().answer_threshold
+    values = sorted({round(c, 6) for c, _ in points})
     candidates = [values[0] - 0.01] + [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[-1] + 0.01]
-    rows = [rates(evidence, lexical_weight, t) for t in candidates]
-    allowed = [r for r in rows if r.false_refusal_rate <= max_false_refusal + 1e-12]
-    if not allowed:
-        return None
-    best = max(allowed, key=lambda r: (r.refusal_recall, -r.false_refusal_rate))
-    tied = [
-        r.threshold
-        for r in allowed
-        if (r.refusal_recall, r.false_refusal_rate) == (best.refusal_recall, best.false_refusal_rate)
-    ]
-    middle = round((min(tied) + max(tied)) / 2, 3)
-    return rates(evidence, lexical_weight, middle)
+
+    def accuracy(t: float) -> int:
+        return sum((c >= t) == good for c, good in points)
+
+    scores = [accuracy(t) for t in candidates]
+    top = max(scores)
+    tied = [t for t, s in zip(candidates, scores, strict=True) if s == top]
+    return round((min(tied) + max(tied)) / 2, 3)
 
 
-def threshold_table(
-    evidence: Sequence[Evidence], lexical_weight: float, step: float = TABLE_STEP
-) -> list[ThresholdRow]:
-    """Recall and false refusals on a grid spanning the unanswerable questions' confidences."""
-    pool = [e for e in evidence if not e.answerable] or list(evidence)
-    if not pool:
-        return []
-    confidences = [e.confidence(lexical_weight) for e in pool]
-    low = math.floor(min(confidences) / step) * step - step
-    high = math.ceil(max(confidences) / step) * step + step
-    count = round((high - low) / step)
-    return [rates(evidence, lexical_weight, round(low + i * step, 4)) for i in range(count + 1)]
+def choose(rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL) -> Setting:
+    checks = choose_not_covered(rows, lexical_weight, max_false_refusal)
+    return checks.model_copy(update={"answer_threshold": choose_answer_threshold(rows, lexical_weight)})
 
 
-def calibrate(
-    evidence: Sequence[Evidence],
-    weights: Sequence[float] = WEIGHTS,
+def cross_validate(
+    rows: Sequence[Row],
+    folds: int = FOLDS,
     max_false_refusal: float = MAX_FALSE_REFUSAL,
-    current_threshold: float | None = None,
-    current_weight: float | None = None,
-) -> Calibration:
-    current_threshold = RefusalPolicy().threshold if current_threshold is None else current_threshold
-    current_weight = RefusalPolicy().lexical_weight if current_weight is None else current_weight
-    results = [
-        WeightCalibration(
-            lexical_weight=w, best=best_threshold(evidence, w, max_false_refusal), table=threshold_table(evidence, w)
-        )
-        for w in weights
-    ]
-    scored = [r for r in results if r.best is not None]
-    recommended = None
-    if scored:
-        # Best recall, then fewest false refusals; on a tie keep the current weight, then the smaller weight.
-        recommended = max(
-            scored,
-            key=lambda r: (
-                r.best.refusal_recall if r.best else 0.0,
-                -(r.best.false_refusal_rate if r.best else 1.0),
-                r.lexical_weight == current_weight,
-                -r.lexical_weight,
-            ),
-        )
-    current_row = rates(evidence, current_weight, current_threshold)
-    return Calibration(
-        n=len(evidence),
-        n_answerable=sum(e.answerable for e in evidence),
-        n_unanswerable=sum(not e.answerable for e in evidence),
+    lexical_weight: float | None = None,
+    chooser: Callable[[Sequence[Row], float, float], Setting] = choose,
+) -> CrossValidation:
+    """Decides each fold's questions with the setting chosen on the other folds; reports those decisions."""
+    weight = AnswerabilityPolicy().lexical_weight if lexical_weight is None else lexical_weight
+    states: dict[str, State] = {}
+    settings: list[Setting] = []
+    for f in range(folds):
+        train = [r for r in rows if fold_of(r.id, folds) != f]
+        test = [r for r in rows if fold_of(r.id, folds) == f]
+        setting = chooser(train, weight, max_false_refusal)
+        settings.append(setting)
+        for r in test:
+            states[r.id] = state_of(r, setting, weight)
+    ordered = [states[r.id] for r in rows]
+    bands: dict[str, tuple[list[Row], list[State]]] = {}
+    for r, s in zip(rows, ordered, strict=True):
+        band = "unknown" if r.overlap is None else ("staff wording" if r.overlap <= STAFF_WORDING else "other")
+        if not r.answerable:
+            band = "unanswerable"
+        bands.setdefault(band, ([], []))
+        bands[band][0].append(r)
+        bands[band][1].append(s)
+    return CrossValidation(
+        folds=folds,
         max_false_refusal=max_false_refusal,
-        current=WeightCalibration(lexical_weight=current_weight, best=current_row, table=[]),
-        weights=results,
-        recommended=recommended,
+        lexical_weight=weight,
+        out_of_fold=figures(rows, ordered),
+        per_band={name: figures(rs, ss) for name, (rs, ss) in sorted(bands.items())},
+        fold_settings=settings,
+        recommended=chooser(rows, weight, max_false_refusal) if rows else None,
     )
 
 
-def render_text(c: Calibration) -> str:
+def row_of(
+    question: GoldenQuestion, answer: Answer, quoted_answer: Answer | None = None, record: QuestionRecord | None = None
+) -> Row:
+    """A question's row: its evidence from `answer`, its quotes from `quoted_answer` (default: the answer itself)."""
+    from evals.metrics import RetrievedPassage
+
+    quoted = quoted_answer or answer
+    base = record or QuestionRecord(
+        id=question.id,
+        question=question.question,
+        kind=question.kind,
+        answerable=question.answerable,
+        expected=question.expected,
+        key_facts=question.key_facts,
+    )
+    scored = base.model_copy(
+        update={
+            "answer": quoted.answer,
+            "retrieved": [RetrievedPassage(doc=p.doc, pages=p.pages, ref=p.ref) for p in answer.passages],
+        }
+    )
+    rank = hit_rank(scored)
+    return Row(
+        id=question.id,
+        answerable=question.answerable,
+        evidence=answer.evidence or Evidence(has_passages=bool(answer.passages)),
+        quoted=bool(quoted.citations),
+        facts_found=all(key_facts_found(scored)) if question.answerable and question.key_facts else None,
+        relevant_top3=rank is not None and rank <= 3,
+        overlap=question.overlap,
+    )
+
+
+def ask_quoting(assistant: Assistant, question: str, k: int | None = None) -> Answer:
+    """The answer with every "not covered" check and the caution off: what the composer would quote."""
+    original = assistant.answerability
+    assistant.answerability = original.permissive()
+    try:
+        return assistant.ask(question, k=k)
+    finally:
+        assistant.answerability = original
+
+
+def collect_rows(assistant: Assistant, questions: Sequence[GoldenQuestion], progress: bool = False) -> list[Row]:
+    """Asks every question once (twice when it ends "not covered", to see what would have been quoted)."""
+    from evals.runner import progress_bar
+
+    rows = []
+    with progress_bar(progress, "calibrating", len(questions)) as advance:
+        for q in questions:
+            answer = assistant.ask(q.question)
+            quoted = ask_quoting(assistant, q.question) if answer.state == "not_covered" else None
+            rows.append(row_of(q, answer, quoted))
+            advance()
+    return rows
+
+
+def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None) -> str:
+    f = cv.out_of_fold
+
+    def num(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
     lines = [
-        f"{c.n} questions ({c.n_answerable} answerable, {c.n_unanswerable} unanswerable); "
-        f"limit: false-refusal rate <= {c.max_false_refusal:.0%}",
+        f"{f.n} questions ({f.n_answerable} answerable, {f.n_unanswerable} unanswerable); {cv.folds}-fold "
+        f"cross-validation, false-refusal limit {cv.max_false_refusal:.0%} on the training folds",
         "",
+        "Out-of-fold (each question decided by thresholds chosen without it):",
+        f"  false-refusal rate {num(f.false_refusal_rate)}, refusal recall {num(f.refusal_recall)}, "
+        f"key-fact coverage {num(f.key_fact_coverage)}",
+        f"  states: answered {num(f.answered_share)}, closest {num(f.closest_share)}, "
+        f"not covered {num(f.not_covered_share)}",
     ]
-    cur = c.current.best
-    if cur is not None:
+    for band, b in cv.per_band.items():
         lines.append(
-            f"current: threshold {cur.threshold}, lexical weight {c.current.lexical_weight}: "
-            f"refusal recall {cur.refusal_recall:.3f}, false-refusal rate {cur.false_refusal_rate:.3f}"
+            f"  {band} (n={b.n}): false refusals {num(b.false_refusal_rate)}, refusal recall {num(b.refusal_recall)}, "
+            f"key facts {num(b.key_fact_coverage)}"
         )
-        lines.append("")
-    for w in c.weights:
-        best = w.best
-        head = f"lexical_weight {w.lexical_weight}: "
-        if best is None:
-            head += "no threshold keeps false refusals within the limit"
-        else:
-            head += (
-                f"best threshold {best.threshold} -> refusal recall {best.refusal_recall:.3f}, "
-                f"false-refusal rate {best.false_refusal_rate:.3f}"
-            )
-        lines += [head, f"  {'threshold':>9}  {'recall':>6}  {'false refusal':>13}"]
-        for row in w.table:
-            mark = "  <- within limit" if row.false_refusal_rate <= c.max_false_refusal else ""
-            lines.append(f"  {row.threshold:>9.3f}  {row.refusal_recall:>6.3f}  {row.false_refusal_rate:>13.3f}{mark}")
-        lines.append("")
-    rec = c.recommended
-    if rec is None or rec.best is None:
-        lines.append("No setting meets the limit; keep the current values.")
-    else:
+    lines += ["", "Per fold (chosen on the other folds):"]
+    for i, s in enumerate(cv.fold_settings):
         lines.append(
-            f"Recommended: DEFAULT_THRESHOLD = {rec.best.threshold}, DEFAULT_LEXICAL_WEIGHT = {rec.lexical_weight} "
-            "in assistant/refusal.py"
+            f"  fold {i}: answer_threshold {s.answer_threshold}, missing_focus {s.missing_focus}, "
+            f"quantity_check {s.quantity_check}, rare_term_check {s.rare_term_check}, "
+            f"absent_name_check {s.absent_name_check}, quantity_near_terms {s.quantity_near_terms}"
         )
-        if rec.lexical_weight == c.current.lexical_weight:
-            lines.append(f"  (same weight as now: HANDBOOK_REFUSAL_THRESHOLD={rec.best.threshold} is enough)")
+    rec = cv.recommended
+    if rec is not None:
+        lines += [
+            "",
+            f"Chosen on all questions: DEFAULT_ANSWER_THRESHOLD = {rec.answer_threshold}, "
+            f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check}, "
+            f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check}, "
+            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms} in assistant/answerability.py",
+        ]
+    if current is not None:
+        lines.append(
+            f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}, "
+            f"{current.rare_term_check}, {current.absent_name_check}, {current.quantity_near_terms}; "
+            "HANDBOOK_ANSWER_THRESHOLD overrides the first)"
+        )
     return "\n".join(lines)

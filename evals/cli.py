@@ -143,20 +143,21 @@ def eval_calibrate(
     limit: LimitOpt = None,
     max_false_refusal: Annotated[
         float, typer.Option("--max-false-refusal", min=0.0, max=1.0, help="Limit on the false-refusal rate.")
-    ] = 0.05,
+    ] = 0.03,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
     quiet: QuietOpt = False,
 ) -> None:
-    """Print the refusal threshold per lexical weight that maximises refusal recall (writes nothing)."""
-    from evals.calibrate import WEIGHTS, calibrate, collect_evidence, render_text
+    """Choose the answerability thresholds by k-fold cross-validation; print out-of-fold figures (writes nothing)."""
+    from evals.calibrate import collect_rows, cross_validate, render_text
 
     questions = _questions(golden, limit)
     if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
         raise _fail(f"{golden}: calibration needs both answerable and unanswerable questions", 2)
     assistant = _assistant(index)
-    evidence = collect_evidence(assistant, questions, progress=not quiet)
-    policy = assistant.refusal
-    result = calibrate(evidence, WEIGHTS, max_false_refusal, policy.threshold, policy.lexical_weight)
-    typer.echo(json.dumps(result.to_json_dict(), indent=2) if as_json else render_text(result))
+    rows = collect_rows(assistant, questions, progress=not quiet)
+    policy = assistant.answerability
+    result = cross_validate(rows, folds, max_false_refusal, policy.lexical_weight)
+    typer.echo(json.dumps(result.to_json_dict(), indent=2) if as_json else render_text(result, policy))
 
 
 def eval_calibrate_support(
@@ -308,4 +309,17 @@ def _print_summary(report: EvalReport) -> None:
     for name, b in report.baselines.items():
         build = "–" if b.build_seconds is None else f"{b.build_seconds:.1f} s"
         console.print(f"baseline {name}: build {build}{' (cached)' if b.cached else ''}", highlight=False)
+    cv = report.out_of_fold
+    if cv is not None:
+        f = cv.out_of_fold
+        console.print(
+            f"out-of-fold ({cv.folds} folds): false refusals {_num(f.false_refusal_rate)}, refusal recall "
+            f"{_num(f.refusal_recall)}, key facts {_num(f.key_fact_coverage)}; answered {_num(f.answered_share)}, "
+            f"closest {_num(f.closest_share)}, not covered {_num(f.not_covered_share)}",
+            highlight=False,
+        )
     console.print(f"{len(report.failures)} questions with failures (see report.md with --out)", highlight=False)
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"

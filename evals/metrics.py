@@ -55,7 +55,9 @@ class QuestionRecord(BaseModel):
     overlap: float | None = None  # word overlap with the expected pages (golden field); None: not computed
     retrieved: list[RetrievedPassage] = Field(default_factory=list)
     answer: str = ""
-    refused: bool = False
+    refused: bool = False  # the "not_covered" state only
+    state: str = ""  # "answered", "closest" or "not_covered" ("" for systems without states)
+    reasons: list[str] = Field(default_factory=list)
     citations: list[CitedQuote] = Field(default_factory=list)
     confidence: float | None = None
     latency_ms: float | None = None
@@ -90,6 +92,9 @@ class Metrics(BaseModel):
     citations: int = 0  # denominator of citation_validity
     refusal_recall: float | None = None
     false_refusal_rate: float | None = None
+    answered_share: float | None = None  # share of all questions in each answer state
+    closest_share: float | None = None
+    not_covered_share: float | None = None
     latency_ms: Latency = Field(default_factory=Latency)
 
     def hit_at(self, k: int) -> float | None:
@@ -312,6 +317,15 @@ def false_refusal_rate(records: Iterable[QuestionRecord]) -> float | None:
     return _mean([1.0 if r.refused else 0.0 for r in records if r.answerable])
 
 
+STATES = ("answered", "closest", "not_covered")
+
+
+def state_share(records: Sequence[QuestionRecord], state: str) -> float | None:
+    """Share of the questions answered in that state (None when the system reports no states)."""
+    judged = [r for r in records if r.state]
+    return _mean([1.0 if r.state == state else 0.0 for r in judged])
+
+
 # --- latency --------------------------------------------------------------------------------
 
 
@@ -367,6 +381,7 @@ def compute_metrics(records: Sequence[QuestionRecord], answers: bool = True) -> 
                 "citations": cited,
                 "refusal_recall": _round(refusal_recall(records)),
                 "false_refusal_rate": _round(false_refusal_rate(records)),
+                **{f"{state}_share": _round(state_share(records, state)) for state in STATES},
             }
         )
     return metrics

@@ -72,7 +72,8 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         f"- golden set: `{run.golden or '?'}` ({report.metrics.n} questions: "
         f"{report.metrics.n_answerable} answerable, {report.metrics.n_unanswerable} unanswerable)",
         f"- index: `{run.index}` (generation `{run.generation}`), {run.k} passages retrieved per question",
-        f"- refusal policy: threshold {run.refusal_threshold}, lexical weight {run.refusal_lexical_weight}",
+        f"- answerability: answer threshold {run.answer_threshold}, missing focus {run.missing_focus}, "
+        f"quantity check {run.quantity_check}, lexical weight {run.lexical_weight}",
         f"- run: {run.created}, {run.seconds:.1f} s",
         "",
         "## Headline metrics",
@@ -88,6 +89,7 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         f"Citations checked: {report.metrics.citations}; questions with a printed expected ref: "
         f'{report.metrics.ref_questions}. Definitions: evals/README.md, "Metrics".',
     ]
+    lines += _out_of_fold(report)
     if plots:
         lines += ["", "![hit@k](hit_at_k.png)"]
 
@@ -218,3 +220,26 @@ def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
     plot_per_kind(report, paths[3])
     log.info("evaluation report written to %s", out_dir)
     return paths
+
+
+def _out_of_fold(report: EvalReport) -> list[str]:
+    """The answerability figures with thresholds chosen without the question (the headline's are in-sample)."""
+    cv = report.out_of_fold
+    if cv is None:
+        return []
+    lines = [
+        "",
+        f"## Answerability, out-of-fold ({cv.folds}-fold cross-validation)",
+        "",
+        "The thresholds in the code were chosen on this set, so the headline refusal figures are in-sample; "
+        "here each question is decided by thresholds chosen on the other folds (evals/README.md, "
+        '"Calibrating answerability").',
+        "",
+        "| questions | n | false refusals | refusal recall | key-fact coverage | answered | closest | not covered |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, f in [("all", cv.out_of_fold), *cv.per_band.items()]:
+        cells = [f.false_refusal_rate, f.refusal_recall, f.key_fact_coverage]
+        cells += [f.answered_share, f.closest_share, f.not_covered_share]
+        lines.append(f"| {name} | {f.n} | " + " | ".join(_fmt(v, "") for v in cells) + " |")
+    return lines

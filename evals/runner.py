@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from evals.calibrate import CrossValidation, Row, ask_quoting, cross_validate, row_of
 from evals.golden import ExpectedPassage, GoldenQuestion
 from evals.metrics import (
     MISS_K,
@@ -94,8 +95,10 @@ class RunInfo(BaseModel):
     generation: str = ""
     created: str = ""
     k: int = RANK_K
-    refusal_threshold: float | None = None
-    refusal_lexical_weight: float | None = None
+    answer_threshold: float | None = None
+    missing_focus: float | None = None
+    quantity_check: bool | None = None
+    lexical_weight: float | None = None
     seconds: float = 0.0
 
 
@@ -110,6 +113,7 @@ class EvalReport(BaseModel):
     questions: list[QuestionResult]
     baselines: dict[str, BaselineReport] = Field(default_factory=dict)
     run: RunInfo = Field(default_factory=RunInfo)
+    out_of_fold: CrossValidation | None = None  # the answerability decision, cross-validated (evals/calibrate.py)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +132,7 @@ class EvalReport(BaseModel):
                 }
                 for name, b in self.baselines.items()
             },
+            "out_of_fold": self.out_of_fold.to_json_dict() if self.out_of_fold else None,
             "failures": [f.model_dump() for f in self.failures],
             "questions": [q.model_dump() for q in self.questions],
             "run": self.run.model_dump(),
@@ -156,6 +161,7 @@ class EvalReport(BaseModel):
             questions=[QuestionResult.score(QuestionRecord.model_validate(q)) for q in data.get("questions") or []],
             baselines=baselines,
             run=RunInfo.model_validate(data.get("run") or {}),
+            out_of_fold=CrossValidation.model_validate(data["out_of_fold"]) if data.get("out_of_fold") else None,
         )
 
 
@@ -222,21 +228,27 @@ class EvalRunner:
         if callable(warm_up):
             warm_up()
         results: list[QuestionResult] = []
+        rows: list[Row] = []
         with progress_bar(self.progress, "evaluating", len(self.questions)) as advance:
             for q in self.questions:
-                results.append(QuestionResult.score(self._ask(q)))
+                record, row = self._ask(q)
+                results.append(QuestionResult.score(record))
+                if row is not None:
+                    rows.append(row)
                 advance()
         baselines = {b.name: self._run_baseline(b) for b in self.baselines}
         snapshot = self.assistant.snapshot
-        refusal = getattr(self.assistant, "refusal", None)
+        policy = getattr(self.assistant, "answerability", None)
         run = RunInfo(
             golden=self.golden_path,
             index=str(snapshot.root),
             generation=snapshot.meta.generation,
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             k=self.k,
-            refusal_threshold=getattr(refusal, "threshold", None),
-            refusal_lexical_weight=getattr(refusal, "lexical_weight", None),
+            answer_threshold=getattr(policy, "answer_threshold", None),
+            missing_focus=getattr(policy, "missing_focus", None),
+            quantity_check=getattr(policy, "quantity_check", None),
+            lexical_weight=getattr(policy, "lexical_weight", None),
             seconds=round(time.perf_counter() - started, 2),
         )
         return EvalReport(
@@ -248,9 +260,11 @@ class EvalRunner:
             questions=results,
             baselines=baselines,
             run=run,
+            out_of_fold=self._cross_validate(rows),
         )
 
-    def _ask(self, q: GoldenQuestion) -> QuestionRecord:
+    def _ask(self, q: GoldenQuestion) -> tuple[QuestionRecord, Row | None]:
+        """The scored record, and the question's answerability row for the cross-validation."""
         from assistant.chain import QuestionError
 
         base = _record_of(q)
@@ -258,9 +272,20 @@ class EvalRunner:
             answer = self.assistant.ask(q.question, k=self.k)
         except QuestionError as exc:
             log.warning("%s: the assistant rejected the question: %s", q.id, exc)
-            return base.model_copy(update={"refused": True, "error": str(exc)})
+            return base.model_copy(update={"refused": True, "state": "not_covered", "error": str(exc)}), None
         record = base.model_copy(update=_from_answer(answer))
-        return check_citations(record, self.assistant.snapshot.page_text)
+        row = None
+        if answer.evidence is not None:
+            # What a "not covered" answer would have quoted: needed when another fold's thresholds answer it.
+            quoted = ask_quoting(self.assistant, q.question, self.k) if answer.state == "not_covered" else None
+            row = row_of(q, answer, quoted, base)
+        return check_citations(record, self.assistant.snapshot.page_text), row
+
+    def _cross_validate(self, rows: list[Row]) -> CrossValidation | None:
+        if not rows or all(r.answerable for r in rows) or not any(r.answerable for r in rows):
+            return None  # thresholds need both answerable and unanswerable questions
+        policy = getattr(self.assistant, "answerability", None)
+        return cross_validate(rows, lexical_weight=getattr(policy, "lexical_weight", None))
 
     def _run_baseline(self, baseline: Baseline) -> BaselineReport:
         records: list[QuestionRecord] = []
@@ -295,6 +320,8 @@ def _from_answer(answer: Answer) -> dict[str, Any]:
         ],
         "answer": answer.answer,
         "refused": answer.refused,
+        "state": answer.state,
+        "reasons": answer.reasons,
         "citations": [CitedQuote(doc=c.doc, ref=c.ref, pages=c.pages, quote=c.quote) for c in answer.citations],
         "confidence": round(answer.confidence, 4),
         "latency_ms": answer.timings_ms.get("total"),

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
 
     top_k: int = 5
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
-    refusal_threshold: float | None = None  # None: the calibrated value stored with the code
+    answer_threshold: float | None = None  # below it: "closest passages"; None: the calibrated value in code
 
     # The chat app (`handbook serve`): optional login and where answer feedback is kept.
     auth: str = ""  # "user:password" pairs, comma-separated

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import gradio as gr
 
 from assistant.answer import Answer, AnswerDelta, Citation, Turn, page_label
+from assistant.answerability import CLOSEST_CAUTION
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.guard import RateLimited, RateLimiter
@@ -131,7 +132,7 @@ def pdf_link(doc: str, page: int) -> str:
     return f"pdf/{html.escape(doc, quote=True)}#page={int(page)}"
 
 
-def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool = False) -> str:
+def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool = False, closest: bool = False) -> str:
     if not sources:
         return '<p class="hb-note">The sources of the answer appear here.</p>'
     parts = []
@@ -140,6 +141,8 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             '<p class="hb-note">No answer was given. These passages came closest; they were <b>not</b> judged '
             "to answer the question.</p>"
         )
+    elif closest:
+        parts.append(f'<p class="hb-note hb-caution">\u26a0\ufe0f {html.escape(CLOSEST_CAUTION)}</p>')
     for s in sources:
         first = s.pages[0] if s.pages else 1
         meta = " · ".join(html.escape(x) for x in (kinds.get(s.doc, ""), s.doc) if x)
@@ -165,14 +168,17 @@ def answer_markdown(answer: Answer) -> str:
         lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
     if answer.note:
         lines += [f"> \u26a0\ufe0f {md_escape(answer.note)}", ""]
+    if answer.state == "closest":
+        lines += [f"> \u26a0\ufe0f **Closest passages.** {md_escape(CLOSEST_CAUTION)}", ""]
     if answer.refused or not answer.citations:
-        lines.append(md_escape(answer.answer))
+        text = answer.answer.removeprefix(CLOSEST_CAUTION).lstrip("\n") if answer.state == "closest" else answer.answer
+        lines.append(md_escape(text))
         return "\n".join(lines)
     if answer.mode == "generated":
-        lines += [md_escape(answer.generated_text()), ""]
+        lines += [md_escape(answer.generated_text().removeprefix(CLOSEST_CAUTION).lstrip("\n")), ""]
     for c in answer.citations:
         flag = f" _{SUSPICIOUS_NOTE}_" if c.suspicious else ""
-        lines += [f"**[{c.n}] {md_escape(c.label())}**{flag}", f"\u201c{md_escape(c.quote)}\u201d", ""]
+        lines += [f"**[{c.n}] {md_escape(c.label())}**{flag}", f"\u201c{md_escape(c.shown())}\u201d", ""]
     if answer.mode == "generated":
         lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
     lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
@@ -327,7 +333,8 @@ class HandbookApp:
         sources = answer_sources(last)
         choices = [(s.label(), f"{turn}:{s.key}") for s in sources]
         picker = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-        return (chat, exchanges, source_cards(sources, self.kinds, refused=last.refused), picker, question, export)
+        cards = source_cards(sources, self.kinds, refused=last.refused, closest=last.state == "closest")
+        return (chat, exchanges, cards, picker, question, export)
 
     def _write_export(self, exchanges: list[Exchange], request: gr.Request | None) -> Any:
         if not any(e.answer is not None for e in exchanges):

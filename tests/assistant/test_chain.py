@@ -10,9 +10,9 @@ import pytest
 from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Turn
+from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy
 from assistant.chain import MAX_QUESTION_CHARS, Assistant, QuestionError, check_question
 from assistant.condense import QueryCondenser
-from assistant.refusal import RefusalPolicy
 from assistant.retrieval import HybridRetriever
 from assistant.verify import QuoteVerifier
 from ingest.index_store import IndexSnapshot
@@ -51,8 +51,8 @@ def assistant_(small_index: Path) -> Assistant:
 
     snapshot = IndexSnapshot.open(small_index)
     retriever = HybridRetriever.build(snapshot, FakeEmbedder())  # type: ignore[arg-type]
-    # The fake embedder's similarities are not those of the real model: refuse only on no evidence.
-    return Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
+    # The fake embedder's similarities are not those of the real model: caution only on no evidence.
+    return Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
 
 
 @pytest.mark.unit
@@ -102,16 +102,30 @@ def test_verifier_rejects_a_quote_not_on_the_page(small_index: Path, caplog: pyt
 
 
 @pytest.mark.unit
-def test_refusal_names_documents_and_lists_possibly_related(small_index: Path) -> None:
+def test_weak_evidence_shows_the_closest_passages_under_a_caution(small_index: Path) -> None:
     from fakes import FakeEmbedder
 
     retriever = HybridRetriever.build(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
-    strict = Assistant(retriever, refusal=RefusalPolicy(threshold=5.0))
-    answer = strict.ask("what pension do officers get after thirty years?")
-    assert answer.refused
+    strict = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=5.0))
+    answer = strict.ask("communicate with their family and friends by letter and visit")
+    assert answer.state == "closest" and not answer.refused
+    assert answer.answer.startswith(CLOSEST_CAUTION)
+    assert answer.citations and answer.citations[0].quote in answer.answer  # the quotes are still shown
+    assert answer.to_json_dict()["state"] == "closest"
+
+
+@pytest.mark.unit
+def test_not_covered_says_what_is_missing_names_documents_and_lists_closest(small_index: Path) -> None:
+    from fakes import FakeEmbedder
+
+    retriever = HybridRetriever.build(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
+    strict = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=5.0))
+    answer = strict.ask("What pension do officers in Ruritania get after thirty years?")
+    assert answer.refused and answer.state == "not_covered"
     assert answer.citations == []
-    assert "do not cover" in answer.answer
-    assert "rules" in answer.answer and "visits" in answer.answer
+    assert "The documents never mention Ruritania." in answer.answer
+    assert answer.reasons == ["The documents never mention Ruritania."]
+    assert "Documents searched:" in answer.answer and "Closest passages:" in answer.answer
     assert set(answer.documents_searched) == {"rules", "visits"}
 
 
@@ -128,8 +142,11 @@ def test_document_filter_restricts_passages(assistant_: Assistant) -> None:
 @pytest.mark.unit
 def test_json_shape(assistant_: Assistant) -> None:
     data: dict[str, Any] = assistant_.ask("refuses to be searched").to_json_dict()
-    assert {"question", "answer", "refused", "citations", "passages", "timings_ms"} <= set(data)
-    assert {"n", "doc", "title", "ref", "pages", "quote", "suspicious"} == set(data["citations"][0])
+    assert {"question", "answer", "refused", "state", "reasons", "citations", "passages", "timings_ms"} <= set(data)
+    assert (data["state"], data["refused"]) == ("answered", False)
+    assert {"n", "doc", "title", "ref", "pages", "quote", "suspicious", "cut_before", "cut_after"} == set(
+        data["citations"][0]
+    )
     assert {"doc", "pages", "ref", "score", "text"} <= set(data["passages"][0])
     assert "total" in data["timings_ms"]
 
@@ -183,3 +200,10 @@ def test_fragments_are_listed_but_not_quoted(small_index: Path) -> None:
     composition = composer.compose(["visit"], hits, {}, QuoteVerifier(snapshot), {})
     assert [c.ref for c in composition.citations] == ["Rule 4"]
     assert "Legal aid; Visits; and" not in composition.text
+
+
+@pytest.mark.unit
+def test_cyrillic_question_is_never_not_covered_on_lexical_evidence(assistant_: Assistant) -> None:
+    answer = assistant_.ask("Сколько дней можно держать заключённого в Калифорнии в одиночной камере?")
+    assert answer.state in {"answered", "closest"} and not answer.refused
+    assert answer.evidence is not None and not answer.evidence.lexical_checks

@@ -68,3 +68,44 @@ def test_json_output_has_the_generated_fields(monkeypatch: pytest.MonkeyPatch) -
     out = _run(monkeypatch, StubAssistant(_answer(note="n", model="ollama:x"), []), "--json")
     data = json.loads(out)
     assert (data["mode"], data["note"], data["model"]) == ("extractive", "n", "ollama:x")
+
+
+CAUTION = "These passages are the closest the documents have; check that they answer your question."
+
+
+@pytest.mark.unit
+def test_closest_answer_prints_the_caution_apart_then_the_quotes(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = f"{CAUTION}\n\nRules, Rule 4, p. 2:\n\u201cPrisoners shall be allowed.\u201d [1]"
+    out = _run(monkeypatch, StubAssistant(_answer(answer=text, state="closest"), []))
+    assert f"Caution: {CAUTION}" in out
+    assert out.count(CAUTION) == 1  # not repeated above the quotes
+    assert out.index("Caution:") < out.index("Prisoners shall be allowed.")
+
+
+@pytest.mark.unit
+def test_not_covered_answer_says_so_and_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "The documents never mention Ruritania.\nDocuments searched: Rules.\nClosest passages:\n- Rules, p. 2"
+    answer = _answer(answer=text, refused=True, state="not_covered", citations=[])
+    out = _run(monkeypatch, StubAssistant(answer, []))
+    assert out.startswith("Not covered by the documents.")
+    assert "The documents never mention Ruritania." in out and "Closest passages:" in out
+    assert "Caution:" not in out
+
+
+@pytest.mark.unit
+def test_answered_prints_no_caution(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _run(monkeypatch, StubAssistant(_answer(), []))
+    assert "Caution:" not in out and "Not covered" not in out
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("state", "refused"), [("answered", False), ("closest", False), ("not_covered", True)])
+def test_json_output_has_the_state_and_refused_only_when_not_covered(
+    monkeypatch: pytest.MonkeyPatch, state: str, refused: bool
+) -> None:
+    import json
+
+    answer = _answer(state=state, refused=refused, reasons=["r"] if state != "answered" else [])
+    data = json.loads(_run(monkeypatch, StubAssistant(answer, []), "--json"))
+    assert (data["state"], data["refused"]) == (state, refused)
+    assert data["reasons"] == answer.reasons

@@ -73,3 +73,33 @@ def test_text_addressed_to_an_ai_is_never_the_first_quote_and_is_marked() -> Non
         ["visit", "hall"], [injected], IDF, _AcceptAll(), {}  # type: ignore[list-item, arg-type]
     )
     assert alone.citations == []  # nothing else answers: no quote (the chain then refuses and lists the passage)
+
+
+def test_cut_marks_show_where_a_quote_leaves_out_words_of_its_unit() -> None:
+    from assistant.compose import _cut_marks
+
+    start = TEXT.index("Legal advisers")
+    end = TEXT.index("The hall closes") - 1
+    assert _cut_marks(TEXT, start, end, []) == ("\u2026 ", " \u2026")
+    assert _cut_marks(TEXT, 0, len(TEXT), []) == ("", "")
+    # A unit boundary at the quote's start: nothing of its own unit is left out before it.
+    assert _cut_marks(TEXT, start, len(TEXT), [0, start]) == ("", "")
+
+
+def test_other_units_of_the_best_passage_are_added_whole_while_they_fit() -> None:
+    from assistant.compose import _other_units
+
+    second = TEXT.index("Legal advisers")
+    chosen = [(0, second - 1)]
+    rest = _other_units(TEXT, chosen, [0, second], budget=30)
+    assert [TEXT[a:b] for a, b in rest] == [TEXT[second:]]
+    assert _other_units(TEXT, chosen, [0, second], budget=5) == []  # too long for what is left
+
+
+def test_citation_shows_the_cut_marks_outside_the_verbatim_quote() -> None:
+    from assistant.answer import Citation
+
+    c = Citation(n=1, doc="d", title="T", ref="", pages=[1], quote="Each visit lasts at least one hour.")
+    assert c.shown() == c.quote
+    cut = c.model_copy(update={"cut_before": True, "cut_after": True})
+    assert cut.shown() == "\u2026 Each visit lasts at least one hour. \u2026" and cut.quote == c.quote

@@ -13,10 +13,10 @@ from langchain_core.messages import AIMessage
 from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Answer, AnswerDelta
+from assistant.answerability import AnswerabilityPolicy
 from assistant.chain import Assistant
 from assistant.citation_check import CitationChecker
 from assistant.generate import GeneratedAnswerer
-from assistant.refusal import RefusalPolicy
 from assistant.retrieval import HybridRetriever
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
@@ -89,7 +89,7 @@ def _assistant(index: Path, model: Any, timeout_s: float = 30.0, max_retries: in
 
     snapshot = IndexSnapshot.open(index)
     retriever = HybridRetriever.build(snapshot, FakeEmbedder())  # type: ignore[arg-type]
-    assistant = Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
+    assistant = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
     checker = CitationChecker(retriever.embedder.encode, retriever.idf())
     assistant.generator = GeneratedAnswerer(
         model, checker, assistant.verifier, "scripted", timeout_s=timeout_s, max_retries=max_retries
@@ -239,8 +239,7 @@ def test_slow_model_times_out(gen_index: Path) -> None:
 def test_refused_questions_never_reach_the_model(gen_index: Path) -> None:
     model = ScriptedModel(respond=_legal_mail_reply)
     assistant = _assistant(gen_index, model)
-    assistant.refusal = RefusalPolicy(threshold=5.0)
-    answer = assistant.ask(QUESTION)
+    answer = assistant.ask(f"{QUESTION} In Ruritania?")  # a place the documents never mention: not covered
     assert answer.refused and not model.prompts
     assert answer.mode == "extractive"
 

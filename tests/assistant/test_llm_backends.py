@@ -17,8 +17,8 @@ import pytest
 from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.answer import Answer, Turn
+from assistant.answerability import AnswerabilityPolicy
 from assistant.chain import Assistant
-from assistant.refusal import RefusalPolicy
 from assistant.retrieval import HybridRetriever
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
@@ -44,7 +44,7 @@ def _assistant(index: Path, llm: str, **settings: Any) -> Assistant:
     from fakes import FakeEmbedder
 
     retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
-    assistant = Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
+    assistant = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
     assistant.use_language_model(Settings(index_dir=index, llm=llm, **settings))
     return assistant
 
@@ -111,8 +111,8 @@ def test_cli_ask_with_llm_prints_the_fallback_note(rules_index: Path, llama_serv
         capture_output=True,
         text=True,
         timeout=300,
-        # The index was built with the fake embedder, the CLI queries with the real model: never refuse.
-        env={**os.environ, "HANDBOOK_LLM_MAX_TOKENS": "32", "HANDBOOK_REFUSAL_THRESHOLD": "-1"},
+        # The index was built with the fake embedder, the CLI queries with the real model: no caution.
+        env={**os.environ, "HANDBOOK_LLM_MAX_TOKENS": "32", "HANDBOOK_ANSWER_THRESHOLD": "-1"},
     )
     assert done.returncode == 0, done.stderr
     assert "Note: Generated answer not shown:" in done.stdout

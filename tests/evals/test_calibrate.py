@@ -1,74 +1,106 @@
-"""Refusal calibration on handcrafted evidence: threshold choice under the false-refusal limit."""
+"""Answerability calibration on handcrafted rows: fold assignment, no leakage, threshold choice, out-of-fold figures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from evals.calibrate import Evidence, best_threshold, calibrate, rates, render_text, threshold_table
+from assistant.answerability import Evidence
+from evals.calibrate import (
+    Row,
+    Setting,
+    choose,
+    choose_answer_threshold,
+    choose_not_covered,
+    cross_validate,
+    figures,
+    fold_of,
+    render_text,
+)
+
+pytestmark = pytest.mark.unit
 
 
-def _e(qid: str, answerable: bool, dense: float, coverage: float = 0.0, composer_refused: bool = False) -> Evidence:
-    return Evidence(id=qid, answerable=answerable, dense=dense, coverage=coverage, composer_refused=composer_refused)
+def _row(qid: str, answerable: bool, dense: float = 0.7, **evidence: object) -> Row:
+    if "quantity_missing" in evidence:  # missing near one focus term: missing near two as well
+        evidence["quantity_missing_strict"] = evidence["quantity_missing"]
+    return Row(
+        id=qid,
+        answerable=answerable,
+        evidence=Evidence(dense=dense, coverage=0.0).model_copy(update=evidence),
+        facts_found=True if answerable else None,
+        relevant_top3=answerable and dense >= 0.5,
+    )
 
 
-# 20 answerable questions with confidences 0.50, 0.52, ..., 0.88; 4 unanswerable ones.
-ANSWERABLE = [_e(f"a{i}", True, 0.50 + 0.02 * i, coverage=0.5) for i in range(20)]
-UNANSWERABLE = [_e("u1", False, 0.30), _e("u2", False, 0.40), _e("u3", False, 0.505), _e("u4", False, 0.70)]
+# 40 answerable questions (confidences 0.40 ... 0.79; one asks a figure the passages lack: a false refusal
+# of the quantity check), 10 unanswerable ones, 6 of them caught by the quantity check.
+ANSWERABLE = [_row(f"a{i:02d}", True, 0.40 + 0.01 * i) for i in range(39)] + [
+    _row("a39", True, 0.8, quantity_missing="count")
+]
+UNANSWERABLE = [_row(f"u{i}", False, 0.6, quantity_missing="count") for i in range(6)] + [
+    _row(f"u{i}", False, 0.6) for i in range(6, 10)
+]
+ROWS = ANSWERABLE + UNANSWERABLE
 
 
-@pytest.mark.unit
-def test_rates_counts_composer_refusals_whatever_the_threshold() -> None:
-    evidence = [_e("a", True, 0.9, composer_refused=True), _e("b", True, 0.9), _e("u", False, 0.2)]
-    row = rates(evidence, 0.0, threshold=0.0)
-    assert row.false_refusal_rate == 0.5
-    assert row.refusal_recall == 0.0
-    assert rates(evidence, 0.0, threshold=0.3).refusal_recall == 1.0
+def test_fold_assignment_is_deterministic_and_depends_only_on_the_id() -> None:
+    folds = [fold_of(r.id) for r in ROWS]
+    assert folds == [fold_of(r.id) for r in ROWS]
+    assert set(folds) == set(range(5))  # 50 ids spread over all five folds
+    assert fold_of("q001", 3) == fold_of("q001", 3) and 0 <= fold_of("q001", 3) < 3
+    # Adding questions never moves the others.
+    assert [fold_of(r.id) for r in ROWS] == [fold_of(r.id) for r in [*ROWS, _row("new", True)]][: len(ROWS)]
 
 
-@pytest.mark.unit
-def test_best_threshold_maximises_recall_within_the_false_refusal_limit() -> None:
-    evidence = ANSWERABLE + UNANSWERABLE
-    best = best_threshold(evidence, 0.0, max_false_refusal=0.05)
-    assert best is not None
-    # Refusing u3 (0.505) costs the answerable 0.50 (1 of 20 = 5%, allowed); u4 (0.70) would cost 10.
-    assert best.refusal_recall == 0.75
-    assert best.false_refusal_rate == 0.05
-    assert 0.505 < best.threshold <= 0.52
-    strict = best_threshold(evidence, 0.0, max_false_refusal=0.0)
-    assert strict is not None
-    assert strict.refusal_recall == 0.5
-    assert strict.false_refusal_rate == 0.0
-    assert 0.40 < strict.threshold <= 0.50
+def test_each_folds_thresholds_are_chosen_without_its_questions() -> None:
+    seen: list[set[str]] = []
+
+    def spy(rows: Sequence[Row], weight: float, limit: float) -> Setting:
+        seen.append({r.id for r in rows})
+        return choose(rows, weight, limit)
+
+    cv = cross_validate(ROWS, folds=5, chooser=spy)
+    assert len(cv.fold_settings) == 5
+    for f, train in enumerate(seen[:5]):
+        held_out = {r.id for r in ROWS if fold_of(r.id) == f}
+        assert held_out and not (train & held_out)  # no leakage
+        assert train | held_out == {r.id for r in ROWS}
+    assert seen[5] == {r.id for r in ROWS}  # the recommendation alone sees every question
 
 
-@pytest.mark.unit
-def test_lexical_weight_shifts_confidences() -> None:
-    evidence = ANSWERABLE + UNANSWERABLE  # unanswerable have coverage 0, answerable 0.5
-    best = best_threshold(evidence, 0.5, max_false_refusal=0.0)
-    assert best is not None
-    assert best.refusal_recall == 1.0  # with weight 0.5 every answerable question is lifted above u4
-    assert best.false_refusal_rate == 0.0
+def test_not_covered_checks_are_chosen_within_the_false_refusal_limit() -> None:
+    # 1 of 40 = 2.5%: allowed; the rare-term check costs nothing here and catches nothing: kept on.
+    chosen = choose_not_covered(ROWS, 0.0, max_false_refusal=0.03)
+    assert (chosen.missing_focus, chosen.quantity_check, chosen.rare_term_check) == (1.01, True, True)
+    strict = choose_not_covered(ROWS, 0.0, max_false_refusal=0.0)
+    assert (strict.quantity_check, strict.rare_term_check) == (False, True)  # the quantity check costs one: off
 
 
-@pytest.mark.unit
-def test_calibrate_recommends_the_best_weight_and_reports_the_current_setting() -> None:
-    evidence = ANSWERABLE + UNANSWERABLE
-    result = calibrate(evidence, (0.0, 0.5), 0.05, current_threshold=0.45, current_weight=0.0)
-    assert [w.lexical_weight for w in result.weights] == [0.0, 0.5]
-    assert result.recommended is not None
-    assert result.recommended.lexical_weight == 0.5
-    assert result.current.best is not None
-    assert result.current.best.refusal_recall == 0.5  # u1, u2 below 0.45
-    text = render_text(result)
-    assert "DEFAULT_LEXICAL_WEIGHT = 0.5" in text
-    assert "lexical_weight 0.0: best threshold" in text
+def test_answer_threshold_separates_supported_answers_from_the_rest() -> None:
+    rows = [_row(f"a{i}", True, 0.3 + 0.1 * i) for i in range(6)]  # 0.3 ... 0.8; relevant from 0.5
+    threshold = choose_answer_threshold(rows, 0.0)
+    assert 0.4 < threshold <= 0.5
 
 
-@pytest.mark.unit
-def test_threshold_table_spans_the_unanswerable_confidences() -> None:
-    table = threshold_table(ANSWERABLE + UNANSWERABLE, 0.0, step=0.05)
-    thresholds = [row.threshold for row in table]
-    assert thresholds[0] <= 0.30
-    assert thresholds[-1] >= 0.70
-    recalls = [row.refusal_recall for row in table]
-    assert recalls == sorted(recalls)  # a higher threshold never refuses less
+def test_out_of_fold_figures_count_closest_as_answered_and_key_facts_on_closest() -> None:
+    rows = [_row("a", True, 0.2), _row("b", True, 0.9), _row("u", False, 0.9, unknown_names=["Narnia"])]
+    result = figures(rows, ["closest", "answered", "not_covered"])
+    assert result.false_refusal_rate == 0.0  # a closest answer is not a refusal
+    assert result.refusal_recall == 1.0
+    assert result.key_fact_coverage == 1.0  # the closest answer's quotes count
+    assert (result.answered_share, result.closest_share, result.not_covered_share) == (0.3333, 0.3333, 0.3333)
+    refused = figures(rows, ["not_covered", "answered", "answered"])
+    assert refused.false_refusal_rate == 0.5 and refused.key_fact_coverage == 0.5  # a refusal shows no facts
+
+
+def test_cross_validation_reports_out_of_fold_figures_and_renders_them() -> None:
+    cv = cross_validate(ROWS, folds=5)
+    oof = cv.out_of_fold
+    assert oof.n == 50 and oof.n_unanswerable == 10
+    assert oof.refusal_recall is not None and oof.false_refusal_rate is not None
+    assert cv.recommended is not None and cv.recommended.quantity_check
+    text = render_text(cv)
+    assert "Out-of-fold" in text and "fold 4:" in text and "DEFAULT_ANSWER_THRESHOLD" in text
+    assert set(cv.per_band) == {"unknown", "unanswerable"}

@@ -111,3 +111,28 @@ def test_markdown_and_json_have_overlap_bands_and_languages(tmp_path: Path) -> N
 @pytest.mark.unit
 def test_markdown_without_overlaps_has_no_band_table() -> None:
     assert "## Per overlap band" not in render_markdown(_report())
+
+
+@pytest.mark.unit
+def test_markdown_and_json_carry_the_out_of_fold_answerability_figures() -> None:
+    from evals.calibrate import CrossValidation, Figures, Setting
+
+    setting = Setting(answer_threshold=0.5, missing_focus=1.01, quantity_check=True)
+    figures = Figures(n=3, n_answerable=2, n_unanswerable=1, false_refusal_rate=0.0, refusal_recall=1.0)
+    cv = CrossValidation(
+        folds=5,
+        max_false_refusal=0.03,
+        lexical_weight=0.25,
+        out_of_fold=figures,
+        per_band={"unanswerable": figures},
+        fold_settings=[setting] * 5,
+        recommended=setting,
+    )
+    report = _report().model_copy(update={"out_of_fold": cv})
+    md = render_markdown(report, plots=False)
+    assert "## Answerability, out-of-fold (5-fold cross-validation)" in md
+    assert "| all | 3 | 0.000 | 1.000 |" in md
+    data = json.loads(json.dumps(report.to_json_dict()))
+    assert data["out_of_fold"]["out_of_fold"]["refusal_recall"] == 1.0
+    assert EvalReport.from_json_dict(data).out_of_fold == cv
+    assert "Answerability, out-of-fold" not in render_markdown(_report(), plots=False)  # none measured

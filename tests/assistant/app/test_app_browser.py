@@ -101,3 +101,40 @@ def test_trainers_build_a_brief_and_a_quiz(live_app: LiveApp, page: Any, expect:
     expect(page.locator("#hb-quiz")).to_contain_text("Answer key", timeout=120_000)
     expect(page.locator("#hb-quiz-docx")).to_be_enabled()
     page.screenshot(path=str(ARTIFACTS / "app-browser-brief.png"), full_page=True)
+
+
+@pytest.fixture()
+def cautious_app(built_index: Path, tmp_path: Path) -> Iterator[LiveApp]:
+    """The app with an answer threshold no evidence reaches: every answer comes as the closest passages."""
+    from app_testing import free_port
+
+    from assistant.answerability import AnswerabilityPolicy
+    from assistant.app.server import launch
+    from assistant.chain import Assistant
+    from ingest.settings import Settings
+
+    settings = Settings(index_dir=built_index, feedback_db=tmp_path / "feedback.sqlite3", auth="", auth_file=None)
+
+    def load() -> Assistant:
+        assistant = Assistant.from_settings(settings)
+        assistant.answerability = AnswerabilityPolicy(answer_threshold=5.0)
+        return assistant
+
+    running = launch(settings, "127.0.0.1", free_port(), load=load, work_dir=tmp_path)
+    try:
+        yield LiveApp(running.url, running, settings.feedback_db)
+    finally:
+        running.close()
+
+
+def test_closest_passages_answer_shows_the_caution(cautious_app: LiveApp, page: Any, expect: Any) -> None:
+    page.goto(cautious_app.url)
+    question = page.locator("#hb-question textarea")
+    question.fill("Can we read a prisoner's letters to his lawyer?")
+    question.press("Enter")
+    chat = page.locator("#hb-chat")
+    caution = "closest the documents have; check that they answer your question"
+    expect(chat).to_contain_text(caution, timeout=ANSWER_WAIT_MS)
+    expect(page.locator("#hb-sources .hb-card").first).to_be_visible()  # the quotes are still shown
+    expect(page.locator("#hb-sources .hb-caution")).to_be_visible()  # beside the sources too
+    page.screenshot(path=str(ARTIFACTS / "app-browser-closest.png"), full_page=True)

@@ -271,3 +271,51 @@ def test_text_addressed_to_an_ai_is_marked_on_its_card_in_the_chat_and_in_the_ex
         passages=[Passage(doc="bad", title="Bad", pages=[1], ref="", score=0.5, text=planted)],
     )
     assert SUSPICIOUS_NOTE in ui.source_cards(ui.answer_sources(refused), {}, refused=True)
+
+
+CAUTION = "These passages are the closest the documents have; check that they answer your question."
+
+
+@pytest.mark.unit
+def test_closest_answer_shows_the_caution_above_the_quotes(app: Any) -> None:
+    closest = _answer("Can he write to his family?", []).model_copy(
+        update={"state": "closest", "answer": f"{CAUTION}\n\n(quotes)", "reasons": ["loosely"]}
+    )
+    app.warm.assistant = StubAssistant(final=closest)
+    chat, _, cards, *_ = _run(app, "Can he write to his family?", [])[-1]
+    shown = chat[1]["content"]
+    assert "**Closest passages.**" in shown and shown.count("closest the documents have") == 1
+    assert shown.index("Closest passages") < shown.index("**[1] Nelson Mandela Rules, Rule 58, p. 20**")
+    assert "<mark>" in cards  # the quotes are still shown with their passages
+    assert "No answer was given" not in cards
+    assert 'class="hb-note hb-caution"' in cards and "closest the documents have" in cards
+
+
+@pytest.mark.unit
+def test_not_covered_answer_says_what_is_missing_and_lists_the_closest_passages(app: Any) -> None:
+    text = "The documents never mention Ruritania.\nDocuments searched: Rules.\nClosest passages:\n- Rules, p. 20"
+    refused = _answer("Pensions in Ruritania?", []).model_copy(
+        update={"state": "not_covered", "refused": True, "answer": text, "citations": []}
+    )
+    app.warm.assistant = StubAssistant(final=refused)
+    chat, _, cards, *_ = _run(app, "Pensions in Ruritania?", [])[-1]
+    assert "The documents never mention Ruritania." in chat[1]["content"]
+    assert "Closest passages" in chat[1]["content"] and "**Closest passages.**" not in chat[1]["content"]
+    assert "No answer was given" in cards
+
+
+@pytest.mark.unit
+def test_ask_api_reports_the_state(app: Any) -> None:
+    closest = _answer("q", []).model_copy(update={"state": "closest"})
+    app.warm.assistant = StubAssistant(final=closest)
+    result = app.ask_api("Can he write to his family?")
+    assert (result["state"], result["refused"]) == ("closest", False)
+
+
+@pytest.mark.unit
+def test_a_cut_quote_shows_where_it_was_cut(app: Any) -> None:
+    answer = _answer("Can he write to his family?", [])
+    cut = answer.citations[0].model_copy(update={"cut_before": True, "cut_after": True})
+    app.warm.assistant = StubAssistant(final=answer.model_copy(update={"citations": [cut]}))
+    chat, *_ = _run(app, "Can he write to his family?", [])[-1]
+    assert "\u201c\u2026 (a) By corresponding" in chat[1]["content"] and "; and \u2026\u201d" in chat[1]["content"]

@@ -1,0 +1,585 @@
+"""Answerability: whether the retrieved passages answer the question, and if not, what is missing.
+
+One decision with three states (evals/README.md, "Answer states"):
+
+- *answered*: the evidence is strong; the quotes are the answer;
+- *closest*: the evidence is weaker; the quotes are still shown, under a caution;
+- *not_covered*: there is positive evidence that the specific thing asked is absent:
+  a jurisdiction, institution or product the documents never mention (`check_names`), or
+  that they mention but none of the closest passages does (`check_absent_names`); a word
+  neither the documents nor general English know (`check_rare_terms`); a quantity asked for
+  that the passages on the topic never give (`check_answer_type`); or, above a share, the
+  question's focus terms missing from the passages (`check_focus_terms`).
+
+Each check but the unknown names is switched on or off, and its threshold set, by
+cross-validation on the dev set (evals/calibrate.py); the defaults below are its choice.
+
+A weak similarity alone never makes a question "not covered": measured on held-out staff
+questions, the similarity threshold refused answerable questions phrased unlike the
+documents and none of the unanswerable ones. Cyrillic questions get no lexical check (their
+words cannot match the English text), so they are never "not covered" on lexical evidence.
+
+`AnswerabilityPolicy.evidence` measures (one pass over the top passages), `decide` is a pure
+function of that evidence and the thresholds, so calibration (evals/calibrate.py) re-decides
+stored evidence under other thresholds without asking again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.refusal import term_coverage, unknown_names
+from ingest.lexical import lexical_tokens
+from ingest.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from assistant.glossary import Glossary
+    from assistant.retrieval import SearchResult
+
+State = Literal["answered", "closest", "not_covered"]
+Quantity = Literal[
+    "dose", "age", "time of day", "percentage", "money", "measurement", "duration", "frequency", "date", "count"
+]
+
+CLOSEST_CAUTION = "These passages are the closest the documents have; check that they answer your question."
+
+# Chosen by 5-fold cross-validation on evals/golden/dev.jsonl (`handbook eval calibrate`, evals/README.md).
+DEFAULT_ANSWER_THRESHOLD = 0.526
+DEFAULT_MISSING_FOCUS = 1.01  # > 1: the focus-term share never decides alone
+DEFAULT_QUANTITY_CHECK = True
+DEFAULT_LEXICAL_WEIGHT = 0.25
+DEFAULT_RARE_TERM_CHECK = True
+DEFAULT_ABSENT_NAME_CHECK = True
+DEFAULT_QUANTITY_NEAR_TERMS = 1  # focus terms a sentence needs to count as "near" for the answer-type check
+GENERIC_IDF = 2.2  # terms in more than ~1 passage in 9 ("prison", "staff", "rule") carry no focus
+
+
+# --- answer type ------------------------------------------------------------------------------
+
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
+    "dozen|half|single|several"
+)
+_NUM = rf"(?:\d+(?:[.,]\d+)?|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))?)"
+_NUM_OR_A = rf"(?:{_NUM}|an?)"
+_TIME_UNIT = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?)"
+
+# The question's cue for each kind of quantity; the first kind that matches wins, so the
+# more specific kinds come first ("how many mg" is a dose, "how many days" a duration).
+_ASK_PATTERNS: tuple[tuple[Quantity, str], ...] = (
+    ("dose", r"\bdos(?:e|es|age|ages)\b|\bhow many (?:mg|milligrams?|ml|millilitres?|tablets|pills)\b"),
+    (
+        "age",
+        r"\b(?:what|which|minimum|maximum|min|max|youngest|oldest)\s+age\b|\bhow old\b|\bage limit\b"
+        r"|\bat what age\b|\bfrom what age\b|\bunder what age\b|\bage of criminal responsibility\b",
+    ),
+    (
+        "time of day",
+        r"\b(?:what|which)\s+time\b(?!\s+(?:limit|period|frame|scale|out))|\bat what hour\b"
+        r"|\bwhat hours?\b.{0,40}\b(?:open|close|lock|unlock)|\bhow early\b|\bhow late\b",
+    ),
+    (
+        "percentage",
+        r"\b(?:what|which) (?:is |are |was )?(?:the |a )?(?:[\w-]+ ){0,3}(?:percentage|percent|proportion|share|"
+        r"fraction|rate)s?\b(?! of pay)|\bpercentage\b"
+        r"|\bper ?cent\b|\bhow much of (?:the|a|its|their)\b",
+    ),
+    (
+        "money",
+        r"\bhow much (?:money|cash|does .{0,40}\b(?:cost|pay|earn|charge)|is .{0,30}\b(?:paid|worth))\b"
+        r"|\b(?:hourly |weekly |daily |annual )?(?:wages?|salary|salaries)\b|\bpay rates?\b|\brates? of pay\b|\bfees?\b"
+        r"|\bhow much (?:is|are) (?:the )?(?:fine|fee|charge|allowance)s?\b|\bwhat (?:is the )?(?:fine|price|cost)\b",
+    ),
+    (
+        "measurement",
+        r"\bhow (?:big|large|heavy|tall|far|wide|small|warm|cold|hot)\b|\bwhat (?:size|temperature)\b"
+        r"|\b(?:maximum|minimum|max|min) (?:weight|size|floor area|area|space)\b"
+        r"|\bhow much (?:space|room|floor)\b|\bsquare met",
+    ),
+    (
+        "duration",
+        r"\bhow long\b|\bhow many (?:more |consecutive |working |calendar )?"
+        r"(?:seconds|minutes|hours|days|nights|weeks|months|years)\b"
+        r"|\bhow soon\b|\b(?:within|after|for) how (?:long|many)\b|\bhow much time\b"
+        r"|\b(?:retention|notice|qualifying|waiting|minimum|maximum) (?:period|time)\b"
+        r"|\bwhat (?:is the )?(?:\w+ )?(?:time limit|deadline|duration|time frame|timeframe)\b"
+        r"|\bkept for how\b|\bretained for\b",
+    ),
+    (
+        "frequency",
+        r"\bhow often\b|\bhow frequently\b|\bhow many times\b|\bhow regularly\b|\bat what intervals?\b"
+        r"|\bhow many (?:\w+ )?(?:a|per|each|every) (?:day|week|month|year)\b",
+    ),
+    (
+        "date",
+        r"\bwhat (?:date|year)\b|\bwhich (?:date|year)\b|\bin what year\b|\bby when\b|\bsince when\b"
+        r"|\bwhen (?:was|were|did)\b.{0,60}\b(?:adopted|signed|introduced|enacted|published|ratified|came into force"
+        r"|come into force|entered into force|agreed)\b",
+    ),
+    (
+        "count",
+        r"\bhow many\b|\bhow much\b|\b(?:maximum|minimum|max|min|total|exact|limit on the|what is the) number\b"
+        r"|\bnumber of \w+ (?:allowed|permitted)\b|\b(?:maximum|minimum) (?:amount|quantity)\b",
+    ),
+)
+_ASKS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASK_PATTERNS)
+
+# Numbers that name a unit of a document or a year, not a quantity ("Rule 44", "Article 2", "5.67").
+_REF_WORDS = re.compile(
+    r"(?:rules?|articles?|sections?|paragraphs?|paras?|pages?|pp?|chapters?|principles?|standards?|annex|part|"
+    r"schedule|regulations?|no|number|psi|pso|res|resolution|item|point|clause|figure|table)\.?\s*$",
+    re.IGNORECASE,
+)
+_ANY_NUMBER = re.compile(rf"\b{_NUM}\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+)
+
+_GIVE_PATTERNS: dict[Quantity, str] = {
+    "dose": r"\b\d+(?:\.\d+)?\s*(?:mg|milligrams?|ml|millilitres?|micrograms?|mcg|g|grams?|units?|tablets?)\b",
+    "age": rf"\baged?\s+(?:of\s+)?(?:under|over|between|below|above)?\s*{_NUM}\b|\b{_NUM}[- ]years?[- ]"
+    rf"(?:old|of age)\b|\b(?:under|over|below|above)\s+(?:the\s+age\s+of\s+)?{_NUM}\b|\bage of\s+{_NUM}\b",
+    "time of day": r"\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)(?!\w)|\b\d{1,2}:\d{2}\b|\b(?:noon|midday|"
+    r"midnight|o'clock)\b|\b\d{4}\s*(?:hours|hrs)\b",
+    "percentage": rf"\b{_NUM}\s*(?:%|per\s?cent\b|percent\b)|%|\b(?:half|a third|a quarter|two[- ]thirds|"
+    r"three[- ]quarters|majority|proportion)\b",
+    "money": r"[£$€]\s*\d|\b\d+(?:[.,]\d+)?\s*(?:pounds|dollars|euros|pence|cents|p)\b|\b(?:AUD|USD|GBP|EUR)\b",
+    "measurement": r"\b\d+(?:[.,]\d+)?\s*(?:kg|kilograms?|g|grams?|lbs?|m2|m²|sq\.?\s*m|square\s+met(?:re|er)s?|"
+    r"met(?:re|er)s?|cm|centimet(?:re|er)s?|mm|cubic|litres?|liters?|feet|foot|ft)\b"
+    r"|\b\d+(?:[.,]\d+)?\s*(?:°|º|degrees?\b)",
+    "duration": rf"\b{_NUM_OR_A}[- ](?:(?:consecutive|calendar|working|clear|full|further)\s+)?{_TIME_UNIT}\b"
+    r"|\b(?:daily|weekly|monthly|annually|overnight|immediately|promptly|without delay|as soon as)\b",
+    "frequency": rf"\b(?:daily|weekly|monthly|annually|yearly|fortnightly|hourly|once|twice)\b|\b{_NUM}\s+times\b"
+    r"|\b(?:every|each|per|a)\s+(?:\w+\s+)?(?:day|week|month|year|fortnight|hour|shift|night)s?\b"
+    r"|\b(?:regular(?:ly)?|periodic(?:ally)?|at intervals|from time to time|on admission|at least)\b",
+    "date": rf"\b(?:1[89]|20)\d\d\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}\b"
+    r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+}
+_GIVES = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in _GIVE_PATTERNS.items()}
+
+
+def asked_quantity(question: str) -> Quantity | None:
+    """The kind of quantity a question asks for ("How many days ..." -> "duration"), or None."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def gives_quantity(text: str, kind: Quantity) -> bool:
+    """Whether the text states a quantity of that kind (a count: any number that is not a rule number or year)."""
+    if kind == "frequency":  # "how often" is answered by a rate, a period or a count ("18 strip searches")
+        return _GIVES[kind].search(text) is not None or any(gives_quantity(text, k) for k in ("duration", "count"))
+    if kind != "count":
+        return _GIVES[kind].search(text) is not None
+    for match in _ANY_NUMBER.finditer(text):
+        if _REF_WORDS.search(text[max(0, match.start() - 14) : match.start()]):
+            continue
+        if _YEAR.fullmatch(match.group(0)) or re.fullmatch(r"\d+\.\d+", match.group(0)):
+            continue  # a year or a dotted section number ("5.67")
+        return True
+    return False
+
+
+# --- focus terms ------------------------------------------------------------------------------
+
+# Question words and verbs of asking carry no topic of their own.
+_QUESTION_WORDS = frozenset(
+    lexical_tokens(
+        "how many much long often what which who whose why allowed allow permitted permit need needs required "
+        "require get got given give take make happen happens apply applies say says said tell know want wants "
+        "ok okay acceptable actually really still just anyone someone somebody something anything one way "
+        "going go gets able use used new normally usually generally"
+    )
+)
+
+
+@dataclass(frozen=True)
+class FocusTerm:
+    """A content word of the question and the stems that count as finding it (itself and its glossary meanings)."""
+
+    term: str
+    weight: float
+    alternatives: frozenset[str]
+
+
+def focus_terms(question: str, idf: dict[str, float], glossary: Glossary | None = None) -> list[FocusTerm]:
+    """The question's content words that carry its topic, after stemming and glossary expansion.
+
+    Generic words of the domain (IDF below GENERIC_IDF: "prison", "staff", "rule") and
+    question words are left out; a word unknown to the documents weighs the most IDF.
+    """
+    unknown_weight = max(idf.values(), default=1.0)
+    out: dict[str, FocusTerm] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z'-]*", question):
+        stems = [t for t in lexical_tokens(word) if t not in _QUESTION_WORDS]
+        meanings: set[str] = set()
+        if glossary is not None:
+            for phrase in glossary.expand(word):
+                meanings.update(lexical_tokens(phrase))
+        for stem in stems:
+            weight = idf.get(stem, unknown_weight)
+            if weight < GENERIC_IDF or stem in out or stem.isdigit():
+                continue
+            out[stem] = FocusTerm(stem, weight, frozenset({stem, *meanings}))
+    return list(out.values())
+
+
+def check_focus_terms(focus: Sequence[FocusTerm], texts: Sequence[str]) -> tuple[list[str], float]:
+    """The focus terms none of whose forms occur in the passages, and their share of the focus weight."""
+    present: set[str] = set()
+    for text in texts:
+        present.update(lexical_tokens(text))
+    missing = [f for f in focus if not (f.alternatives & present)]
+    total = sum(f.weight for f in focus)
+    share = sum(f.weight for f in missing) / total if total else 0.0
+    return [f.term for f in missing], share
+
+
+def check_answer_type(
+    question: str, texts: Sequence[str], focus: Sequence[FocusTerm], min_terms: int = DEFAULT_QUANTITY_NEAR_TERMS
+) -> Quantity | None:
+    """The kind of quantity asked for that no passage gives near the question's focus, else None.
+
+    "Near" is a sentence holding at least `min_terms` of the focus terms (all of them when the
+    question has fewer), or the sentence after it: a rule often states its subject, then its
+    figure. A passage without such a sentence is about something else and does not count.
+    """
+    kind = asked_quantity(question)
+    if kind is None:
+        return None
+    need = min(min_terms, len(focus))
+    for text in texts:
+        sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
+        near = []
+        for i, sentence in enumerate(sentences):
+            tokens = set(lexical_tokens(sentence))
+            if sum(1 for f in focus if f.alternatives & tokens) >= need:
+                near.append(i)
+        chosen = sorted({j for i in near for j in (i, i + 1) if j < len(sentences)})
+        if any(gives_quantity(sentences[j], kind) for j in chosen):
+            return None
+    return kind
+
+
+# --- rare terms -------------------------------------------------------------------------------
+
+
+def load_vocabulary(path: Path) -> frozenset[str]:
+    """A general English word list, one word a line (a WordPiece vocab.txt works: "##" pieces are skipped)."""
+    words = path.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha() and w.islower())
+
+
+def check_rare_terms(
+    question: str, idf: dict[str, float], vocabulary: frozenset[str] | None, glossary: Glossary | None = None
+) -> list[str]:
+    """Words of the question that neither the documents nor general English know ("jammer", "superannuation").
+
+    Such a word is a specific thing (a device, a scheme, a product): if the documents never use
+    it, they do not cover it. Everyday words the documents happen not to use ("cuffs", "lad")
+    are in the general vocabulary, and staff slang the glossary explains is its meaning.
+    Capitalised words are left to `check_names`.
+    """
+    if vocabulary is None:
+        return []
+    out = []
+    for match in re.finditer(r"(?<![\w-])[a-z][a-z'-]{3,}", question):
+        word = match.group(0).strip("'-")
+        if not word or word in vocabulary or any(part in vocabulary for part in _singulars(word)):
+            continue
+        stems = lexical_tokens(word)
+        if not stems or any(t in idf for t in stems) or "-" in word:
+            continue
+        if glossary is not None and glossary.expand(word):
+            continue
+        out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def _singulars(word: str) -> list[str]:
+    forms = [word[:-1]] if word.endswith("s") else []
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    return forms
+
+
+# --- names ------------------------------------------------------------------------------------
+
+# Nationalities and other adjectives of place ("a Romanian prisoner") describe a person, not the subject.
+_DEMONYM = re.compile(r"(?:ian|ish|ese|ean|an|ic|i)$")
+# A place or institution is the focus when the question is set in it or about its bodies.
+_PLACE_BEFORE = re.compile(r"\b(?:in|across|throughout|under|within|for)\s+(?:the\s+)?$", re.IGNORECASE)
+_BODY_AFTER = re.compile(
+    r"^(?:'s)?\s*(?:state\s+)?(?:prisons?|jails?|gaols?|government|law|laws|legislation|police|courts?|"
+    r"officers?|correctional|corrections|department|ministry|service|services|system|state|prisoners)\b",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+_PERSON_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sir|Governor|Officer|Nurse|prisoner|inmate)\.?\s+$")
+
+
+def check_names(question: str, idf: dict[str, float]) -> list[str]:
+    """Names the documents never mention that are the question's focus: a jurisdiction, institution or product.
+
+    Built on `unknown_names` (assistant/refusal.py); a name counts only when the question is
+    set in it ("in California", "Queensland prison officers") or it is an acronym or product
+    ("COVID"); never a nationality ("Romanian"), a person ("Mr Novak") or an adjective.
+    """
+    focus = []
+    for name in unknown_names(question, idf):
+        start = question.find(name)
+        before, after = question[:start], question[start + len(name) :]
+        if _PERSON_TITLE.search(before):
+            continue
+        if name.isupper() and len(name) >= 5:
+            focus.append(name)
+            continue
+        if _DEMONYM.search(name.lower()) and not _PLACE_BEFORE.search(before):
+            continue
+        if _PLACE_BEFORE.search(before) or _BODY_AFTER.search(after):
+            focus.append(name)
+    return focus
+
+
+def focus_name_candidates(question: str) -> list[str]:
+    """Capitalised words the question is set in or about ("in Queensland", "Queensland prison officers")."""
+    out = []
+    for match in _CAPITALISED.finditer(question):
+        start, name = match.start(), match.group(0)
+        if start == 0 or re.search(r"[.?!:]\s*$", question[:start]):
+            # The sentence's first word is capitalised anyway ("Are Queensland officers ..."): drop it.
+            first = re.match(r"[A-Z][a-z]+\s*", name)
+            assert first is not None
+            start, name = start + first.end(), name[first.end() :]
+            if not name:
+                continue
+        before, after = question[:start], question[start + len(name) :]
+        if _PERSON_TITLE.search(before):
+            continue
+        if _PLACE_BEFORE.search(before) or _BODY_AFTER.search(after):
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def check_absent_names(question: str, idf: dict[str, float], texts: Sequence[str]) -> list[str]:
+    """Focus names the documents mention somewhere but none of the closest passages does.
+
+    A question set in a jurisdiction ("Queensland prison officers") whose closest passages
+    are about other places has no answer for that jurisdiction in the documents.
+    """
+    present: set[str] = set()
+    for text in texts:
+        present.update(lexical_tokens(text))
+    out = []
+    for name in focus_name_candidates(question):
+        tokens = lexical_tokens(name)
+        if tokens and all(t in idf for t in tokens) and not any(t in present for t in tokens):
+            out.append(name)
+    return out
+
+
+def is_cyrillic(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum("\u0400" <= ch <= "\u04ff" for ch in letters) > len(letters) / 2
+
+
+# --- the decision -----------------------------------------------------------------------------
+
+
+class Reason(BaseModel):
+    """One piece of missing evidence."""
+
+    check: Literal[
+        "no_passages",
+        "unknown_name",
+        "absent_name",
+        "rare_terms",
+        "quantity",
+        "focus_terms",
+        "weak_match",
+        "nothing_quotable",
+    ]
+    detail: str  # the name, the kind of quantity, the missing terms
+    message: str  # a sentence for the reader
+
+
+class Evidence(BaseModel):
+    """What the checks measured for one question; `AnswerabilityPolicy.decide` turns it into a Decision."""
+
+    dense: float = 0.0  # best cosine over the dense candidates
+    coverage: float = 0.0  # IDF-weighted share of the question's terms in the top passages
+    lexical_checks: bool = True  # False for Cyrillic questions: their words cannot match English text
+    has_passages: bool = True
+    unknown_names: list[str] = Field(default_factory=list)
+    rare_terms: list[str] = Field(default_factory=list)  # words neither the documents nor general English know
+    absent_names: list[str] = Field(default_factory=list)  # focus names known to the documents, not to the passages
+    quantity_asked: str | None = None
+    quantity_missing: str | None = None  # the kind asked for and not given near one focus term
+    quantity_missing_strict: str | None = None  # ... not given near two focus terms (a stricter "near")
+    missing_focus: list[str] = Field(default_factory=list)
+    missing_focus_share: float = 0.0
+    subject: str = ""  # the question as asked, quoted in the "not covered" message
+
+    def confidence(self, lexical_weight: float) -> float:
+        return self.dense + lexical_weight * self.coverage
+
+
+class Decision(BaseModel):
+    state: State
+    confidence: float
+    reasons: list[Reason] = Field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return self.state == "not_covered"
+
+
+_QUANTITY_NOUN: dict[str, str] = {
+    "dose": "dose",
+    "age": "age",
+    "time of day": "time of day",
+    "percentage": "percentage",
+    "money": "amount of money",
+    "measurement": "measurement",
+    "duration": "period",
+    "frequency": "frequency",
+    "date": "date",
+    "count": "figure",
+}
+
+
+def question_subject(question: str, limit: int = 160) -> str:
+    """The question on one line, shortened to `limit` characters, for quoting in a message."""
+    text = re.sub(r"\s+", " ", question).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+@dataclass(frozen=True)
+class AnswerabilityPolicy:
+    """Evidence from the top passages, and the thresholds that turn it into a state.
+
+    confidence = best dense cosine + lexical_weight x term coverage of the top passages;
+    below answer_threshold the quotes are shown as the closest passages. "Not covered"
+    needs positive evidence: a focus name the documents never mention, a quantity asked
+    for that the passages never give near the focus (quantity_check), or a share of the
+    focus terms' weight missing from the passages of at least missing_focus.
+    """
+
+    answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
+    missing_focus: float = DEFAULT_MISSING_FOCUS
+    quantity_check: bool = DEFAULT_QUANTITY_CHECK
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
+    passages: int = 3
+    quantity_near_terms: int = DEFAULT_QUANTITY_NEAR_TERMS  # focus terms that make a sentence "near": 1 or 2
+    quantity_passages: int = 5  # the answer quotes up to five passages; a figure in any of them answers
+    name_check: bool = True
+    rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
+    absent_name_check: bool = DEFAULT_ABSENT_NAME_CHECK
+
+    def evidence(
+        self,
+        question: str,
+        result: SearchResult,
+        idf: dict[str, float],
+        glossary: Glossary | None = None,
+        vocabulary: frozenset[str] | None = None,
+    ) -> Evidence:
+        if not result.hits:
+            return Evidence(has_passages=False, lexical_checks=not is_cyrillic(question))
+        texts = [hit.chunk.embedding_text() for hit in result.hits[: self.passages]]
+        coverage = max(
+            term_coverage(lexical_tokens(result.query), texts, idf),
+            term_coverage(lexical_tokens(result.expanded_query), texts, idf),
+        )
+        evidence = Evidence(dense=result.best_dense, coverage=coverage, subject=question_subject(question))
+        if is_cyrillic(question):
+            return evidence.model_copy(update={"lexical_checks": False})
+        focus = focus_terms(question, idf, glossary)
+        missing, share = check_focus_terms(focus, texts)
+        bodies = [hit.chunk.text for hit in result.hits[: self.quantity_passages]]
+        return evidence.model_copy(
+            update={
+                "unknown_names": check_names(question, idf),
+                "rare_terms": check_rare_terms(question, idf, vocabulary, glossary),
+                "absent_names": check_absent_names(question, idf, [h.chunk.embedding_text() for h in result.hits[:5]]),
+                "quantity_asked": asked_quantity(question),
+                "quantity_missing": check_answer_type(question, bodies, focus, 1),
+                "quantity_missing_strict": check_answer_type(question, bodies, focus, 2),
+                "missing_focus": missing,
+                "missing_focus_share": round(share, 4),
+            }
+        )
+
+    def decide(self, evidence: Evidence) -> Decision:
+        confidence = evidence.confidence(self.lexical_weight)
+        if not evidence.has_passages:
+            reason = Reason(check="no_passages", detail="", message="No passage of the documents matched the question.")
+            return Decision(state="not_covered", confidence=0.0, reasons=[reason])
+        reasons: list[Reason] = []
+        if evidence.lexical_checks:
+            if self.name_check and evidence.unknown_names:
+                names = ", ".join(evidence.unknown_names)
+                reasons.append(
+                    Reason(check="unknown_name", detail=names, message=f"The documents never mention {names}.")
+                )
+            if self.absent_name_check and evidence.absent_names:
+                names = ", ".join(evidence.absent_names)
+                message = f"None of the closest passages is about {names}: the documents give nothing specific to it."
+                reasons.append(Reason(check="absent_name", detail=names, message=message))
+            if self.rare_term_check and evidence.rare_terms:
+                terms = ", ".join(evidence.rare_terms)
+                message = f"The documents never mention: {terms}."
+                reasons.append(Reason(check="rare_terms", detail=terms, message=message))
+            kind = evidence.quantity_missing_strict if self.quantity_near_terms >= 2 else evidence.quantity_missing
+            if self.quantity_check and kind:
+                noun = _QUANTITY_NOUN.get(kind, "figure")
+                what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""
+                reasons.append(
+                    Reason(
+                        check="quantity",
+                        detail=kind,
+                        message=f"The documents give no {noun}{what}; the passages on this topic state none.",
+                    )
+                )
+            if evidence.missing_focus and evidence.missing_focus_share >= self.missing_focus:
+                terms = ", ".join(evidence.missing_focus)
+                reasons.append(
+                    Reason(
+                        check="focus_terms",
+                        detail=terms,
+                        message=f"The passages closest to the question never mention: {terms}.",
+                    )
+                )
+        if reasons:
+            return Decision(state="not_covered", confidence=confidence, reasons=reasons)
+        if confidence < self.answer_threshold:
+            weak = Reason(
+                check="weak_match",
+                detail=f"{confidence:.3f} < {self.answer_threshold}",
+                message="The passages match the question only loosely.",
+            )
+            return Decision(state="closest", confidence=confidence, reasons=[weak])
+        return Decision(state="answered", confidence=confidence)
+
+    def permissive(self) -> AnswerabilityPolicy:
+        """The same measurements with no "not covered" and no caution: to see what would be quoted."""
+        return AnswerabilityPolicy(
+            answer_threshold=float("-inf"),
+            missing_focus=float("inf"),
+            quantity_check=False,
+            lexical_weight=self.lexical_weight,
+            passages=self.passages,
+            name_check=False,
+            rare_term_check=False,
+            absent_name_check=False,
+        )

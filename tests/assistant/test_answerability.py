@@ -1,0 +1,336 @@
+"""The answerability checks, each on its own, and the decision they feed (assistant/answerability.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answerability import (
+    CLOSEST_CAUTION,
+    AnswerabilityPolicy,
+    Evidence,
+    FocusTerm,
+    asked_quantity,
+    check_answer_type,
+    check_focus_terms,
+    check_names,
+    focus_terms,
+    gives_quantity,
+    is_cyrillic,
+    question_subject,
+)
+from assistant.glossary import Glossary, GlossaryEntry
+from assistant.refusal import unknown_names
+
+IDF = {
+    "prison": 0.8,
+    "staff": 1.7,
+    "visit": 1.6,
+    "solitari": 5.0,
+    "confin": 4.0,
+    "restraint": 5.5,
+    "england": 5.0,
+    "queensland": 6.0,
+    "parcel": 6.5,
+    "segreg": 5.2,
+    "drug": 4.5,
+    "test": 4.0,
+}
+
+# (question, the kind of quantity it asks for): 36 phrasings of the kinds the check knows.
+QUANTITY_QUESTIONS = [
+    ("What dose of methadone can healthcare give on reception?", "dose"),
+    ("How many mg of diazepam is a prisoner allowed to hold in possession?", "dose"),
+    ("What's the maximum dosage of paracetamol in-cell?", "dose"),
+    ("What age do you have to be to be held with adults?", "age"),
+    ("How old must a child be to visit without an adult?", "age"),
+    ("Is there a minimum age for working in the kitchens?", "age"),
+    ("At what age can a young person be moved to the adult estate?", "age"),
+    ("What time is lock-up on the wings?", "time of day"),
+    ("At what hour must the night state be called?", "time of day"),
+    ("How early can unlock start in the morning?", "time of day"),
+    ("What percentage of staff must be trained in first aid?", "percentage"),
+    ("What proportion of the budget goes on healthcare?", "percentage"),
+    ("Roughly what share of a prison service's budget normally goes on staff?", "percentage"),
+    ("What rate of pay do prisoners get for kitchen work?", "money"),
+    ("How much money can a prisoner spend at the canteen each week?", "money"),
+    ("What hourly wage do prisoners earn for firefighting work?", "money"),
+    ("How much does a phone call to a mobile cost?", "money"),
+    ("What is the maximum weight of a parcel a prisoner can receive?", "measurement"),
+    ("How big does a single cell have to be?", "measurement"),
+    ("What size must the exercise yard be?", "measurement"),
+    ("What temperature must cells be kept at in winter?", "measurement"),
+    ("How long can someone be kept down the seg before it counts as prolonged solitary?", "duration"),
+    ("How many days can a prisoner be held in segregation?", "duration"),
+    ("After how many years can a lifer apply for parole?", "duration"),
+    ("What is the retention period for CCTV footage of a use of force?", "duration"),
+    ("How soon must a complaint be answered?", "duration"),
+    ("Within how many hours must a new arrival see a nurse?", "duration"),
+    ("How much time do they get out of cell?", "duration"),
+    ("How often do closed visits have to be looked at again?", "frequency"),
+    ("How frequently must the cells be searched?", "frequency"),
+    ("How many times a week can he shower?", "frequency"),
+    ("What year were the Mandela Rules adopted?", "date"),
+    ("When was the Convention against Torture signed?", "date"),
+    ("By when must the action plan be finished?", "date"),
+    ("How many books are allowed in a cell?", "count"),
+    ("What is the maximum number of visitors at one visit?", "count"),
+    ("How many staff must be present for a strip search?", "count"),
+]
+
+NOT_QUANTITY = [
+    "Can we put him on a charge for trashing his cell?",
+    "Is it acceptable to keep a woman in cuffs while she's giving birth?",
+    "When can the doctor authorise force-feeding?",
+    "What happens if a visitor refuses to be searched?",
+    "Who decides whether a visit goes ahead without photo ID?",
+    "What is the maximum punishment for fighting?",
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("question", "kind"), QUANTITY_QUESTIONS)
+def test_asked_quantity_names_the_kind(question: str, kind: str) -> None:
+    assert asked_quantity(question) == kind
+
+
+@pytest.mark.unit
+def test_enough_phrasings_of_every_kind() -> None:
+    assert len(QUANTITY_QUESTIONS) >= 30
+    kinds = {kind for _, kind in QUANTITY_QUESTIONS}
+    assert kinds >= {"dose", "age", "duration", "count", "percentage", "date", "money", "time of day"}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", NOT_QUANTITY)
+def test_questions_not_asking_for_a_quantity(question: str) -> None:
+    assert asked_quantity(question) is None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Сколько дней можно держать заключённого в одиночной камере?",
+        "Қанша күн оқшаулауда ұстауға болады?",
+        "Какая доза метадона разрешена? 5 mg",
+    ],
+)
+def test_cyrillic_questions_do_not_crash_and_are_recognised(question: str) -> None:
+    asked_quantity(question)  # may or may not recognise the kind; must not fail
+    assert is_cyrillic(question)
+    assert focus_terms(question, IDF) == [] or all(f.term for f in focus_terms(question, IDF))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("Solitary confinement for a time period in excess of 15 consecutive days.", "duration", True),
+        ("at least one hour of suitable exercise in the open air daily", "duration", True),
+        ("Visits shall be reviewed monthly.", "frequency", True),
+        ("States report every four years to the Committee.", "frequency", True),
+        ("A child under four years old may stay with the mother.", "age", True),
+        ("Prisoners receive 75 per cent of the minimum wage.", "percentage", True),
+        ("The fee is £2.50 per call.", "money", True),
+        ("Lock-up is at 8.30 pm on weekdays.", "time of day", True),
+        ("Each cell shall have at least 7.5 m2 of floor space.", "measurement", True),
+        ("Cells are kept between 18 and 21 degrees.", "measurement", True),
+        ("a dose of 30 mg daily", "dose", True),
+        ("The Rules were adopted on 17 December 2015.", "date", True),
+        ("Prisoners may keep up to twelve books.", "count", True),
+        ("Rule 44 defines solitary confinement.", "count", False),  # a rule number is not a quantity
+        ("Adopted in 2015 by the General Assembly.", "count", False),  # nor is a year
+        ("See section 5.67 on searches.", "count", False),
+        ("Solitary confinement shall be used only in exceptional cases.", "duration", False),
+        ("Prisoners shall be paid equitably.", "money", False),
+    ],
+)
+def test_gives_quantity(text: str, kind: str, expected: bool) -> None:
+    assert gives_quantity(text, kind) is expected  # type: ignore[arg-type]
+
+
+def _focus(*terms: str) -> list[FocusTerm]:
+    return [FocusTerm(t, 5.0, frozenset({t})) for t in terms]
+
+
+@pytest.mark.unit
+def test_answer_type_needs_the_quantity_near_the_focus() -> None:
+    question = "How many days can a prisoner be held in solitary confinement?"
+    focus = _focus("solitari", "confin")
+    near = ["Prolonged solitary confinement means confinement for more than 15 consecutive days."]
+    far = ["Solitary confinement shall be used only in exceptional cases. Visits last two hours."]
+    assert check_answer_type(question, near, focus) is None
+    # The figure is in the sentence after the focus term: still near.
+    assert check_answer_type(question, far, focus) is None
+    unrelated = ["Solitary confinement is prohibited for children. It is a last resort. Visits last two hours."]
+    assert check_answer_type(question, unrelated, focus) == "duration"
+    assert check_answer_type("Can he be held in solitary confinement?", unrelated, focus) is None  # no quantity asked
+    elsewhere = ["Visits last two hours.", "Solitary confinement is a last resort."]
+    assert check_answer_type(question, elsewhere, focus) == "duration"  # a figure in a passage off the topic
+
+
+@pytest.mark.unit
+def test_answer_type_with_two_focus_terms_needs_both_in_the_sentence() -> None:
+    question = "How many days can a prisoner be held in solitary confinement?"
+    focus = _focus("solitari", "confin")
+    one_term = ["Confinement to cell is reviewed. Reviews take place every 7 days."]
+    assert check_answer_type(question, one_term, focus, min_terms=1) is None
+    assert check_answer_type(question, one_term, focus, min_terms=2) == "duration"
+    both = ["Solitary confinement beyond 15 consecutive days is prohibited."]
+    assert check_answer_type(question, both, focus, min_terms=2) is None
+
+
+@pytest.mark.unit
+def test_focus_terms_drop_generic_and_question_words_and_add_glossary_meanings() -> None:
+    glossary = Glossary([GlossaryEntry(("seg",), ("segregation", "solitary confinement"))])
+    focus = focus_terms("How long can staff keep someone down the seg?", IDF, glossary)
+    terms = {f.term: f for f in focus}
+    assert "staff" not in terms and "prison" not in terms and "long" not in terms  # generic / question words
+    assert "seg" in terms and {"segreg", "solitari", "confin"} <= terms["seg"].alternatives
+    missing, share = check_focus_terms(focus, ["Segregation shall be reviewed by the governor."])
+    assert "seg" not in missing  # found through its glossary meaning
+    assert 0.0 <= share < 1.0
+
+
+@pytest.mark.unit
+def test_check_focus_terms_reports_the_missing_terms_and_their_weight_share() -> None:
+    focus = [FocusTerm("restraint", 6.0, frozenset({"restraint"})), FocusTerm("parcel", 2.0, frozenset({"parcel"}))]
+    missing, share = check_focus_terms(focus, ["Instruments of restraint shall never be used on women in labour."])
+    assert missing == ["parcel"] and share == pytest.approx(0.25)
+    assert check_focus_terms([], ["anything"]) == ([], 0.0)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("What hourly wage do prisoners in California state prisons earn?", ["California"]),
+        ("Are Tasmania prison officers allowed to carry batons?", ["Tasmania"]),
+        ("What COVID-19 vaccination rate must staff reach?", ["COVID"]),
+        ("A Romanian prisoner wants a translator. Do we have to provide one?", []),  # a nationality
+        ("Mr Novak says he was refused a visit. Can he complain?", []),  # a person
+        ("Can a Zorbanian national be held in segregation?", []),  # an adjective of place
+        ("Is there anything on segregation in England?", []),  # a place the documents mention
+    ],
+)
+def test_check_names_refuses_only_a_focus_name(question: str, names: list[str]) -> None:
+    assert check_names(question, IDF) == names
+
+
+@pytest.mark.unit
+def test_unknown_names_lists_capitalised_words_the_documents_never_mention() -> None:
+    assert unknown_names("Are prisoners in California paid?", IDF) == ["California"]
+    assert unknown_names("Queensland rules on visits?", IDF) == []  # sentence-initial word: not a name
+    assert unknown_names("Do Queensland officers search visitors?", IDF) == []  # known to the documents
+    assert unknown_names("What about COVID and COVID?", IDF) == ["COVID"]  # each once
+    assert unknown_names("Is a Romanian prisoner allowed visits?", IDF) == ["Romanian"]  # check_names drops it
+
+
+@pytest.mark.unit
+def test_question_subject_is_the_question_on_one_line() -> None:
+    assert question_subject("How many  books are\nallowed in a cell?") == "How many books are allowed in a cell?"
+    assert question_subject("x" * 200, limit=10) == "x" * 9 + "\u2026"
+
+
+def _evidence(**update: object) -> Evidence:
+    return Evidence(dense=0.7, coverage=0.5, subject="books allowed in a cell").model_copy(update=update)
+
+
+@pytest.mark.unit
+def test_decide_answered_closest_and_not_covered() -> None:
+    policy = AnswerabilityPolicy(answer_threshold=0.6, lexical_weight=0.2)
+    assert policy.decide(_evidence()).state == "answered"
+    weak = policy.decide(_evidence(dense=0.4))
+    assert weak.state == "closest" and not weak.refused and weak.reasons[0].check == "weak_match"
+    missing = policy.decide(_evidence(quantity_asked="count", quantity_missing="count"))
+    assert missing.state == "not_covered" and missing.refused
+    assert missing.reasons[0].message == (
+        "The documents give no figure in answer to \u201cbooks allowed in a cell\u201d; "
+        "the passages on this topic state none."
+    )
+    named = policy.decide(_evidence(unknown_names=["California"]))
+    assert named.state == "not_covered" and named.reasons[0].message == "The documents never mention California."
+    assert policy.decide(Evidence(has_passages=False)).state == "not_covered"
+
+
+@pytest.mark.unit
+def test_decide_focus_terms_only_above_their_threshold() -> None:
+    evidence = _evidence(missing_focus=["jammer"], missing_focus_share=0.6)
+    assert AnswerabilityPolicy(missing_focus=0.5).decide(evidence).state == "not_covered"
+    assert AnswerabilityPolicy(missing_focus=0.7).decide(evidence).state == "answered"
+
+
+@pytest.mark.unit
+def test_cyrillic_questions_are_never_not_covered_on_lexical_evidence() -> None:
+    evidence = _evidence(lexical_checks=False, unknown_names=["X"], quantity_missing="count", dense=0.3)
+    decision = AnswerabilityPolicy().decide(evidence)
+    assert decision.state == "closest"
+
+
+@pytest.mark.unit
+def test_permissive_policy_never_refuses_nor_cautions() -> None:
+    evidence = _evidence(unknown_names=["California"], quantity_missing="count", dense=-1.0)
+    assert AnswerabilityPolicy().permissive().decide(evidence).state == "answered"
+    assert CLOSEST_CAUTION.startswith("These passages are the closest the documents have")
+
+
+VOCABULARY = frozenset(
+    {"approved", "keep", "cuffs", "cuff", "lad", "prison", "officers", "allowed", "carry", "phone", "mobile", "models"}
+)
+
+
+@pytest.mark.unit
+def test_rare_terms_are_words_neither_the_documents_nor_english_know() -> None:
+    from assistant.answerability import check_rare_terms
+
+    question = "Which mobile phone jammer models are approved? Can the lad keep his cuffs?"
+    assert check_rare_terms(question, IDF, VOCABULARY) == ["jammer"]
+    assert check_rare_terms(question, {**IDF, "jammer": 6.0}, VOCABULARY) == []  # the documents use it
+    assert check_rare_terms(question, IDF, None) == []  # no vocabulary: the check is off
+    glossary = Glossary([GlossaryEntry(("jammer",), ("signal blocking device",))])
+    assert check_rare_terms(question, IDF, VOCABULARY, glossary) == []  # staff wording the glossary explains
+    assert check_rare_terms("Are Tasers allowed?", IDF, VOCABULARY) == []  # capitalised: left to the names check
+
+
+@pytest.mark.unit
+def test_load_vocabulary_skips_wordpieces_and_symbols(tmp_path: Path) -> None:
+    from assistant.answerability import load_vocabulary
+
+    path = tmp_path / "vocab.txt"
+    path.write_text("[PAD]\n##ing\nprison\nLondon\n42\nvisit\n", encoding="utf-8")
+    assert load_vocabulary(path) == frozenset({"prison", "visit"})
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "passages", "absent"),
+    [
+        (
+            "Are Queensland prison officers allowed to carry batons?",
+            ["Officers in England carry batons."],
+            ["Queensland"],
+        ),
+        ("Are Queensland prison officers allowed to carry batons?", ["In Queensland, officers may not."], []),
+        ("Can a lifer in England apply for parole?", ["Parole rules of the state."], ["England"]),
+        ("Does Governor Queensland approve visits?", ["Visits are approved."], []),  # a person's title before it
+        ("Queensland: can officers carry batons?", ["Batons."], []),  # opens the question: no setting
+        ("What is the position of Mr Smith?", ["Nothing."], []),
+    ],
+)
+def test_absent_names_are_focus_places_the_closest_passages_never_mention(
+    question: str, passages: list[str], absent: list[str]
+) -> None:
+    from assistant.answerability import check_absent_names
+
+    assert check_absent_names(question, IDF, passages) == absent
+
+
+@pytest.mark.unit
+def test_decide_reports_rare_terms_and_absent_names() -> None:
+    rare = AnswerabilityPolicy().decide(_evidence(rare_terms=["jammer"]))
+    assert rare.state == "not_covered" and rare.reasons[0].message == "The documents never mention: jammer."
+    assert AnswerabilityPolicy(rare_term_check=False).decide(_evidence(rare_terms=["jammer"])).state == "answered"
+    absent = AnswerabilityPolicy().decide(_evidence(absent_names=["Queensland"]))
+    assert absent.state == "not_covered" and "Queensland" in absent.reasons[0].message
