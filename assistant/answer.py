@@ -75,6 +75,8 @@ class Answer(BaseModel):
     mode: Literal["extractive", "generated"] = "extractive"
     note: str = ""  # why a generated answer was not shown, or what was removed from it
     model: str = ""  # the language-model backend consulted, if any
+    lang: str = "en"  # the question's language: "en", "ru" or "kk"
+    language_note: str = ""  # in the question's language: the quotes are in the documents' (English)
     evidence: Evidence | None = Field(default=None, exclude=True)  # what the answerability checks measured
 
     def generated_text(self) -> str:
@@ -93,6 +95,8 @@ class Answer(BaseModel):
             "mode": self.mode,
             "note": self.note,
             "model": self.model,
+            "lang": self.lang,
+            "language_note": self.language_note,
             "confidence": round(self.confidence, 4),
             "citations": [c.model_dump() for c in self.citations],
             "passages": [

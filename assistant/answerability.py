@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -51,6 +51,9 @@ CLOSEST_CAUTION = "These passages are the closest the documents have; check that
 
 # Chosen by 5-fold cross-validation on evals/golden/dev.jsonl (`handbook eval calibrate`, evals/README.md).
 DEFAULT_ANSWER_THRESHOLD = 0.526
+# Russian and Kazakh questions: their evidence is multilingual e5's best cosine (assistant/retrieval),
+# whose scale differs from MiniLM's. Chosen by cross-validation on evals/golden/dev_multilingual.jsonl.
+DEFAULT_ANSWER_THRESHOLDS: dict[str, float] = {"ru": 0.0, "kk": 0.0}
 DEFAULT_MISSING_FOCUS = 1.01  # > 1: the focus-term share never decides alone
 DEFAULT_QUANTITY_CHECK = True
 DEFAULT_LEXICAL_WEIGHT = 0.25
@@ -416,7 +419,8 @@ class Reason(BaseModel):
 class Evidence(BaseModel):
     """What the checks measured for one question; `AnswerabilityPolicy.decide` turns it into a Decision."""
 
-    dense: float = 0.0  # best cosine over the dense candidates
+    dense: float = 0.0  # best cosine over the dense candidates (of the question language's evidence model)
+    lang: str = "en"  # the question's language: which answer threshold applies
     coverage: float = 0.0  # IDF-weighted share of the question's terms in the top passages
     lexical_checks: bool = True  # False for Cyrillic questions: their words cannot match English text
     has_passages: bool = True
@@ -476,6 +480,8 @@ class AnswerabilityPolicy:
     """
 
     answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
+    # Per question language where it differs from `answer_threshold` (another evidence model).
+    answer_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ANSWER_THRESHOLDS))
     missing_focus: float = DEFAULT_MISSING_FOCUS
     quantity_check: bool = DEFAULT_QUANTITY_CHECK
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
@@ -495,13 +501,15 @@ class AnswerabilityPolicy:
         vocabulary: frozenset[str] | None = None,
     ) -> Evidence:
         if not result.hits:
-            return Evidence(has_passages=False, lexical_checks=not is_cyrillic(question))
+            return Evidence(has_passages=False, lexical_checks=not is_cyrillic(question), lang=result.lang)
         texts = [hit.chunk.embedding_text() for hit in result.hits[: self.passages]]
         coverage = max(
             term_coverage(lexical_tokens(result.query), texts, idf),
             term_coverage(lexical_tokens(result.expanded_query), texts, idf),
         )
-        evidence = Evidence(dense=result.best_dense, coverage=coverage, subject=question_subject(question))
+        evidence = Evidence(
+            dense=result.best_dense, coverage=coverage, subject=question_subject(question), lang=result.lang
+        )
         if is_cyrillic(question):
             return evidence.model_copy(update={"lexical_checks": False})
         focus = focus_terms(question, idf, glossary)
@@ -562,19 +570,24 @@ class AnswerabilityPolicy:
                 )
         if reasons:
             return Decision(state="not_covered", confidence=confidence, reasons=reasons)
-        if confidence < self.answer_threshold:
+        threshold = self.threshold_for(evidence.lang)
+        if confidence < threshold:
             weak = Reason(
                 check="weak_match",
-                detail=f"{confidence:.3f} < {self.answer_threshold}",
+                detail=f"{confidence:.3f} < {threshold}",
                 message="The passages match the question only loosely.",
             )
             return Decision(state="closest", confidence=confidence, reasons=[weak])
         return Decision(state="answered", confidence=confidence)
 
+    def threshold_for(self, lang: str) -> float:
+        return self.answer_thresholds.get(lang, self.answer_threshold)
+
     def permissive(self) -> AnswerabilityPolicy:
         """The same measurements with no "not covered" and no caution: to see what would be quoted."""
         return AnswerabilityPolicy(
             answer_threshold=float("-inf"),
+            answer_thresholds={},
             missing_focus=float("inf"),
             quantity_check=False,
             lexical_weight=self.lexical_weight,

@@ -20,6 +20,7 @@ from assistant.compose import ExtractiveComposer
 from assistant.condense import ModelCondenser, QueryCondenser
 from assistant.generate import GeneratedAnswerer, GenerationOutcome
 from assistant.glossary import Glossary
+from assistant.language import Language, quoted_in_document_language
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
 from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
@@ -256,6 +257,8 @@ class Assistant:
             documents_searched=searched,
             confidence=decision.confidence,
             timings_ms=state.timings,
+            lang=result.lang,
+            language_note=quoted_in_document_language(_language(result.lang)),
             evidence=evidence,
         )
         return state
@@ -336,6 +339,10 @@ def _general_vocabulary() -> frozenset[str] | None:
     except (OSError, ImportError) as exc:
         log.warning("no general English vocabulary (%s): the rare-term check is off", exc)
         return None
+
+
+def _language(lang: str) -> Language:
+    return "ru" if lang == "ru" else "kk" if lang == "kk" else "en"
 
 
 def _where(p: Passage) -> str:

@@ -257,6 +257,8 @@ def _print_answer(answer, show_passages: bool = False, already_shown: str = "") 
     from assistant.answerability import CLOSEST_CAUTION
 
     console = Console(soft_wrap=True)  # never break a quote with inserted line ends
+    if answer.language_note:
+        console.print(answer.language_note, style="cyan", highlight=False, markup=False)
     text = answer.answer
     if answer.mode == "generated" and already_shown and text.startswith(already_shown):
         console.print(text[len(already_shown) :], highlight=False, markup=False)

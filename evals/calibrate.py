@@ -69,6 +69,7 @@ class Setting(BaseModel):
     def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
         return AnswerabilityPolicy(
             answer_threshold=self.answer_threshold,
+            answer_thresholds={},  # the threshold under calibration applies to every language of the golden set
             missing_focus=self.missing_focus,
             quantity_check=self.quantity_check,
             rare_term_check=self.rare_term_check,

@@ -164,6 +164,8 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
 def answer_markdown(answer: Answer) -> str:
     """The answer as the chat shows it: quotes with their citation headings, document text escaped."""
     lines: list[str] = []
+    if answer.language_note:
+        lines += [f"_{md_escape(answer.language_note)}_", ""]
     if answer.standalone_question and answer.standalone_question != answer.question:
         lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
     if answer.note:

@@ -207,3 +207,22 @@ def test_cyrillic_question_is_never_not_covered_on_lexical_evidence(assistant_: 
     answer = assistant_.ask("Сколько дней можно держать заключённого в Калифорнии в одиночной камере?")
     assert answer.state in {"answered", "closest"} and not answer.refused
     assert answer.evidence is not None and not answer.evidence.lexical_checks
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "lang", "note"),
+    [
+        ("Можно ли читать письма заключённого к адвокату?", "ru", "английском"),
+        ("Сотталғанның адвокатқа жазған хаттарын оқуға бола ма?", "kk", "ағылшын"),
+        ("Can we read a prisoner's letters to his lawyer?", "en", ""),
+    ],
+)
+def test_the_answer_says_in_the_question_language_that_quotes_are_in_english(
+    assistant_: Assistant, question: str, lang: str, note: str
+) -> None:
+    answer = assistant_.ask(question)
+    assert answer.lang == lang
+    assert (note in answer.language_note) if note else answer.language_note == ""
+    data = answer.to_json_dict()
+    assert (data["lang"], data["language_note"]) == (lang, answer.language_note)

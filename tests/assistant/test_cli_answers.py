@@ -109,3 +109,10 @@ def test_json_output_has_the_state_and_refused_only_when_not_covered(
     data = json.loads(_run(monkeypatch, StubAssistant(answer, []), "--json"))
     assert (data["state"], data["refused"]) == (state, refused)
     assert data["reasons"] == answer.reasons
+
+
+@pytest.mark.unit
+def test_a_kazakh_answer_says_first_that_the_quotes_are_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    note = "Үзінділер құжаттың тілінде (ағылшын тілінде) келтірілген."
+    out = _run(monkeypatch, StubAssistant(_answer(lang="kk", language_note=note), []))
+    assert out.index(note) < out.index("Rules, Rule 4, p. 2:")

@@ -319,3 +319,11 @@ def test_a_cut_quote_shows_where_it_was_cut(app: Any) -> None:
     app.warm.assistant = StubAssistant(final=answer.model_copy(update={"citations": [cut]}))
     chat, *_ = _run(app, "Can he write to his family?", [])[-1]
     assert "\u201c\u2026 (a) By corresponding" in chat[1]["content"] and "; and \u2026\u201d" in chat[1]["content"]
+
+
+@pytest.mark.unit
+def test_a_russian_answer_says_above_the_quotes_that_they_are_in_english() -> None:
+    note = "Цитаты приводятся на языке документа (английском)."
+    answer = _answer("Можно ли читать письма?", []).model_copy(update={"lang": "ru", "language_note": note})
+    shown = ui.answer_markdown(answer)
+    assert shown.index(note.rstrip(".")) < shown.index("[1]")
