@@ -369,7 +369,15 @@ def launch(
 
     try:
         fastapi_app, url, _ = _launch_blocks(
-            blocks, host, port, auth_pairs, quiet, settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile
+            blocks,
+            host,
+            port,
+            auth_pairs,
+            quiet,
+            settings,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            i18n=handbook_app.i18n,
         )
     except ServerFailedToStartError as exc:  # reported like a taken port: the caller prints one line
         raise OSError(str(exc)) from exc
@@ -395,6 +403,7 @@ def _launch_blocks(
     *,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
+    i18n: Any = None,
 ) -> Any:
     import gradio as gr
     from starlette.middleware import Middleware
@@ -410,6 +419,7 @@ def _launch_blocks(
         # out to a host name does not match 127.0.0.1); browsers still verify the certificate.
         tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile), "ssl_verify": False}
     return blocks.launch(
+        i18n=i18n,  # the page's labels in the browser's language (English, Russian, Kazakh)
         server_name=host,
         server_port=port,
         share=False,  # never a public gradio.live tunnel, whatever GRADIO_SHARE says

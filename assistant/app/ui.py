@@ -21,6 +21,7 @@ from assistant.answerability import CLOSEST_CAUTION
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.guard import RateLimited, RateLimiter
+from assistant.app.i18n import gradio_i18n
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
 from assistant.app.server import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
@@ -254,6 +255,8 @@ class HandbookApp:
         self.answer_concurrency = answer_concurrency
         self.question_limit = question_limit
         self.feedback_limit = feedback_limit
+        # The page's static text in English, Russian and Kazakh: gradio picks by the browser's language.
+        self.i18n = gradio_i18n(MAX_QUESTION_CHARS)
 
     def index_changed(self, assistant: Any) -> None:
         """An ingest switched the index: its documents become searchable and their pages viewable."""
@@ -557,73 +560,72 @@ class HandbookApp:
         return [(f"{d['short_title']} ({d['kind'] or 'document'})", d["id"]) for d in self.documents]
 
     def build(self) -> gr.Blocks:
+        t = self.i18n
         with gr.Blocks(title="Handbook Assistant", fill_width=True, delete_cache=(3600, 86400)) as blocks:
             exchanges = gr.State([])
-            gr.Markdown(
-                "## Handbook Assistant\nAnswers from prison handbooks and international standards, quoted word for "
-                "word with their source. Always check the quoted page before acting."
-            )
+            gr.Markdown(t("intro"))
             status = gr.Markdown(self.status()[0], elem_id="hb-status")
             timer = gr.Timer(2.0, active=not self.warm.ready)
             timer.tick(
                 self.status, outputs=[status, timer], api_visibility="private", queue=False, show_progress="hidden"
             )
-            with gr.Tab("Ask", id="ask"):
+            with gr.Tab(t("tab_ask"), id="ask"):
                 self._chat_tab(exchanges)
-            with gr.Tab("Topic brief (trainers)", id="brief"):
+            with gr.Tab(t("tab_brief"), id="brief"):
                 self._brief_tab()
             gr.api(self.ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=self.answer_concurrency)
         return blocks
 
     def _chat_tab(self, exchanges: gr.State) -> None:
+        t = self.i18n
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Conversation",
+                    label=t("chat_label"),
                     elem_id="hb-chat",
                     height=520,
                     buttons=["copy", "copy_all"],
                     feedback_options=("Like", "Dislike"),
                     latex_delimiters=[],
                     allow_tags=False,
-                    placeholder="Ask a question about prison rules, policy or international standards.",
+                    placeholder=t("chat_placeholder"),
                 )
                 with gr.Row():
                     question = gr.Textbox(
                         show_label=False,
-                        placeholder=f"Your question (up to {MAX_QUESTION_CHARS} characters)…",
+                        placeholder=t("question_placeholder"),
                         lines=1,  # one line: Enter sends (gradio sends multi-line boxes with Shift+Enter)
                         max_lines=6,
                         scale=5,
                         elem_id="hb-question",
                     )
-                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="hb-ask")
-                gr.Examples(EXAMPLES, inputs=question, label="Example questions")
+                    ask = gr.Button(t("ask_button"), variant="primary", scale=1, elem_id="hb-ask")
+                gr.Examples(EXAMPLES, inputs=question, label=t("examples_label"))
                 with gr.Row():
-                    new = gr.Button("New conversation", elem_id="hb-new")
+                    new = gr.Button(t("new_conversation"), elem_id="hb-new")
                     export = gr.DownloadButton(
-                        "Download conversation (.md)", value=None, interactive=False, elem_id="hb-export"
+                        t("download_conversation"), value=None, interactive=False, elem_id="hb-export"
                     )
-                with gr.Accordion("Feedback on the last answer", open=False):
+                with gr.Accordion(t("feedback_heading"), open=False):
                     rating = gr.Radio(
-                        [("👍 Helpful", "up"), ("👎 Not helpful", "down")], label="Your rating", elem_id="hb-rating"
+                        [("👍 Helpful", "up"), ("👎 Not helpful", "down")], label=t("rating_label"), elem_id="hb-rating"
                     )
-                    comment = gr.Textbox(label="Comment (optional)", lines=2, max_lines=6, elem_id="hb-comment")
-                    send_feedback = gr.Button("Send feedback", elem_id="hb-send-feedback")
+                    comment = gr.Textbox(label=t("comment_label"), lines=2, max_lines=6, elem_id="hb-comment")
+                    send_feedback = gr.Button(t("send_feedback"), elem_id="hb-send-feedback")
                     feedback_status = gr.Markdown(elem_id="hb-feedback-status")
-                with gr.Accordion("Search only these documents", open=False):
-                    doc_filter = gr.CheckboxGroup(
-                        self._doc_choices(), label="None ticked: all documents are searched", elem_id="hb-docs"
-                    )
+                with gr.Accordion(t("doc_filter_heading"), open=False):
+                    doc_filter = gr.CheckboxGroup(self._doc_choices(), label=t("doc_filter_label"), elem_id="hb-docs")
             with gr.Column(scale=2):
-                gr.Markdown("### Sources")
+                gr.Markdown(t("sources_heading"))
                 cards = gr.HTML(source_cards([], self.kinds), elem_id="hb-sources")
                 with gr.Row():
-                    pick = gr.Dropdown(label="Open a source", choices=[], interactive=True, scale=3, elem_id="hb-pick")
-                    show = gr.Button("Show page", scale=1, elem_id="hb-show")
+                    pick = gr.Dropdown(
+                        label=t("pick_label"), choices=[], interactive=True, scale=3, elem_id="hb-pick"
+                    )
+                    show = gr.Button(t("show_page"), scale=1, elem_id="hb-show")
         with gr.Row(equal_height=False):
             page_image = gr.Image(
-                label="Source page", type="filepath", interactive=False, height=760, scale=3, elem_id="hb-page"
+                label=t("page_image_label"), type="filepath", interactive=False, height=760, scale=3, elem_id="hb-page"
             )
             with gr.Column(scale=2):
                 page_text = gr.HTML(
@@ -671,35 +673,31 @@ class HandbookApp:
         )
 
     def _brief_tab(self) -> None:
-        gr.Markdown(
-            "Collects what the indexed documents say on one topic, quoted and cited, for a training session; "
-            "then makes a short quiz with an answer key."
-        )
+        t = self.i18n
+        gr.Markdown(t("brief_intro"))
         brief_state = gr.State(None)
         with gr.Row():
             topic = gr.Textbox(
-                label="Topic",
-                placeholder="e.g. segregation, searching visitors, legal correspondence",
+                label=t("topic_label"),
+                placeholder=t("topic_placeholder"),
                 scale=4,
                 elem_id="hb-topic",
             )
-            build = gr.Button("Build brief", variant="primary", scale=1, elem_id="hb-build-brief")
-        with gr.Accordion("Only these documents", open=False):
-            brief_docs = gr.CheckboxGroup(
-                self._doc_choices(), label="None ticked: all documents", elem_id="hb-brief-docs"
-            )
+            build = gr.Button(t("build_brief"), variant="primary", scale=1, elem_id="hb-build-brief")
+        with gr.Accordion(t("brief_docs_heading"), open=False):
+            brief_docs = gr.CheckboxGroup(self._doc_choices(), label=t("brief_docs_label"), elem_id="hb-brief-docs")
         brief_md = gr.Markdown(elem_id="hb-brief")
         with gr.Row():
-            brief_md_file = gr.DownloadButton("Brief (.md)", value=None, interactive=False, elem_id="hb-brief-md")
-            brief_docx_file = gr.DownloadButton("Brief (.docx)", value=None, interactive=False, elem_id="hb-brief-docx")
+            brief_md_file = gr.DownloadButton(t("brief_md"), value=None, interactive=False, elem_id="hb-brief-md")
+            brief_docx_file = gr.DownloadButton(t("brief_docx"), value=None, interactive=False, elem_id="hb-brief-docx")
         with gr.Row():
-            n_questions = gr.Slider(3, 12, value=6, step=1, label="Questions", scale=2)
-            kind = gr.Radio(list(QUIZ_KINDS), value="mixed", label="Quiz type", scale=2)
-            make = gr.Button("Make quiz", scale=1, elem_id="hb-make-quiz")
+            n_questions = gr.Slider(3, 12, value=6, step=1, label=t("questions_label"), scale=2)
+            kind = gr.Radio(list(QUIZ_KINDS), value="mixed", label=t("quiz_type_label"), scale=2)
+            make = gr.Button(t("make_quiz"), scale=1, elem_id="hb-make-quiz")
         quiz_md = gr.Markdown(elem_id="hb-quiz")
         with gr.Row():
-            quiz_md_file = gr.DownloadButton("Quiz (.md)", value=None, interactive=False, elem_id="hb-quiz-md")
-            quiz_docx_file = gr.DownloadButton("Quiz (.docx)", value=None, interactive=False, elem_id="hb-quiz-docx")
+            quiz_md_file = gr.DownloadButton(t("quiz_md"), value=None, interactive=False, elem_id="hb-quiz-md")
+            quiz_docx_file = gr.DownloadButton(t("quiz_docx"), value=None, interactive=False, elem_id="hb-quiz-docx")
         brief_args: dict[str, Any] = {
             "fn": self.build_brief,
             "inputs": [topic, brief_docs],
