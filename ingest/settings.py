@@ -40,9 +40,9 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(default=20, ge=1)
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
-            "en": {"minilm": 0.5, "e5": 0.0, "bm25": 0.5},
-            "ru": {"minilm": 0.0, "e5": 1.0, "bm25": 0.0},
-            "kk": {"minilm": 0.0, "e5": 1.0, "bm25": 0.0},
+            "en": {"minilm": 0.4, "e5": 0.4, "bm25": 0.3},
+            "ru": {"minilm": 0.2, "e5": 0.4, "bm25": 0.2},
+            "kk": {"minilm": 0.2, "e5": 0.4, "bm25": 0.2},
         }
     )
     # A dense candidate's score mixes its cosine with the best cosine of its two-sentence windows.
@@ -56,7 +56,12 @@ class RetrievalConfig(BaseModel):
     exact_search_limit: int = Field(default=200_000, ge=0)
     # Per dense model, the question languages it reads with the glossary's English terms added:
     # a Russian or Kazakh question then also carries the standards' words (see docs/retrieval.md).
-    expand_dense: dict[str, list[str]] = Field(default_factory=lambda: {"minilm": ["ru", "kk"], "e5": ["ru", "kk"]})
+    expand_dense: dict[str, list[str]] = Field(
+        default_factory=lambda: {"minilm": ["ru", "kk"], "e5": ["en", "ru", "kk"]}
+    )
+    # Sources that read English only: they sit out a question in which not one English word is
+    # left after glossary expansion (a Russian question the glossary knows nothing of).
+    english_only: list[str] = Field(default_factory=lambda: ["minilm", "bm25"])
     # Whose best cosine is the evidence strength that answerability reads, per language.
     evidence_source: dict[str, str] = Field(default_factory=lambda: {"en": "minilm", "ru": "e5", "kk": "e5"})
 

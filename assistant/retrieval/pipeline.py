@@ -28,6 +28,7 @@ from assistant.retrieval.sources import CandidateSource, DenseSource, LexicalSou
 from ingest.embedding import PassageVectors
 from ingest.encoders import MINILM, TextEncoder
 from ingest.index_store import IndexSnapshot
+from ingest.lexical import lexical_tokens
 from ingest.settings import RetrievalConfig
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,9 @@ class HybridRetriever:
         request = Query(query, expanded, lang, self._mask(allowed_docs))
 
         weights = self.weights(lang)
+        if lang != "en" and not lexical_tokens(expanded):
+            readable = {s: w for s, w in weights.items() if s not in self.config.english_only}
+            weights = readable or weights
         evidence = self.config.evidence_source.get(lang, MINILM)
         runs: list[SourceRun] = []
         for name in self.sources:

@@ -107,7 +107,7 @@ def test_convex_fills_in_the_missing_score_of_a_one_sided_candidate(snapshot: In
     # Stop words weigh in the (bag-of-words) fake vectors but not in BM25, so the two dense
     # candidates are documents full of "of" and "the", and "restraint" is found by BM25 alone.
     query = "the the the the of of of of restraint"
-    retriever = _retriever(snapshot, fusion="convex", candidate_k=2, prior_weight=0.0)
+    retriever = _retriever(snapshot, alpha=0.5, fusion="convex", candidate_k=2, prior_weight=0.0)
     hits = retriever.search(query, k=10).hits
     vector = retriever.embedder.encode_query(query)
     stored = snapshot.embeddings()

@@ -120,3 +120,22 @@ def test_chroma_search_above_the_exact_limit_finds_the_same_passages(two_model_i
     approximate = _retriever(two_model_index, RetrievalConfig(weights=weights, exact_search_limit=0))
     hits = approximate.search(QUESTION, k=5).hits
     assert [h.chunk.id for h in hits] == [h.chunk.id for h in exact]
+
+
+@pytest.mark.unit
+def test_english_only_sources_join_a_cyrillic_question_only_with_english_words(
+    two_model_index: Path, tmp_path: Path
+) -> None:
+    from assistant.glossary import Glossary
+
+    glossary_file = tmp_path / "glossary.toml"
+    glossary_file.write_text('[[term]]\nphrases = ["одиночная камера"]\nmeans = ["solitary confinement"]\n')
+    encoders = {"minilm": FakeEmbedder(), "e5": FakeEmbedder(E5_PATH)}
+    retriever = HybridRetriever.build(
+        IndexSnapshot.open(two_model_index), encoders, RetrievalConfig(), Glossary.load(glossary_file)  # type: ignore[arg-type]
+    )
+    known = retriever.search("сколько дней можно держать в одиночная камера")
+    assert known.lang == "ru" and "solitary confinement" in known.expanded_query
+    assert known.sources == ("minilm", "e5", "bm25")
+    unknown = retriever.search("сколько раз в месяц положено свидание")
+    assert unknown.sources == ("e5",)  # no English word to read: e5 alone
