@@ -329,7 +329,7 @@ def test_absent_names_are_focus_places_the_closest_passages_never_mention(
 
 @pytest.mark.unit
 def test_decide_reports_rare_terms_and_absent_names() -> None:
-    rare = AnswerabilityPolicy().decide(_evidence(rare_terms=["jammer"]))
+    rare = AnswerabilityPolicy(rare_term_check=True).decide(_evidence(rare_terms=["jammer"]))
     assert rare.state == "not_covered" and rare.reasons[0].message == "The documents never mention: jammer."
     assert AnswerabilityPolicy(rare_term_check=False).decide(_evidence(rare_terms=["jammer"])).state == "answered"
     absent = AnswerabilityPolicy().decide(_evidence(absent_names=["Queensland"]))
