@@ -131,7 +131,8 @@ class HybridRetriever:
     def idf(self) -> dict[str, float]:
         """Inverse document frequency of every indexed token, read off the BM25 index."""
         if self._idf is None:
-            bm25 = self.snapshot.bm25() if "bm25" not in self.sources else self.sources["bm25"].index()  # type: ignore[attr-defined]
+            lexical = self.sources.get("bm25")
+            bm25 = lexical.index() if isinstance(lexical, LexicalSource) else self.snapshot.bm25()
             indptr = np.asarray(bm25.scores["indptr"])
             n_docs = float(bm25.scores["num_docs"])
             df = np.diff(indptr)
