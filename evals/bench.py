@@ -737,7 +737,7 @@ class Bench:
             raise BenchError(f"`handbook ingest` exited with {result.returncode}: {child.log_tail(3) or output[-300:]}")
         meta = _index_meta(index)
         # "N chunks, embedded: 12 minilm, 12 e5": the primary model's count is the chunks embedded.
-        embedded = re.search(r"(\d+) chunks, embedded: (\d+) minilm", output)
+        embedded = re.search(r"(\d+) chunks, embedded: (\d+)", output)
         run = IngestRun(
             seconds=round(result.seconds, 2),
             pages=sum(int(d.get("pages", 0)) for d in meta["documents"].values()),
