@@ -190,6 +190,7 @@ def test_ingest_ask_and_serve_make_no_outside_connection(tmp_path: Path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # strace and the server in one process group, stopped together
     )
     try:
         assert proc.stdout is not None
@@ -210,11 +211,12 @@ def test_ingest_ask_and_serve_make_no_outside_connection(tmp_path: Path) -> None
         )
         assert result["citations"], result
     finally:
-        proc.send_signal(signal.SIGINT)  # strace passes it on to the traced server
+        # The whole group: killing strace alone would leave the traced server running.
+        os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
     assert all(path.stat().st_size > 0 for path in traces.values())  # strace did record the processes
