@@ -46,6 +46,7 @@ class HybridRetriever:
         config: RetrievalConfig | None = None,
         glossary: Glossary | None = None,
         language_of: Callable[[str], str] = detect_language,
+        missing_models: Sequence[str] = (),
     ) -> None:
         self.snapshot = snapshot
         self.sources = dict(sources)
@@ -60,7 +61,8 @@ class HybridRetriever:
             rows.setdefault(chunk.doc_id, []).append(i)
         self._doc_rows = {doc: np.asarray(r, dtype=np.int64) for doc, r in rows.items()}
         self._kinds = {doc_id: info.kind for doc_id, info in snapshot.meta.documents.items()}
-        self.missing_models = [m for m in self.config_models() if m not in self.sources]
+        # Models configured (an encoder was given) whose vectors this index lacks.
+        self.missing_models = list(missing_models)
         if self.missing_models:
             log.warning(
                 "the index has no %s vectors (built without them): answering with %s until the next `handbook ingest`",
@@ -81,9 +83,11 @@ class HybridRetriever:
         config = config or RetrievalConfig()
         encoders = {MINILM: encoders} if not isinstance(encoders, Mapping) else dict(encoders)
         sources: dict[str, CandidateSource] = {}
+        missing: list[str] = []
         for model_id, encoder in encoders.items():
             vectors = _vector_loader(snapshot, model_id)
             if vectors is None:
+                missing.append(model_id)
                 continue
             sources[model_id] = DenseSource(
                 model_id,
@@ -99,12 +103,7 @@ class HybridRetriever:
         fuser: Fuser = ConvexFuser(config.normalization) if config.fusion == "convex" else RrfFuser(config.rrf_k)
         kinds = {doc_id: info.kind for doc_id, info in snapshot.meta.documents.items()}
         rankers = [KindPrior(kinds, config.kind_prior, config.prior_weight, fuser.prior_scale)]
-        return cls(snapshot, sources, fuser, rankers, config, glossary, **options)
-
-    def config_models(self) -> list[str]:
-        """The dense models some language's weights ask for."""
-        wanted = {s for weights in self.config.weights.values() for s, w in weights.items() if w > 0}
-        return sorted(wanted - {"bm25"})
+        return cls(snapshot, sources, fuser, rankers, config, glossary, missing_models=missing, **options)
 
     @property
     def embedder(self) -> TextEncoder:

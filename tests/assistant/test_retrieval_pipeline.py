@@ -139,3 +139,12 @@ def test_english_only_sources_join_a_cyrillic_question_only_with_english_words(
     assert known.sources == ("minilm", "e5", "bm25")
     unknown = retriever.search("сколько раз в месяц положено свидание")
     assert unknown.sources == ("e5",)  # no English word to read: e5 alone
+
+
+@pytest.mark.unit
+def test_a_minilm_only_configuration_is_not_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    index = _build(tmp_path, with_e5=False)
+    with caplog.at_level(logging.WARNING, logger="assistant.retrieval"):
+        retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder(), RetrievalConfig())  # type: ignore[arg-type]
+    assert retriever.missing_models == [] and "no e5 vectors" not in caplog.text
+    assert retriever.search("сколько дней можно держать в одиночной камере").hits  # Russian still answered
