@@ -20,6 +20,8 @@ $(BIN)/handbook: pyproject.toml
 	$(PYTHON) -m pip install -q uv
 	$(PYTHON) -m uv venv -q --allow-existing -p $(PYTHON) $(VENV)
 	$(PYTHON) -m uv pip install -q -p $(BIN)/python $(UV_FLAGS) --compile-bytecode -e '.[$(EXTRAS)]'
+	# The offline switches for every Python of the environment, a bare `import onnxruntime` included.
+	$(BIN)/python -c 'from ingest.env import install_pth; print("wrote", install_pth())'
 	touch $(BIN)/handbook
 
 venv: $(BIN)/handbook

@@ -6,6 +6,7 @@ these libraries read the variables once when they load.
 
 import logging
 import os
+from pathlib import Path
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -43,3 +44,27 @@ def apply_offline_env() -> None:
     # These libraries log routine steps at INFO/DEBUG; the CLI's --verbose still shows ours.
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+PTH_NAME = "handbook_offline.pth"
+
+
+def pth_line() -> str:
+    """One `.pth` line that sets the offline switches (as defaults) when any Python of the environment starts.
+
+    The packages set them on import; this covers a bare `import onnxruntime` in the same
+    environment too (its telemetry resolves a Microsoft host some seconds after the import when
+    it has queued events, measured with strace).
+    """
+    defaults = {**OFFLINE_ENV, **DEFAULT_ENV}
+    return f"import os; [os.environ.setdefault(k, v) for k, v in {defaults!r}.items()]\n"
+
+
+def install_pth() -> Path:
+    """Writes `pth_line()` into this interpreter's site-packages (run by `make` after the install)."""
+    import site
+
+    target = Path(site.getsitepackages()[0]) / PTH_NAME
+    target.write_text(pth_line(), encoding="utf-8")
+    return target
+
