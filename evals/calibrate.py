@@ -252,14 +252,7 @@ def row_of(
     from evals.metrics import RetrievedPassage
 
     quoted = quoted_answer or answer
-    base = record or QuestionRecord(
-        id=question.id,
-        question=question.question,
-        kind=question.kind,
-        answerable=question.answerable,
-        expected=question.expected,
-        key_facts=question.key_facts,
-    )
+    base = record or QuestionRecord.of_question(question)
     scored = base.model_copy(
         update={
             "answer": quoted.answer,

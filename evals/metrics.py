@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage
+from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage, GoldenQuestion
 from ingest.textnorm import normalize_for_match
 
 K_VALUES = (1, 3, 5, 10)
@@ -62,6 +62,21 @@ class QuestionRecord(BaseModel):
     confidence: float | None = None
     latency_ms: float | None = None
     error: str = ""  # the system raised instead of answering (counted as a refusal)
+
+    @classmethod
+    def of_question(cls, q: GoldenQuestion) -> QuestionRecord:
+        """The golden question's own fields; a run adds what was retrieved and answered."""
+        return cls(
+            id=q.id,
+            question=q.question,
+            kind=q.kind,
+            persona=q.persona,
+            answerable=q.answerable,
+            expected=q.expected,
+            key_facts=q.key_facts,
+            lang=q.lang,
+            overlap=q.overlap,
+        )
 
 
 class Latency(BaseModel):

@@ -267,7 +267,7 @@ class EvalRunner:
         """The scored record, and the question's answerability row for the cross-validation."""
         from assistant.chain import QuestionError
 
-        base = _record_of(q)
+        base = QuestionRecord.of_question(q)
         try:
             answer = self.assistant.ask(q.question, k=self.k)
         except QuestionError as exc:
@@ -296,7 +296,9 @@ class EvalRunner:
                 t = time.perf_counter()
                 retrieved = baseline.search(q.question, self.k)
                 elapsed = round((time.perf_counter() - t) * 1000, 2)
-                record = _record_of(q).model_copy(update={"retrieved": retrieved, "latency_ms": elapsed})
+                record = QuestionRecord.of_question(q).model_copy(
+                    update={"retrieved": retrieved, "latency_ms": elapsed}
+                )
                 records.append(record)
                 questions.append(
                     BaselineQuestion(id=q.id, hit_rank=hit_rank(record), latency_ms=elapsed, retrieved=retrieved)
@@ -341,18 +343,3 @@ def progress_bar(enabled: bool, label: str, total: int) -> Iterator[Any]:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
-
-
-def _record_of(q: GoldenQuestion) -> QuestionRecord:
-    """The golden question's own fields; the run adds what was retrieved and answered."""
-    return QuestionRecord(
-        id=q.id,
-        question=q.question,
-        kind=q.kind,
-        persona=q.persona,
-        answerable=q.answerable,
-        expected=q.expected,
-        key_facts=q.key_facts,
-        lang=q.lang,
-        overlap=q.overlap,
-    )
