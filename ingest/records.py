@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -105,6 +106,12 @@ class DocumentInfo(BaseModel):
     pages: int
     chunks: int
     source_path: str = ""
+    format: Literal["pdf", "docx", "html", "md"] = "pdf"  # an index written before other formats holds PDFs only
+
+    @property
+    def paged(self) -> bool:
+        """True for a PDF; a flow document (DOCX, HTML, Markdown) has numbered paragraphs instead of pages."""
+        return self.format == "pdf"
 
 
 class PageText(BaseModel):
