@@ -44,8 +44,13 @@ class DocumentText:
 class DocumentReader(Protocol):
     """Reads one format. Readers are chosen by file extension (`ingest.readers.reader_for`)."""
 
-    format: DocumentFormat
-    suffixes: tuple[str, ...]  # lower case, with the dot: (".html", ".htm")
+    @property
+    def format(self) -> DocumentFormat: ...
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file extensions it reads, lower case with the dot: (".html", ".htm")."""
+        ...
 
     def read(self, path: Path, progress: Progress | None = None) -> DocumentText:
         """The document's text; raises ReaderError (one line) for a file it cannot read."""
