@@ -21,7 +21,6 @@ from ingest.encoders import TextEncoder
 from ingest.fetch import sha256_file
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ModelVectors, has_index, ingest_lock
 from ingest.lexical import LEXICAL_VERSION
-from ingest.pdf_text import one_line
 from ingest.readers import (
     SUPPORTED_SUFFIXES,
     DocumentText,
@@ -33,6 +32,7 @@ from ingest.readers import (
 )
 from ingest.records import Chunk, DocumentInfo, PageText
 from ingest.structure import StructureParser
+from ingest.textnorm import one_line
 
 log = logging.getLogger(__name__)
 

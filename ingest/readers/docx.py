@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ingest.pdf_text import one_line
 from ingest.readers.base import DocumentText, Progress, ReaderError, check_file
 from ingest.readers.flow import BULLET, Paragraphs, format_number
 from ingest.records import DocumentFormat
+from ingest.textnorm import one_line
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
