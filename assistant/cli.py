@@ -130,14 +130,17 @@ def _ingestor(settings: Settings, quiet: bool) -> Ingestor:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="PDF files or folders (default: corpus/pdf).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Documents (PDF, DOCX, HTML, Markdown) or folders of them (default: corpus/pdf)."),
+    ] = None,
     index: IndexOpt = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Also remove indexed documents that are not among the given paths.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Add or update PDFs in the index (chunks, vectors, BM25); other indexed documents stay unless --prune."""
+    """Add or update documents in the index (chunks, vectors, BM25); other indexed documents stay unless --prune."""
     settings = _settings(index)
     sources = paths or [settings.corpus_dir]
     ingestor = _ingestor(settings, quiet)

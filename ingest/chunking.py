@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from ingest.records import Block, Chunk, Line, PageSpan, PageText, RefSpan, chunk_id
 from ingest.sentences import sentence_spans
 
+# Bump whenever a change to the readers, structure recovery or chunking alters the chunks or stored
+# location texts of a document: an index built with another version is re-chunked on the next ingest.
+CHUNKER_VERSION = 3
+
 _LIST_START = re.compile(r"^(?:\(?[a-z0-9]{1,3}[.)]\s|\u2022)", re.IGNORECASE)
 _HYPHENATED = re.compile(r"[a-z]-$")
 
@@ -41,7 +45,7 @@ class _Piece:
         return len(self.text.split())
 
 
-def _piece_from_block(block: Block) -> _Piece:
+def _piece_from_block(block: Block, paged: bool = True) -> _Piece:
     text = ""
     pages: list[PageSpan] = []
     by_page: list[tuple[int, list[str]]] = []
@@ -53,7 +57,8 @@ def _piece_from_block(block: Block) -> _Piece:
     for page, lines in by_page:
         part = join_lines(lines)
         if text:
-            text = join_lines([text, part]) if not _LIST_START.match(part) else text + "\n" + part
+            # A PDF's text runs on across a page break; a flow document's paragraphs stay apart.
+            text = join_lines([text, part]) if paged and not _LIST_START.match(part) else text + "\n" + part
             offset = len(text) - len(part)
         else:
             text, offset = part, 0
@@ -99,8 +104,9 @@ class Chunker:
     max_words: int = 170
     min_words: int = 45
 
-    def run(self, doc_id: str, title: str, blocks: list[Block]) -> list[Chunk]:
-        pieces = [_piece_from_block(b) for b in blocks if b.lines]
+    def run(self, doc_id: str, title: str, blocks: list[Block], paged: bool = True) -> list[Chunk]:
+        """The chunks of one document; `paged` False for a flow document, whose locations are paragraphs."""
+        pieces = [_piece_from_block(b, paged) for b in blocks if b.lines]
         merged = self._merge_small(pieces)
         sized: list[_Piece] = []
         for piece in merged:
@@ -212,7 +218,7 @@ def _range_label(refs: list[str]) -> str:
 
 
 def page_texts(doc_id: str, pages: list[list[Line]]) -> list[PageText]:
-    """The cleaned text of each page, joined exactly as chunks are, for quote verification."""
+    """The cleaned text of each location (page or paragraph), joined exactly as chunks are, for quote verification."""
     return [
         PageText(doc_id=doc_id, page=number, text=join_lines([line.text for line in lines]))
         for number, lines in enumerate(pages, start=1)

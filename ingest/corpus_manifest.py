@@ -1,7 +1,9 @@
 """The corpus manifest (corpus/manifest.toml): which documents make up the corpus.
 
-Every other ingest step keys on a document's `id`, which is also its PDF file name,
-so the loader rejects anything that would make an id ambiguous or unsafe as a path.
+Every other ingest step keys on a document's `id`, which is also its file name without the
+extension, so the loader rejects anything that would make an id ambiguous or unsafe as a path.
+A document is a PDF, or a DOCX, HTML or Markdown file (`format`, given, or else read from
+the extension of `source_url`, or else "pdf").
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ingest.readers import format_of, suffix_of
+from ingest.records import DOCUMENT_FORMATS, DocumentFormat
 
 DocumentKind = Literal["binding-standard", "guidance", "policy", "report"]
 DOCUMENT_KINDS: tuple[str, ...] = ("binding-standard", "guidance", "policy", "report")
@@ -38,9 +44,20 @@ class CorpusDocument(BaseModel):
     # The publisher's own page when source_url is a mirror copy; "" when none recorded.
     official_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
-    pages: int | None = Field(default=None, ge=1)
+    pages: int | None = Field(default=None, ge=1)  # PDF pages; paragraphs for the other formats
+    format: DocumentFormat = "pdf"
     reuse: str = Field(min_length=1)
     local: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _format_from_url(cls, data: object) -> object:
+        # A download URL ending in .docx, .html or .md names the format; "format" in the entry overrides it.
+        if isinstance(data, dict) and "format" not in data and isinstance(data.get("source_url"), str):
+            derived = format_of(urlparse(data["source_url"]).path)
+            if derived is not None:
+                return {**data, "format": derived}
+        return data
 
     @field_validator("sha256", mode="before")
     @classmethod
@@ -50,7 +67,8 @@ class CorpusDocument(BaseModel):
 
     @property
     def file_name(self) -> str:
-        return f"{self.id}.pdf"
+        """The document's file under the corpus folder (and the mirror): `<id>.pdf`, `<id>.docx`..."""
+        return f"{self.id}{suffix_of(self.format)}"
 
 
 class Manifest:
@@ -137,6 +155,8 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"unknown field '{field}'")
         elif error["loc"] == ("kind",):
             parts.append(f"field 'kind': {error.get('input')!r} is not one of {', '.join(DOCUMENT_KINDS)}")
+        elif error["loc"] == ("format",):
+            parts.append(f"field 'format': {error.get('input')!r} is not one of {', '.join(DOCUMENT_FORMATS)}")
         else:
             parts.append(f"field '{field}': {error['msg']}")
     return _one_line("; ".join(parts))

@@ -1,4 +1,4 @@
-"""Obtain the corpus PDFs: keep verified local files, copy from a mirror, else download.
+"""Obtain the corpus documents: keep verified local files, copy from a mirror, else download.
 
 Every file is first written to a temporary name inside the destination folder and only
 renamed into place (os.replace, atomic on one file system) once it is complete and its
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 FetchStatus = Literal["present", "copied", "downloaded", "missing", "checksum-mismatch", "failed"]
 OK_STATUSES: frozenset[str] = frozenset({"present", "copied", "downloaded"})
 
-BLOCK_SIZE = 1024 * 1024  # hash and copy in 1 MiB blocks: bounded memory for large PDFs
+BLOCK_SIZE = 1024 * 1024  # hash and copy in 1 MiB blocks: bounded memory for large documents
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024  # a guard against a misconfigured URL filling the disk
 USER_AGENT = "handbook-assistant/0.1 (corpus fetch)"  # some sites refuse urllib's default
 HASH_PREFIX = 12  # enough of a hash to tell files apart in a one-line message
@@ -99,7 +99,7 @@ def default_mirror(repo_root: Path) -> Path | None:
 
 
 class CorpusFetcher:
-    """Make `dest/<id>.pdf` exist and match its manifest checksum for every document."""
+    """Make `dest/<id>.<ext>` (`CorpusDocument.file_name`) exist and match its manifest checksum for every document."""
 
     def __init__(
         self,
@@ -224,12 +224,26 @@ class CorpusFetcher:
             actual = digest.hexdigest()
             if doc.sha256 and actual != doc.sha256:
                 raise _SourceError("checksum-mismatch", _mismatch(Path(origin), doc.sha256, actual, name=origin))
-            if not doc.sha256 and b"%PDF-" not in head:
+            problem = _content_problem(doc, head) if not doc.sha256 else None
+            if problem:
                 # Without a checksum this is the only guard against saving an HTML error page.
-                raise _SourceError("failed", f"{origin}: not a PDF ({size} bytes, no %PDF header)")
+                raise _SourceError("failed", f"{origin}: {problem} ({size} bytes)")
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _content_problem(doc: CorpusDocument, head: bytes) -> str | None:
+    """Why the first bytes cannot be the document's format, or None when they can."""
+    if doc.format == "pdf":
+        return None if b"%PDF-" in head else "not a PDF (no %PDF header)"
+    if doc.format == "docx":
+        return None if head.startswith(b"PK\x03\x04") else "not a DOCX (not a ZIP package)"
+    if b"\x00" in head:
+        return f"not {'an HTML page' if doc.format == 'html' else 'a Markdown file'} (binary data)"
+    if doc.format == "md" and head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "not a Markdown file (an HTML page)"
+    return None
 
 
 def _mismatch(path: Path, expected: str, actual: str, name: str | None = None) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ingest.embedding import PassageVectors
-from ingest.lexical import lexical_tokens
+from ingest.lexical import LEXICAL_VERSION, lexical_tokens
 from ingest.records import Chunk, DocumentInfo, PageText
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ class IndexMeta(BaseModel):
     chroma: ChromaLocation
     documents: dict[str, DocumentInfo]
     extra_vectors: dict[str, VectorSet] = Field(default_factory=dict)  # by model id, e.g. "e5"
+    # The tokenizer the BM25 index was built with (`ingest.lexical.LEXICAL_VERSION`); indexes written
+    # before it was recorded were built with version 1.
+    lexical_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,12 @@ class IndexSnapshot:
             chunks = [Chunk.model_validate_json(line) for line in fh if line.strip()]
         return cls(root=root, directory=directory, meta=meta, chunks=chunks)
 
+    def document(self, doc_id: str) -> DocumentInfo | None:
+        """The indexed document's record (title, format, locations), None for an unknown id."""
+        return self.meta.documents.get(doc_id)
+
     def page_text(self, doc_id: str, page: int) -> str | None:
+        """The stored text of a location: PDF page `page`, or paragraph `page` of a flow document."""
         if self._pages is None:
             self._pages = {(p.doc_id, p.page): p.text for p in self.page_records()}
         return self._pages.get((doc_id, page))
@@ -244,6 +252,7 @@ class IndexWriter:
             chunker=chunker,
             chroma=location,
             documents=documents,
+            lexical_version=LEXICAL_VERSION,  # what _write_bm25 tokenizes with
             extra_vectors={
                 model_id: VectorSet(
                     model=mv.model,

@@ -7,6 +7,11 @@ from functools import lru_cache
 
 import Stemmer
 
+# Bump whenever a change here (words, clitics, stop words, stemmer) changes the tokens of a text: the BM25
+# index is built with these tokens and queried with them, so an index of another version is rebuilt on the
+# next ingest (`IndexMeta.lexical_version`) instead of answering queries tokenized differently.
+LEXICAL_VERSION = 1
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Possessives and contractions ("prisoner's", "we've", "she'll") reduce to the bare word.
 _CLITIC = re.compile(r"'(?:s|ve|ll|re|d|m|t)$")

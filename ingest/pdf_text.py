@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ingest.textnorm import one_line
+
 # What a page without extractable text holds: nothing at all, or images/drawings (a scan).
 TextlessKind = Literal["blank", "image"]
 
@@ -39,13 +41,6 @@ def page_ranges(pages: list[int]) -> str:
     if start is not None:
         parts.append(str(start) if start == prev else f"{start}–{prev}")
     return ", ".join(parts)
-
-
-def one_line(exc: BaseException, limit: int = 160) -> str:
-    """An exception as a short single line for a per-file summary."""
-    text = " ".join(str(exc).split()) or "no details"
-    text = f"{type(exc).__name__}: {text}"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_pdf_pages(path: Path | str, on_page: Callable[[int, int], None] | None = None) -> PdfPages:

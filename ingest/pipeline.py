@@ -1,4 +1,4 @@
-"""The ingest pipeline: PDF files -> chunks -> embeddings -> a new index generation."""
+"""The ingest pipeline: documents (PDF, DOCX, HTML, Markdown) -> chunks -> embeddings -> a new index generation."""
 
 from __future__ import annotations
 
@@ -14,22 +14,30 @@ from typing import Literal
 
 import numpy as np
 
-from ingest.chunking import Chunker, page_texts
+from ingest.chunking import CHUNKER_VERSION, Chunker, page_texts
 from ingest.corpus_manifest import Manifest
 from ingest.embedding import Embedder, PassageVectors
 from ingest.encoders import TextEncoder
 from ingest.fetch import sha256_file
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ModelVectors, has_index, ingest_lock
-from ingest.page_cleaning import PageCleaner
-from ingest.pdf_text import PdfError, PdfPages, one_line, page_ranges, read_pdf_pages
+from ingest.lexical import LEXICAL_VERSION
+from ingest.readers import (
+    SUPPORTED_SUFFIXES,
+    DocumentText,
+    Progress,
+    ReaderError,
+    UnsupportedFormatError,
+    reader_for,
+    unsupported_document,
+)
 from ingest.records import Chunk, DocumentInfo, PageText
 from ingest.structure import StructureParser
+from ingest.textnorm import one_line
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = 3
-FileStatus = Literal["new", "changed", "unchanged", "failed", "duplicate"]
-LOST_TEXT_SHARE = 0.5  # a document that loses more than this share of its text or pages gets a note
+# "skipped": a file in a given folder that is a document of a format no reader reads; named, not an error.
+FileStatus = Literal["new", "changed", "unchanged", "failed", "duplicate", "skipped"]
 
 
 @dataclass
@@ -73,23 +81,45 @@ class RemoveError(ValueError):
     """`Ingestor.remove` was asked for something it cannot do; the message is one line for the user."""
 
 
-def find_pdfs(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
-    """PDF files under the given files and folders; missing or unreadable paths become failures."""
+def find_documents(paths: list[Path]) -> tuple[list[Path], list[FileOutcome]]:
+    """The documents to read among the given files and folders (a folder's own files, not its subfolders).
+
+    In a folder, files of a supported format are taken; other documents (.odt, .xlsx...) are named as
+    skipped, and anything else (a .tsv manifest, images, Word's `~$` lock files) is passed over in silence.
+    A file given by name must be of a supported format; missing or unreadable paths are failures.
+    """
     found: list[Path] = []
     problems: list[FileOutcome] = []
     for path in paths:
         if path.is_dir():
             try:
-                found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file()))
+                files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("~$"))
             except OSError as exc:
                 problems.append(
                     FileOutcome(path, path.name, "failed", message=f"{path}: cannot read folder ({exc.strerror})")
                 )
+                continue
+            for file in files:
+                if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(file)
+                elif unsupported_document(file):
+                    problems.append(FileOutcome(file, file.stem, "skipped", message=_unsupported(file)))
         elif path.is_file():
-            found.append(path)
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(path)
+            else:
+                problems.append(FileOutcome(path, path.stem, "failed", message=_unsupported(path)))
         else:
             problems.append(FileOutcome(path, path.stem, "failed", message=f"{path}: no such file or folder"))
     return found, problems
+
+
+def _unsupported(path: Path) -> str:
+    try:
+        reader_for(path)
+    except UnsupportedFormatError as exc:
+        return str(exc)
+    raise AssertionError(f"{path} has a reader")  # pragma: no cover - callers check the suffix first
 
 
 def _resolved(path: Path | str) -> Path:
@@ -141,7 +171,7 @@ class DocIds:
 
 
 class Ingestor:
-    """Adds or updates the given PDF files in an index; other indexed documents stay.
+    """Adds or updates the given documents in an index; other indexed documents stay.
 
     Changed documents are re-chunked, unchanged ones carried over with their embeddings.
     A file that fails, for whatever reason, is reported in one line and keeps whatever the
@@ -202,14 +232,15 @@ class Ingestor:
 
     def _run(self, paths: list[Path], prune: bool, remove: frozenset[str] = frozenset()) -> IngestReport:
         report = IngestReport()
-        files, problems = find_pdfs(paths)
+        files, problems = find_documents(paths)
         report.files.extend(problems)
         previous = IndexSnapshot.open(self.index_dir) if has_index(self.index_dir) else None
         same_model = previous is not None and previous.meta.model_path == self.embedder.model_path
         # A new chunker re-parses every document; vectors of unchanged chunk texts are still reused.
         compatible = same_model and previous is not None and previous.meta.chunker == self.chunker_config()
         old_docs = previous.meta.documents if previous else {}
-        unreadable = {_resolved(p.path) for p in problems}  # an indexed document whose path failed stays
+        # An indexed document whose path failed stays.
+        unreadable = {_resolved(p.path) for p in problems if p.status == "failed"}
         if previous is not None and previous.meta.chunker != self.chunker_config() and not prune:
             # Documents not given are re-chunked too, from their recorded file, or the index would mix chunkers.
             given_paths = {_resolved(path) for path in files}
@@ -288,6 +319,13 @@ class Ingestor:
                     report.kept.append(doc.id)
         unchanged = not results and not dropping and carried == set(old_docs)
         complete = previous is not None and previous.has_windows and self._has_extra_vectors(previous)
+        if previous is not None and previous.meta.lexical_version != LEXICAL_VERSION:
+            # Queries are tokenized with this version: the BM25 index is rebuilt (the vectors are reused).
+            complete = False
+            report.notes.append(
+                f"BM25 index rebuilt: it was built with tokenizer version {previous.meta.lexical_version}, "
+                f"this is version {LEXICAL_VERSION}"
+            )
         if previous is not None and unchanged and complete:  # older or partial indexes are embedded once more
             report.total_chunks = len(previous.chunks)
             return report  # nothing changed: no embedding, no new generation
@@ -366,32 +404,31 @@ class Ingestor:
         started = time.perf_counter()
         title, short_title, kind = self._describe(doc_id)
         try:
-            raw = read_pdf_pages(path, on_page=bar.page_callback(path.name))
-        except PdfError as exc:
+            text = read_document(path, progress=bar.page_callback(path.name))
+        except ReaderError as exc:
             outcome = FileOutcome(path, doc_id, "failed", message=str(exc))
             return _Parsed(outcome, [], [], DocumentInfo(id=doc_id, title=title, sha256=sha, pages=0, chunks=0))
-        cleaned = PageCleaner().clean(raw.pages)
-        lines = cleaned.lines
-        blocks = StructureParser().run(lines)
-        chunks = self.chunker.run(doc_id, short_title or title, blocks)
+        chunks = chunk_document(text, doc_id, short_title or title, self.chunker)
+        count = len(text.locations)
         info = DocumentInfo(
             id=doc_id,
             title=title,
             short_title=short_title,
             kind=kind,
             sha256=sha,
-            pages=len(raw.pages),
+            pages=count,
             chunks=len(chunks),
             source_path=str(path),
+            format=text.format,
         )
-        outcome = FileOutcome(path, doc_id, "new", len(raw.pages), len(chunks), time.perf_counter() - started)
-        losses = _text_losses(raw, cleaned.emptied, cleaned.lost_share)
+        outcome = FileOutcome(path, doc_id, "new", count, len(chunks), time.perf_counter() - started)
         if not chunks:
             outcome.status = "failed"
-            outcome.message = _join(f"{path}: no text passages found ({len(raw.pages)} pages)", *losses)
-        elif losses:
-            outcome.message = _join(f"{path}:", *losses)
-        return _Parsed(outcome, chunks, page_texts(doc_id, lines), info)
+            units = text.unit + ("" if count == 1 else "s")
+            outcome.message = _join(f"{path}: no text passages found ({count} {units})", *text.notes)
+        elif text.notes:
+            outcome.message = _join(f"{path}:", *text.notes)
+        return _Parsed(outcome, chunks, page_texts(doc_id, text.locations), info)
 
     def _describe(self, doc_id: str) -> tuple[str, str, str]:
         if self.manifest is not None and doc_id in self.manifest:
@@ -469,24 +506,15 @@ class Ingestor:
         return PassageVectors.assemble(np.stack(vectors), window_vectors)
 
 
-def _text_losses(raw: PdfPages, emptied: list[int], lost_share: float) -> list[str]:
-    """What a document lost in extraction or cleaning, one short clause each (empty: nothing worth a note)."""
-    losses: list[str] = []
-    if emptied:
-        losses.append(f"{_pages(emptied)}: no text after cleaning")
-    elif lost_share > LOST_TEXT_SHARE:
-        losses.append(f"{lost_share:.0%} of the text removed as running headers or footers")
-    if len(raw.textless) > LOST_TEXT_SHARE * len(raw.pages):  # a few blank or cover pages are normal
-        images, blank = raw.textless_pages("image"), raw.textless_pages("blank")
-        if images:
-            losses.append(f"{_pages(images)}: images without text (need OCR)")
-        if blank:
-            losses.append(f"{_pages(blank)}: blank")
-    return losses
+def read_document(path: Path, progress: Progress | None = None) -> DocumentText:
+    """A document's text by the reader of its format; ReaderError (one line) when it cannot be read."""
+    return reader_for(path).read(path, progress=progress)
 
 
-def _pages(pages: list[int]) -> str:
-    return ("page " if len(pages) == 1 else "pages ") + page_ranges(pages)
+def chunk_document(text: DocumentText, doc_id: str, title: str, chunker: Chunker | None = None) -> list[Chunk]:
+    """Structure recovery and chunking, the same for every format: only how headings are found differs."""
+    blocks = StructureParser(paged=text.paged).run(text.locations)
+    return (chunker or Chunker()).run(doc_id, title, blocks, paged=text.paged)
 
 
 def _join(head: str, *clauses: str) -> str:

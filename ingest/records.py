@@ -1,4 +1,10 @@
-"""Typed records that flow from the PDFs to the indexes."""
+"""Typed records that flow from the documents to the indexes.
+
+A *location* is where a passage sits in its document: the 1-based page of a PDF, or, for the
+flow formats without pages (DOCX, HTML, Markdown), the 1-based paragraph in reading order
+(a heading, a body paragraph, a list item and a table row are each one paragraph). The fields
+named `page` hold that location number in both cases.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,18 @@ from pydantic import BaseModel, Field
 
 from ingest.sentences import sentence_spans
 
+DocumentFormat = Literal["pdf", "docx", "html", "md"]
+DOCUMENT_FORMATS: tuple[DocumentFormat, ...] = ("pdf", "docx", "html", "md")
+
 
 class Line(BaseModel):
-    """One cleaned text line and the 1-based PDF page it was printed on."""
+    """One cleaned text line and its location: the PDF page it was printed on, or its paragraph."""
 
     text: str
     page: int
+    # A flow document marks its headings (1 outermost, then 2, 3...); 0 is body text. PDFs mark none:
+    # their headings are recognised from the text.
+    heading_level: int = 0
 
 
 class Block(BaseModel):
@@ -103,19 +115,19 @@ class DocumentInfo(BaseModel):
     short_title: str = ""
     kind: str = ""
     sha256: str
-    pages: int
+    pages: int  # PDF pages, or paragraphs of a flow document
     chunks: int
     source_path: str = ""
-    format: Literal["pdf", "docx", "html", "md"] = "pdf"  # an index written before other formats holds PDFs only
+    format: DocumentFormat = "pdf"  # indexes written before other formats existed hold PDFs only
 
     @property
     def paged(self) -> bool:
-        """True for a PDF; a flow document (DOCX, HTML, Markdown) has numbered paragraphs instead of pages."""
+        """True for a PDF: its locations are pages; a flow document's are paragraphs."""
         return self.format == "pdf"
 
 
 class PageText(BaseModel):
-    """The cleaned text of one page, kept so that quotes can be checked against it."""
+    """The cleaned text of one location (PDF page or paragraph), kept so that quotes can be checked against it."""
 
     doc_id: str
     page: int

@@ -1,7 +1,8 @@
 """Recover the printed structure of a document: headings and numbered units.
 
 Works on cleaned lines and emits one Block per unit as the document numbers it
-(`Rule 58`, `Article 14`, `4.2`), with the heading path that encloses it.
+(`Rule 58`, `Article 14`, `4.2`), with the heading path that encloses it. A PDF's headings
+are recognised from the shape of its lines; a flow document (DOCX, HTML, Markdown) marks its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ _PART = re.compile(r"^(Part|Chapter|Annex)\s*([IVXLC\d]+[A-Z]?)?\s*[.:-]?\s*(.{0
 _DOTTED_PARA = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){1,3})\.?\s+(\S.*)$")
 # "4. Requirements", "1. EARLY DAYS IN CUSTODY": a numbered section title.
 _NUMBERED_TITLE = re.compile(r"^(\d{1,2})\.?\s+([A-Z][^.;:]{2,80})$")
+# "3. Knife control", "3 Knife control", "2.1 Storage": the number a marked heading opens with.
+_HEADING_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){0,3})\.?\s+\S")
 _SENTENCE_END = re.compile(r"[.:;!?)\]\"']$")
 _TOC_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d*$")
 
@@ -32,9 +35,15 @@ class StructureParser:
     """
 
     max_heading_words: int = 10
+    # False for a flow document: its headings are the lines it marks (`Line.heading_level`), none are guessed.
+    paged: bool = True
+    # How many enclosing headings a flow document's heading path keeps, innermost last.
+    flow_heading_depth: int = 2
 
     def run(self, pages: list[list[Line]]) -> list[Block]:
         lines = [line for page in pages for line in page if not _TOC_LEADER.search(line.text)]
+        if not self.paged:
+            return self._run_marked(lines)
         named = sum(1 for line in lines if _NAMED_UNIT.match(line.text))
         dotted = sum(1 for line in lines if _DOTTED_PARA.match(line.text))
         use_named = named >= 3
@@ -91,6 +100,55 @@ class StructureParser:
                 if not use_named:
                     ref = ref if use_dotted and ref and "." not in ref else ("" if not use_dotted else ref)
                 continue
+            current.append(line)
+        flush()
+        return [b for b in blocks if any(line.text.strip() for line in b.lines)]
+
+    def _run_marked(self, lines: list[Line]) -> list[Block]:
+        """A flow document: headings as marked, enclosing ones by level; numbered units as in a PDF."""
+        body = [line for line in lines if not line.heading_level]
+        named = sum(1 for line in lines if _NAMED_UNIT.match(line.text))
+        dotted = sum(1 for line in body if _DOTTED_PARA.match(line.text))
+        use_named = named >= 3
+        use_dotted = not use_named and dotted >= 3
+
+        blocks: list[Block] = []
+        open_headings: list[tuple[int, str]] = []  # (level, text), outermost first
+        headings: list[str] = []
+        ref = ""
+        current: list[Line] = []
+        last_para_head = 0
+
+        def flush() -> None:
+            nonlocal current
+            if current:
+                blocks.append(Block(ref=ref, headings=list(headings), lines=current))
+            current = []
+
+        for line in lines:
+            text = line.text
+            m_named = _NAMED_UNIT.match(text) if use_named else None
+            if m_named:  # "Rule 58" names the unit that follows, as a heading or as a line of its own
+                flush()
+                ref = f"{m_named.group(1).capitalize()} {m_named.group(2)}"
+                continue
+            if line.heading_level:
+                flush()
+                level = line.heading_level
+                open_headings = [(lvl, h) for lvl, h in open_headings if lvl < level] + [(level, text)]
+                headings = [h for _, h in open_headings][-self.flow_heading_depth :]
+                if not use_named:
+                    # A numbered heading ("3. Knife control") is the unit until its first numbered paragraph.
+                    m_number = _HEADING_NUMBER.match(text)
+                    ref = m_number.group(1) if m_number and use_dotted else ""
+                    if ref:
+                        last_para_head = int(ref.split(".")[0])
+                continue
+            m_dotted = _DOTTED_PARA.match(text) if use_dotted else None
+            if m_dotted and _plausible_next(last_para_head, m_dotted.group(1)):
+                flush()
+                ref = m_dotted.group(1)
+                last_para_head = int(ref.split(".")[0])
             current.append(line)
         flush()
         return [b for b in blocks if any(line.text.strip() for line in b.lines)]

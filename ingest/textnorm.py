@@ -1,4 +1,4 @@
-"""Text normalisation shared by cleaning, quote verification and evaluation."""
+"""Text normalisation shared by cleaning, quote verification and evaluation; messages in one line."""
 
 from __future__ import annotations
 
@@ -47,3 +47,10 @@ def squash_space(text: str) -> str:
 def normalize_for_match(text: str) -> str:
     """Case- and white-space-insensitive form used to check that a quote or key fact occurs in a text."""
     return squash_space(join_hyphenated(clean_chars(text))).lower()
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception as a short single line for a per-file summary."""
+    text = " ".join(str(exc).split()) or "no details"
+    text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -133,6 +133,37 @@ def test_invalid_field_values(tmp_path: Path, old: str, new: str, field: str) ->
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    ("url", "given", "fmt", "file_name"),
+    [
+        ("https://example.org/doc-one.pdf", None, "pdf", "doc-one-2020.pdf"),
+        ("https://example.org/orders/Knife-Control.DOCX", None, "docx", "doc-one-2020.docx"),
+        ("https://intranet.example/policies/knives.htm", None, "html", "doc-one-2020.html"),
+        ("https://example.org/raw/main/visits.md", None, "md", "doc-one-2020.md"),
+        ("https://intranet.example/policies/knife-control", None, "pdf", "doc-one-2020.pdf"),  # no extension
+        ("https://intranet.example/policies/knife-control", "html", "html", "doc-one-2020.html"),  # given
+        ("https://example.org/page.html?x=1.pdf", None, "html", "doc-one-2020.html"),  # the path, not the query
+        ("https://example.org/export.pdf", "docx", "docx", "doc-one-2020.docx"),  # given wins
+    ],
+)
+def test_format_given_or_from_the_source_url(
+    tmp_path: Path, url: str, given: str | None, fmt: str, file_name: str
+) -> None:
+    text = GOOD_ENTRY.replace("https://example.org/doc-one.pdf", url)
+    if given:
+        text = text.replace("local = true", f'local = true\nformat = "{given}"')
+    (doc,) = load_manifest(_write(tmp_path, text))
+    assert (doc.format, doc.file_name) == (fmt, file_name)
+
+
+@pytest.mark.unit
+def test_bad_format_rejected(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD_ENTRY.replace("local = true", 'local = true\nformat = "odt"'))
+    with pytest.raises(ManifestError, match=r"field 'format': 'odt' is not one of pdf, docx, html, md"):
+        load_manifest(path)
+
+
+@pytest.mark.unit
 def test_unknown_field_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD_ENTRY.replace('reuse = "public"', 'reuse = "public"\nsha265 = ""'))
     with pytest.raises(ManifestError, match="unknown field 'sha265'"):
@@ -154,6 +185,7 @@ def test_real_manifest_loads() -> None:
     local = [doc for doc in docs if doc.local]
     assert len(local) == 8
     assert all(len(doc.sha256) == 64 and doc.pages for doc in local)
+    assert {doc.format for doc in docs} == {"pdf"}
     unodc = next(doc for doc in docs if doc.id == "unodc-handbook-violent-extremist-prisoners-2016")
     assert unodc.local is False and unodc.sha256 == ""
     assert unodc.source_url == "https://www.unodc.org/pdf/criminal_justice/Handbook_on_VEPs.pdf"

@@ -24,8 +24,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _doc(doc_id: str, data: bytes | None = None, url: str = "https://example.invalid/x.pdf") -> CorpusDocument:
+def _doc(
+    doc_id: str, data: bytes | None = None, url: str = "https://example.invalid/x.pdf", **extra: object
+) -> CorpusDocument:
     return CorpusDocument(
+        **extra,  # type: ignore[arg-type]
         id=doc_id,
         title=f"Title of {doc_id}",
         publisher="Publisher",
@@ -189,7 +192,7 @@ def test_download_with_404_and_bad_content(tmp_path: Path, http_root: tuple[str,
         _doc("doc-a", PDF_A, url=f"{base}/a.pdf"),
         _doc("doc-404", PDF_A, url=f"{base}/nope.pdf"),
         _doc("doc-b", PDF_B, url=f"{base}/b.pdf"),
-        _doc("doc-html", None, url=f"{base}/page.html"),
+        _doc("doc-html", None, url=f"{base}/page.html", format="pdf"),  # an HTML error page where a PDF was due
         _doc("doc-nohash", None, url=f"{base}/a.pdf"),
     ]
 
@@ -208,6 +211,38 @@ def test_download_with_404_and_bad_content(tmp_path: Path, http_root: tuple[str,
     assert "not a PDF" in report.get("doc-html").message
     for doc_id in ("doc-404", "doc-b", "doc-html"):
         assert not (dest / f"{doc_id}.pdf").exists()
+    assert _leftovers(dest) == []
+
+
+@pytest.mark.unit
+def test_documents_of_other_formats_are_fetched_under_their_extension(
+    tmp_path: Path, http_root: tuple[str, Path]
+) -> None:
+    base, served = http_root
+    docx, page, notes = b"PK\x03\x04 a Word package", b"<!DOCTYPE html><p>Knives</p>", b"# Knives\n"
+    mirror, dest = tmp_path / "mirror", tmp_path / "dest"
+    mirror.mkdir()
+    (mirror / "orders.docx").write_bytes(docx)
+    for name, data in {"knives.html": page, "notes.md": notes, "error.md": page, "fake.docx": page}.items():
+        (served / name).write_bytes(data)
+    docs = [
+        _doc("orders", docx, url=f"{base}/unused.docx"),
+        _doc("knives", None, url=f"{base}/knives.html"),
+        _doc("notes", None, url=f"{base}/notes.md"),
+        _doc("error", None, url=f"{base}/error.md"),  # the server's HTML page instead of the Markdown file
+        _doc("fake", None, url=f"{base}/fake.docx"),
+    ]
+
+    report = CorpusFetcher(docs, dest, mirror, timeout_s=5).fetch()
+
+    assert {r.id: r.status for r in report.results} == {
+        "orders": "copied", "knives": "downloaded", "notes": "downloaded", "error": "failed", "fake": "failed",
+    }  # fmt: skip
+    assert (dest / "orders.docx").read_bytes() == docx
+    assert (dest / "knives.html").read_bytes() == page and (dest / "notes.md").read_bytes() == notes
+    assert "not a Markdown file (an HTML page)" in report.get("error").message
+    assert "not a DOCX (not a ZIP package)" in report.get("fake").message
+    assert not (dest / "error.md").exists() and not (dest / "fake.docx").exists()
     assert _leftovers(dest) == []
 
 

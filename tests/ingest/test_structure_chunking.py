@@ -450,3 +450,63 @@ def test_sentence_spans_index_the_text() -> None:
     spans = sentence_spans(text)
     assert [text[a:b] for a, b in spans] == ["First sentence here.", "Second one follows!", "Third?"]
     assert all(0 <= a < b <= len(text) for a, b in spans)
+
+
+# -- flow documents (DOCX, HTML, Markdown): marked headings, paragraphs as locations ------------------
+
+
+def _paragraphs(*items: str | tuple[str, int]) -> list[list[Line]]:
+    """One location per paragraph; a (text, level) pair is a marked heading."""
+    out = []
+    for number, item in enumerate(items, start=1):
+        text, level = item if isinstance(item, tuple) else (item, 0)
+        out.append([Line(text=text, page=number, heading_level=level)])
+    return out
+
+
+def test_flow_headings_are_the_marked_ones_with_their_enclosing_levels() -> None:
+    paragraphs = _paragraphs(
+        ("Security manual", 1),
+        ("Keys", 2),
+        "Keys are drawn at the gate.",
+        "Short line",  # a short line is body text in a flow document, not a guessed heading
+        ("Lost keys", 3),
+        "Report a lost key at once.",
+        ("Tools", 2),
+        "Tools are counted daily.",
+    )
+    blocks = StructureParser(paged=False).run(paragraphs)
+    assert [(b.headings, [line.text for line in b.lines]) for b in blocks] == [
+        (["Security manual", "Keys"], ["Keys are drawn at the gate.", "Short line"]),
+        (["Keys", "Lost keys"], ["Report a lost key at once."]),  # two levels kept, innermost last
+        (["Security manual", "Tools"], ["Tools are counted daily."]),  # a level-2 heading closes level 3
+    ]
+    assert StructureParser(paged=False, flow_heading_depth=3).run(paragraphs)[1].headings == [
+        "Security manual", "Keys", "Lost keys",
+    ]  # fmt: skip
+
+
+def test_flow_numbered_units_as_in_a_pdf() -> None:
+    dotted = _paragraphs(
+        ("2. Visits", 2), "2.1 Visits are booked.", "2.2 Visitors are searched.", "It takes ten minutes.",
+        ("3. Mail", 2), "3.1 Mail is opened in front of the prisoner.", ("Notes", 3), "An unnumbered note.",
+    )  # fmt: skip
+    blocks = StructureParser(paged=False).run(dotted)
+    assert [(b.ref, b.headings[-1]) for b in blocks] == [("2.1", "2. Visits"), ("2.2", "2. Visits"),
+                                                         ("3.1", "3. Mail"), ("", "Notes")]  # fmt: skip
+    named = _paragraphs(("Rule 1", 3), "Text one.", "Rule 2", "Text two.", ("Rule 3", 3), "Text three.")
+    blocks = StructureParser(paged=False).run(named)
+    assert [(b.ref, b.headings, b.lines[0].text) for b in blocks] == [
+        ("Rule 1", [], "Text one."), ("Rule 2", [], "Text two."), ("Rule 3", [], "Text three."),
+    ]  # fmt: skip
+
+
+def test_flow_paragraphs_stay_apart_in_a_chunk() -> None:
+    paragraphs = _paragraphs(("Kitchen", 1), "Knives are counted by the duty-", "officer at noon.", "Tools too.")
+    blocks = StructureParser(paged=False).run(paragraphs)
+    (chunk,) = Chunker().run("doc", "Doc", blocks, paged=False)
+    # In a PDF the lines would run on across the page break ("duty-officer"); paragraphs do not.
+    assert chunk.text == "Knives are counted by the duty-\nofficer at noon.\nTools too."
+    assert [(p.offset, p.page) for p in chunk.pages] == [(0, 2), (32, 3), (49, 4)]
+    assert chunk.page_at(chunk.text.index("Tools")) == 4
+    assert [p.text for p in page_texts("doc", paragraphs)] == [item[0].text for item in paragraphs]
