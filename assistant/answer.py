@@ -9,10 +9,7 @@ from pydantic import BaseModel, Field
 from assistant.answerability import Evidence
 from assistant.render import SOURCES_HEADING as SOURCES_HEADING  # where an answer's source list begins
 from assistant.render import citation_label
-
-# The formats of ingest.records.DocumentInfo: a PDF has pages; the others ("flow" documents) have
-# paragraphs numbered from 1, stored in the index where a PDF's page numbers are.
-DocFormat = Literal["pdf", "docx", "html", "md"]
+from ingest.records import DocumentFormat
 
 
 class Turn(BaseModel):
@@ -35,7 +32,7 @@ class Citation(BaseModel):
     cut_after: bool = False  # ... after it (" …")
     section: str = ""  # the innermost heading above the quote (for every format)
     paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
-    format: DocFormat = "pdf"
+    format: DocumentFormat = "pdf"
 
     @property
     def paged(self) -> bool:
@@ -69,7 +66,7 @@ class Passage(BaseModel):
     heading: str = ""  # the heading path, outermost first, joined with " > "
     section: str = ""  # the innermost heading
     paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
-    format: DocFormat = "pdf"
+    format: DocumentFormat = "pdf"
 
     @property
     def paged(self) -> bool:
@@ -83,7 +80,7 @@ class Passage(BaseModel):
         return citation_label(self.title, self.ref, self.locations, paged=self.paged, section=self.section)
 
 
-def location_fields(fmt: DocFormat, numbers: list[int]) -> dict[str, Any]:
+def location_fields(fmt: DocumentFormat, numbers: list[int]) -> dict[str, Any]:
     """`format`, `pages` and `paragraphs` of a Citation or Passage at stored location `numbers`.
 
     The index keeps a flow document's paragraph numbers where a PDF's page numbers are; the

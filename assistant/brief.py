@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from assistant.answer import DocFormat
 from assistant.chain import check_question
 from assistant.render import SOURCES, citation_label, docx_text, md_blockquote, md_escape
 from assistant.retrieval import SearchFilter
-from ingest.records import PageSpan, RefSpan
+from ingest.records import DocumentFormat, PageSpan, RefSpan
 from ingest.textnorm import normalize_for_match
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ class BriefPassage(BaseModel):
     text: str
     score: float
     section: str = ""  # the innermost heading
-    format: DocFormat = "pdf"  # for a flow document (DOCX, HTML, Markdown), `pages` are its paragraphs
+    format: DocumentFormat = "pdf"  # for a flow document (DOCX, HTML, Markdown), `pages` are its paragraphs
     # Where numbered units and pages start inside `text`, so that one sentence can be
     # cited to its own rule and page rather than to the passage's range.
     ref_spans: list[RefSpan] = Field(default_factory=list)

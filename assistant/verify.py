@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from assistant.answer import DocFormat
 from ingest.index_store import IndexSnapshot
+from ingest.records import DocumentFormat
 from ingest.textnorm import normalize_for_match
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,9 @@ class QuoteVerifier:
     def _page_normalized(self, doc_id: str, page: int) -> str:
         return normalize_for_match(self.snapshot.page_text(doc_id, page) or "")
 
-    def document_format(self, doc_id: str) -> DocFormat:
+    def document_format(self, doc_id: str) -> DocumentFormat:
         """The format of the document ("pdf" for one the index does not know): what its locations are."""
-        info = self.snapshot.meta.documents.get(doc_id)
+        info = self.snapshot.document(doc_id)
         return info.format if info is not None else "pdf"
 
     def verify(self, doc_id: str, pages: list[int], quote: str) -> bool:

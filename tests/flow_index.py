@@ -110,3 +110,19 @@ def write_flow_index(root: Path) -> Path:
     vectors = embedder.encode_passages([c.embedding_text() for c in chunks], [c.window_spans() for c in chunks])
     IndexWriter(root, ChromaConfig()).write(chunks, vectors, pages, documents, "fake", embedder.model_path, {})
     return root
+
+
+def write_four_formats(folder: Path) -> dict[str, str]:
+    """A folder with one handbook per format (tests/pdf_factory.py, tests/doc_factory.py); returns id -> format.
+
+    The three flow documents hold the same knife-control procedure; the knife-issue paragraph
+    (`doc_factory.KNIFE_ISSUE`) is paragraph 4 of each.
+    """
+    from doc_factory import make_docx, make_html, make_markdown
+    from pdf_factory import make_pdf, sample_rules_pages
+
+    make_pdf(folder / "rules.pdf", sample_rules_pages())
+    make_docx(folder / "knives-word.docx")
+    make_html(folder / "knives-intranet.html")
+    make_markdown(folder / "knives-notes.md")
+    return {"rules": "pdf", "knives-word": "docx", "knives-intranet": "html", "knives-notes": "md"}
