@@ -23,7 +23,7 @@ from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.guard import RateLimited, RateLimiter
 from assistant.app.i18n import gradio_i18n
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
-from assistant.app.server import WarmAssistant
+from assistant.app.warm import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
 from assistant.injection import SUSPICIOUS_NOTE, looks_injected
 
