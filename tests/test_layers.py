@@ -91,10 +91,11 @@ def find_imports(modules: Mapping[str, Path]) -> list[Import]:
     for importer, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
-            names: list[str] = []
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 base = _from_base(node, importer, path.name == "__init__.py")
                 # `from pkg import mod` loads the module pkg.mod; `from pkg.mod import name` loads pkg.mod.
                 names = [
