@@ -345,7 +345,7 @@ class HandbookApp:
             _limit(self.question_limit, request)
         except (QuestionError, RateLimited) as exc:
             exchanges.append(Exchange(question=str(question or "")[:200] or "(empty)", notice=str(exc)))
-            yield self._outputs(exchanges, request, keep_sources=True, question=question)
+            yield self._settled(exchanges, request, keep_sources=True, question=question)
             return
         exchange = Exchange(question=text)
         exchanges.append(exchange)
@@ -369,19 +369,19 @@ class HandbookApp:
             assert answer is not None
         except QuestionError as exc:
             exchange.notice = str(exc)
-            yield self._outputs(exchanges, request, keep_sources=True)
+            yield self._settled(exchanges, request, keep_sources=True)
             return
         except Exception:
             log.exception("answering failed for a question of %d characters", len(text))
             exchange.notice = APOLOGY
-            yield self._outputs(exchanges, request, keep_sources=True)
+            yield self._settled(exchanges, request, keep_sources=True)
             return
         shown = answer_markdown(answer)
         for piece in stream_pieces(shown)[:-1] if not written else []:
             yield self._pending(exchanges, piece)
             time.sleep(STREAM_PAUSE_S)
         exchange.answer = answer
-        yield self._outputs(exchanges, request)
+        yield self._settled(exchanges, request)
 
     def _answer_events(
         self, text: str, earlier: Sequence[Exchange], doc_filter: Sequence[str] | None
@@ -399,9 +399,11 @@ class HandbookApp:
         c = self.page.chat
         return {c.chatbot: _chat_messages(exchanges, pending=text), c.exchanges: exchanges, c.question: ""}
 
-    def _outputs(
+    def _settled(
         self, exchanges: list[Exchange], request: gr.Request | None, keep_sources: bool = False, question: str = ""
     ) -> Updates:
+        """The chat and export once a question is settled (answered or not); the latest answer's sources too,
+        unless `keep_sources` (a question that got no answer leaves the previous one's sources shown)."""
         c = self.page.chat
         updates: Updates = {
             c.chatbot: _chat_messages(exchanges),
