@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import gradio as gr
+from gradio.components import Component
 
 from assistant.answer import Answer, AnswerDelta, Citation, Passage, Turn
 from assistant.answerability import CLOSEST_CAUTION
@@ -24,7 +25,7 @@ from assistant.app.guard import RateLimited, RateLimiter
 from assistant.app.i18n import gradio_i18n
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
 from assistant.app.section_view import SectionView
-from assistant.app.server import WarmAssistant
+from assistant.app.warm import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
 from assistant.injection import SUSPICIOUS_NOTE, looks_injected
 from assistant.render import citation_label, md_escape, pages_label
@@ -63,6 +64,58 @@ CSS = """
 .hb-section .hb-para { white-space: pre-wrap; line-height: 1.5; margin: 0 0 8px 0; }
 .hb-section .hb-para-n { font-size: 0.8em; color: var(--body-text-color-subdued); }
 """
+
+
+Updates = dict[Component, Any]
+"""What a handler returns: the new value of each component it changes. gradio leaves the listener's
+other outputs as they are, so no handler depends on the order of a listener's `outputs`."""
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """The line that says whether the assistant is loaded, and the timer that refreshes it."""
+
+    text: gr.Markdown
+    timer: gr.Timer
+
+
+@dataclass(frozen=True)
+class ChatView:
+    """The components of the chat tab that handlers change."""
+
+    chatbot: gr.Chatbot
+    exchanges: gr.State
+    cards: gr.HTML
+    pick: gr.Dropdown
+    question: gr.Textbox
+    export: gr.DownloadButton
+    page_image: gr.Image
+    page_text: gr.HTML
+    feedback_status: gr.Markdown
+    comment: gr.Textbox
+
+
+@dataclass(frozen=True)
+class BriefView:
+    """The components of the trainers' tab that handlers change."""
+
+    brief: gr.Markdown
+    brief_md_file: gr.DownloadButton
+    brief_docx_file: gr.DownloadButton
+    brief_state: gr.State
+    quiz: gr.Markdown
+    quiz_md_file: gr.DownloadButton
+    quiz_docx_file: gr.DownloadButton
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page `HandbookApp.build()` made: the Blocks, and the components its handlers' results are keyed by."""
+
+    blocks: gr.Blocks
+    status: StatusView
+    chat: ChatView
+    brief: BriefView
 
 
 @dataclass(frozen=True)
@@ -252,6 +305,13 @@ def _limit(limiter: RateLimiter | None, request: gr.Request | None) -> None:
         limiter.check(_session_key(request))
 
 
+def _download(path: Path | None) -> Any:
+    """A download button offering `path`, or greyed out when there is nothing to download."""
+    if path is None:
+        return gr.DownloadButton(value=None, interactive=False)
+    return gr.DownloadButton(value=str(path), interactive=True)
+
+
 def _chat_messages(exchanges: Sequence[Exchange], pending: str | None = None) -> list[dict[str, str]]:
     messages: list[dict[str, str]] = []
     for ex in exchanges:
@@ -291,6 +351,14 @@ class HandbookApp:
         self.feedback_limit = feedback_limit
         # The page's static text in English, Russian and Kazakh: gradio picks by the browser's language.
         self.i18n = gradio_i18n(MAX_QUESTION_CHARS)
+        self._page: Page | None = None
+
+    @property
+    def page(self) -> Page:
+        """The built page; handlers key their results by its components, so `build()` comes first."""
+        if self._page is None:
+            raise RuntimeError("HandbookApp.build() makes the components the handlers update; call it first")
+        return self._page
 
     def index_changed(self, assistant: Any) -> None:
         """An ingest switched the index: its documents become searchable and their pages viewable."""
@@ -303,7 +371,7 @@ class HandbookApp:
 
     def respond(
         self, question: str, exchanges: list[Exchange] | None, doc_filter: list[str] | None, request: gr.Request
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Iterator[Updates]:
         """Streams the answer into the chat; then fills the source cards, the source picker and the export."""
         exchanges = list(exchanges or [])
         try:
@@ -311,7 +379,7 @@ class HandbookApp:
             _limit(self.question_limit, request)
         except (QuestionError, RateLimited) as exc:
             exchanges.append(Exchange(question=str(question or "")[:200] or "(empty)", notice=str(exc)))
-            yield self._outputs(exchanges, request, keep_sources=True, question=question)
+            yield self._settled(exchanges, request, keep_sources=True, question=question)
             return
         exchange = Exchange(question=text)
         exchanges.append(exchange)
@@ -320,7 +388,7 @@ class HandbookApp:
             if self.warm.ready
             else "_Loading the assistant (first start, about a minute)…_"
         )
-        yield (_chat_messages(exchanges, pending=waiting), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+        yield self._pending(exchanges, waiting)
         answer: Answer | None = None
         written: list[str] = []
         try:
@@ -331,23 +399,23 @@ class HandbookApp:
                 # A generated answer, sentence by sentence, each already checked against its passage.
                 written.append(event.text)
                 pending = f"_Checking each sentence against its passage\u2026_\n\n{md_escape(' '.join(written))}"
-                yield (_chat_messages(exchanges, pending=pending), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+                yield self._pending(exchanges, pending)
             assert answer is not None
         except QuestionError as exc:
             exchange.notice = str(exc)
-            yield self._outputs(exchanges, request, keep_sources=True)
+            yield self._settled(exchanges, request, keep_sources=True)
             return
         except Exception:
             log.exception("answering failed for a question of %d characters", len(text))
             exchange.notice = APOLOGY
-            yield self._outputs(exchanges, request, keep_sources=True)
+            yield self._settled(exchanges, request, keep_sources=True)
             return
         shown = answer_markdown(answer)
         for piece in stream_pieces(shown)[:-1] if not written else []:
-            yield (_chat_messages(exchanges, pending=piece), exchanges, gr.skip(), gr.skip(), "", gr.skip())
+            yield self._pending(exchanges, piece)
             time.sleep(STREAM_PAUSE_S)
         exchange.answer = answer
-        yield self._outputs(exchanges, request)
+        yield self._settled(exchanges, request)
 
     def _answer_events(
         self, text: str, earlier: Sequence[Exchange], doc_filter: Sequence[str] | None
@@ -360,42 +428,55 @@ class HandbookApp:
         doc_ids = [d for d in (doc_filter or []) if d in self.doc_ids]
         return self.warm.get(WARM_WAIT_S).stream(text, history=history, doc_ids=doc_ids)
 
-    def _outputs(
+    def _pending(self, exchanges: list[Exchange], text: str) -> Updates:
+        """The chat with `text` where the answer will be, and the question box emptied; sources unchanged."""
+        c = self.page.chat
+        return {c.chatbot: _chat_messages(exchanges, pending=text), c.exchanges: exchanges, c.question: ""}
+
+    def _settled(
         self, exchanges: list[Exchange], request: gr.Request | None, keep_sources: bool = False, question: str = ""
-    ) -> tuple[Any, ...]:
-        chat = _chat_messages(exchanges)
-        export = self._write_export(exchanges, request)
+    ) -> Updates:
+        """The chat and export once a question is settled (answered or not); the latest answer's sources too,
+        unless `keep_sources` (a question that got no answer leaves the previous one's sources shown)."""
+        c = self.page.chat
+        updates: Updates = {
+            c.chatbot: _chat_messages(exchanges),
+            c.exchanges: exchanges,
+            c.question: question,
+            c.export: self._write_export(exchanges, request),
+        }
         last = next((e.answer for e in reversed(exchanges) if e.answer is not None), None)
         if keep_sources or last is None:
-            return (chat, exchanges, gr.skip(), gr.skip(), question, export)
+            return updates
         turn = max(i for i, e in enumerate(exchanges) if e.answer is last)
         sources = answer_sources(last)
         choices = [(s.label(), f"{turn}:{s.key}") for s in sources]
-        picker = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-        cards = source_cards(sources, self.kinds, refused=last.refused, closest=last.state == "closest")
-        return (chat, exchanges, cards, picker, question, export)
+        updates[c.pick] = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+        updates[c.cards] = source_cards(sources, self.kinds, refused=last.refused, closest=last.state == "closest")
+        return updates
 
     def _write_export(self, exchanges: list[Exchange], request: gr.Request | None) -> Any:
         if not any(e.answer is not None for e in exchanges):
-            return gr.DownloadButton(value=None, interactive=False)
+            return _download(None)
         folder = self.export_dir / _session_key(request)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "handbook-conversation.md"
         path.write_text(conversation_markdown(exchanges), encoding="utf-8")
-        return gr.DownloadButton(value=str(path), interactive=True)
+        return _download(path)
 
-    def new_conversation(self) -> tuple[Any, ...]:
-        return (
-            [],
-            [],
-            source_cards([], self.kinds),
-            gr.Dropdown(choices=[], value=None),
-            None,
-            "",
-            gr.DownloadButton(value=None, interactive=False),
-            "",
-            "",
-        )
+    def new_conversation(self) -> Updates:
+        c = self.page.chat
+        return {
+            c.chatbot: [],
+            c.exchanges: [],
+            c.cards: source_cards([], self.kinds),
+            c.pick: gr.Dropdown(choices=[], value=None),
+            c.page_image: None,
+            c.page_text: "",
+            c.export: _download(None),
+            c.feedback_status: "",
+            c.question: "",
+        }
 
     def ask_api(self, question: str, request: gr.Request | None = None) -> dict[str, Any]:
         """Answers one question: the JSON object of `handbook ask --json`."""
@@ -410,15 +491,15 @@ class HandbookApp:
 
     # ---- source pages -----------------------------------------------------------------
 
-    def show_page(self, choice: str | None, exchanges: list[Exchange] | None) -> tuple[Any, str]:
+    def show_page(self, choice: str | None, exchanges: list[Exchange] | None) -> Updates:
         """The printed page of the chosen source as an image, with the passage and a link to the PDF."""
         source = self._find_source(choice, exchanges or [])
         if source is None:
-            return None, '<p class="hb-note">Ask a question, then choose one of its sources.</p>'
+            return self._shown(None, '<p class="hb-note">Ask a question, then choose one of its sources.</p>')
         if not source.paged:  # DOCX, HTML, Markdown: no page image; the located section as HTML
             view = SectionView(self.warm.get(WARM_WAIT_S).snapshot)
             cited = (source.doc, source.label(), source.section, source.paragraphs, source.quote, source.around)
-            return None, view.html(*cited)
+            return self._shown(None, view.html(*cited))
         page = source.pages[0] if source.pages else 1
         at = pages_label([page])
         link = f'<a href="{pdf_link(source.doc, page)}" target="_blank" rel="noopener">Open the PDF at {at}</a>'
@@ -428,14 +509,18 @@ class HandbookApp:
             image = self.renderer.render(self.sources.pdf_path(source.doc), page)
         except SourceNotFound as exc:
             log.warning("page view: %s", exc)
-            return (
+            return self._shown(
                 None,
                 f'{head}<p class="hb-note">The PDF is not available here ({html.escape(str(exc))}).</p>{passage}',
             )
         except Exception:
             log.exception("rendering %s p. %d failed", source.doc, page)
-            return None, f'{head}<p class="hb-note">The page could not be shown.</p>{passage}<p>{link}</p>'
-        return str(image), f'<div class="hb-page-text">{head}{passage}<p>{link}</p></div>'
+            return self._shown(None, f'{head}<p class="hb-note">The page could not be shown.</p>{passage}<p>{link}</p>')
+        return self._shown(str(image), f'<div class="hb-page-text">{head}{passage}<p>{link}</p></div>')
+
+    def _shown(self, image: str | None, text: str) -> Updates:
+        c = self.page.chat
+        return {c.page_image: image, c.page_text: text}
 
     @staticmethod
     def _find_source(choice: str | None, exchanges: Sequence[Exchange]) -> Source | None:
@@ -453,40 +538,45 @@ class HandbookApp:
 
     def give_feedback(
         self, rating: str | None, comment: str | None, exchanges: list[Exchange] | None, request: gr.Request
-    ) -> tuple[str, str]:
-        """Stores a rating (up/down) and optional comment for the latest answer."""
+    ) -> Updates:
+        """Stores a rating (up/down) and optional comment for the latest answer; once stored, empties the box."""
         turn = next((i for i in range(len(exchanges or []) - 1, -1, -1) if (exchanges or [])[i].answer), None)
         if turn is None:
-            return "There is no answer to rate yet.", comment or ""
+            return self._feedback_status("There is no answer to rate yet.", comment or "")
         if rating not in ("up", "down"):
-            return "Choose 👍 or 👎 first.", comment or ""
+            return self._feedback_status("Choose 👍 or 👎 first.", comment or "")
         try:
             _limit(self.feedback_limit, request)
             self._store(exchanges or [], turn, rating, comment or "", request)
         except (FeedbackError, RateLimited) as exc:
-            return f"Not stored: {exc}", comment or ""
+            return self._feedback_status(f"Not stored: {exc}", comment or "")
         except Exception:
             log.exception("storing feedback failed")
-            return "Sorry, the feedback could not be stored.", comment or ""
-        return "Thank you, your feedback was stored.", ""
+            return self._feedback_status("Sorry, the feedback could not be stored.", comment or "")
+        return self._feedback_status("Thank you, your feedback was stored.", "")
 
-    def on_like(self, exchanges: list[Exchange] | None, data: gr.LikeData, request: gr.Request) -> str:
+    def on_like(self, exchanges: list[Exchange] | None, data: gr.LikeData, request: gr.Request) -> Updates:
         """The chat's thumb icons: rates the answer that was clicked."""
         index = data.index[0] if isinstance(data.index, (tuple, list)) else data.index
         turn = int(index) // 2  # two messages per exchange: question, answer
         rating = "up" if data.liked in (True, "Like") else "down" if data.liked in (False, "Dislike") else None
         items = exchanges or []
         if rating is None or turn >= len(items) or items[turn].answer is None:
-            return ""
+            return self._feedback_status("")
         try:
             _limit(self.feedback_limit, request)
             self._store(items, turn, rating, "", request)
         except RateLimited as exc:
-            return f"Not stored: {exc}"
+            return self._feedback_status(f"Not stored: {exc}")
         except Exception:
             log.exception("storing feedback failed")
-            return "Sorry, the feedback could not be stored."
-        return "Thank you, your feedback was stored."
+            return self._feedback_status("Sorry, the feedback could not be stored.")
+        return self._feedback_status("Thank you, your feedback was stored.")
+
+    def _feedback_status(self, message: str, comment: str | None = None) -> Updates:
+        """The feedback line; with `comment`, the comment box too (None leaves it as typed)."""
+        c = self.page.chat
+        return {c.feedback_status: message} if comment is None else {c.feedback_status: message, c.comment: comment}
 
     def _store(
         self, exchanges: Sequence[Exchange], turn: int, rating: str, comment: str, request: gr.Request | None
@@ -507,27 +597,26 @@ class HandbookApp:
 
     # ---- status -----------------------------------------------------------------------
 
-    def status(self) -> tuple[str, Any]:
+    def status(self) -> Updates:
+        """The status line; once the assistant is loaded (or failed to load), the timer that polls it stops."""
+        text, loading = self._status_text()
+        s = self.page.status
+        return {s.text: text} if loading else {s.text: text, s.timer: gr.Timer(active=False)}
+
+    def _status_text(self) -> tuple[str, bool]:
+        """The status line, and whether the assistant is still loading."""
         if self.warm.failed:
-            return "**The assistant could not be loaded.** The operator's log has the details.", gr.Timer(active=False)
+            return "**The assistant could not be loaded.** The operator's log has the details.", False
         if self.warm.ready:
-            return f"{len(self.documents)} documents indexed. Ready.", gr.Timer(active=False)
-        return (
-            "Loading the assistant… you can already type a question; it will be answered once loading ends.",
-            gr.skip(),
-        )
+            return f"{len(self.documents)} documents indexed. Ready.", False
+        return "Loading the assistant… you can already type a question; it will be answered once loading ends.", True
 
     # ---- trainers: topic brief and quiz -----------------------------------------------
 
     def build_brief(
         self, topic: str | None, doc_filter: list[str] | None, request: gr.Request
-    ) -> tuple[str, Any, Any, Any, str, Any, Any]:
-        """Topic brief: the passages of the documents on one topic, as Markdown, .md and .docx."""
-        no_quiz = (
-            "",
-            gr.DownloadButton(value=None, interactive=False),
-            gr.DownloadButton(value=None, interactive=False),
-        )
+    ) -> Updates:
+        """Topic brief: the passages of the documents on one topic, as Markdown, .md and .docx; clears the quiz."""
         try:
             text = check_question(topic)
             _limit(self.question_limit, request)
@@ -537,7 +626,7 @@ class HandbookApp:
                 .replace("question:", "topic:", 1)
                 .replace("type a question about prison rules or policy", "type a subject, e.g. segregation or visits")
             )
-            return (f"**{reason}**", *self._no_downloads(), None, *no_quiz)
+            return self._brief_result(f"**{reason}**")
         try:
             from assistant.brief import BriefBuilder
 
@@ -550,22 +639,29 @@ class HandbookApp:
             (folder / f"{stem}.md").write_text(markdown, encoding="utf-8")
             brief.to_docx(folder / f"{stem}.docx")
         except (QuestionError, ValueError) as exc:
-            return (f"**{md_escape(str(exc))}**", *self._no_downloads(), None, *no_quiz)
+            return self._brief_result(f"**{md_escape(str(exc))}**")
         except Exception:
             log.exception("building the topic brief failed")
-            return (f"**{APOLOGY}**", *self._no_downloads(), None, *no_quiz)
-        return (
-            markdown,
-            gr.DownloadButton(value=str(folder / f"{stem}.md"), interactive=True),
-            gr.DownloadButton(value=str(folder / f"{stem}.docx"), interactive=True),
-            brief,
-            *no_quiz,
-        )
+            return self._brief_result(f"**{APOLOGY}**")
+        return self._brief_result(markdown, folder / f"{stem}.md", folder / f"{stem}.docx", brief)
 
-    def make_quiz(self, brief: Any, n_questions: float, kind: str, request: gr.Request) -> tuple[str, Any, Any]:
+    def _brief_result(
+        self, markdown: str, md_file: Path | None = None, docx_file: Path | None = None, brief: Any = None
+    ) -> Updates:
+        """The brief (or the message why there is none) with its downloads; the previous quiz is cleared."""
+        b = self.page.brief
+        return {
+            b.brief: markdown,
+            b.brief_md_file: _download(md_file),
+            b.brief_docx_file: _download(docx_file),
+            b.brief_state: brief,
+            **self._quiz_result(""),
+        }
+
+    def make_quiz(self, brief: Any, n_questions: float, kind: str, request: gr.Request) -> Updates:
         """A quiz from the current brief, with its answer key."""
         if brief is None:
-            return "**Build a topic brief first.**", *self._no_downloads()
+            return self._quiz_result("**Build a topic brief first.**")
         try:
             from assistant.quiz import QuizBuilder
 
@@ -579,19 +675,15 @@ class HandbookApp:
             (folder / "quiz.md").write_text(markdown, encoding="utf-8")
             quiz.to_docx(folder / "quiz.docx")
         except ValueError as exc:
-            return f"**{md_escape(str(exc))}**", *self._no_downloads()
+            return self._quiz_result(f"**{md_escape(str(exc))}**")
         except Exception:
             log.exception("making the quiz failed")
-            return f"**{APOLOGY}**", *self._no_downloads()
-        return (
-            markdown,
-            gr.DownloadButton(value=str(folder / "quiz.md"), interactive=True),
-            gr.DownloadButton(value=str(folder / "quiz.docx"), interactive=True),
-        )
+            return self._quiz_result(f"**{APOLOGY}**")
+        return self._quiz_result(markdown, folder / "quiz.md", folder / "quiz.docx")
 
-    @staticmethod
-    def _no_downloads() -> tuple[Any, Any]:
-        return gr.DownloadButton(value=None, interactive=False), gr.DownloadButton(value=None, interactive=False)
+    def _quiz_result(self, markdown: str, md_file: Path | None = None, docx_file: Path | None = None) -> Updates:
+        b = self.page.brief
+        return {b.quiz: markdown, b.quiz_md_file: _download(md_file), b.quiz_docx_file: _download(docx_file)}
 
     # ---- layout -----------------------------------------------------------------------
 
@@ -599,23 +691,30 @@ class HandbookApp:
         return [(f"{d['short_title']} ({d['kind'] or 'document'})", d["id"]) for d in self.documents]
 
     def build(self) -> gr.Blocks:
+        """Makes the page (once per app: the handlers' results are keyed by the components made here)."""
         t = self.i18n
         with gr.Blocks(title="Handbook Assistant", fill_width=True, delete_cache=(3600, 86400)) as blocks:
             exchanges = gr.State([])
             gr.Markdown(t("intro"))
-            status = gr.Markdown(self.status()[0], elem_id="hb-status")
-            timer = gr.Timer(2.0, active=not self.warm.ready)
-            timer.tick(
-                self.status, outputs=[status, timer], api_visibility="private", queue=False, show_progress="hidden"
+            status = StatusView(
+                gr.Markdown(self._status_text()[0], elem_id="hb-status"), gr.Timer(2.0, active=not self.warm.ready)
+            )
+            status.timer.tick(
+                self.status,
+                outputs=[status.text, status.timer],
+                api_visibility="private",
+                queue=False,
+                show_progress="hidden",
             )
             with gr.Tab(t("tab_ask"), id="ask"):
-                self._chat_tab(exchanges)
+                chat = self._chat_tab(exchanges)
             with gr.Tab(t("tab_brief"), id="brief"):
-                self._brief_tab()
+                brief = self._brief_tab()
             gr.api(self.ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=self.answer_concurrency)
+        self._page = Page(blocks, status, chat, brief)
         return blocks
 
-    def _chat_tab(self, exchanges: gr.State) -> None:
+    def _chat_tab(self, exchanges: gr.State) -> ChatView:
         t = self.i18n
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -671,6 +770,11 @@ class HandbookApp:
                     '<p class="hb-note">The chosen source page appears here.</p>', elem_id="hb-page-text"
                 )
 
+        view = ChatView(
+            chatbot, exchanges, cards, pick, question, export, page_image, page_text, feedback_status, comment
+        )
+        # The order of each `outputs` list is the order of the results of its API endpoint (/chat, /show_page,
+        # /feedback); the handlers themselves return dicts keyed by component.
         answer_outputs = [chatbot, exchanges, cards, pick, question, export]
         common: dict[str, Any] = {
             "fn": self.respond,
@@ -710,8 +814,9 @@ class HandbookApp:
             api_visibility="private",
             concurrency_limit=None,
         )
+        return view
 
-    def _brief_tab(self) -> None:
+    def _brief_tab(self) -> BriefView:
         t = self.i18n
         gr.Markdown(t("brief_intro"))
         brief_state = gr.State(None)
@@ -737,6 +842,7 @@ class HandbookApp:
         with gr.Row():
             quiz_md_file = gr.DownloadButton(t("quiz_md"), value=None, interactive=False, elem_id="hb-quiz-md")
             quiz_docx_file = gr.DownloadButton(t("quiz_docx"), value=None, interactive=False, elem_id="hb-quiz-docx")
+        view = BriefView(brief_md, brief_md_file, brief_docx_file, brief_state, quiz_md, quiz_md_file, quiz_docx_file)
         brief_args: dict[str, Any] = {
             "fn": self.build_brief,
             "inputs": [topic, brief_docs],
@@ -753,3 +859,4 @@ class HandbookApp:
             api_name="quiz",
             api_visibility="undocumented",
         )
+        return view

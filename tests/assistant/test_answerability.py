@@ -21,7 +21,6 @@ from assistant.answerability import (
     question_subject,
 )
 from assistant.glossary import Glossary, GlossaryEntry
-from assistant.refusal import unknown_names
 
 IDF = {
     "prison": 0.8,
@@ -217,15 +216,6 @@ def test_check_focus_terms_reports_the_missing_terms_and_their_weight_share() ->
 )
 def test_check_names_refuses_only_a_focus_name(question: str, names: list[str]) -> None:
     assert check_names(question, IDF) == names
-
-
-@pytest.mark.unit
-def test_unknown_names_lists_capitalised_words_the_documents_never_mention() -> None:
-    assert unknown_names("Are prisoners in California paid?", IDF) == ["California"]
-    assert unknown_names("Queensland rules on visits?", IDF) == []  # sentence-initial word: not a name
-    assert unknown_names("Do Queensland officers search visitors?", IDF) == []  # known to the documents
-    assert unknown_names("What about COVID and COVID?", IDF) == ["COVID"]  # each once
-    assert unknown_names("Is a Romanian prisoner allowed visits?", IDF) == ["Romanian"]  # check_names drops it
 
 
 @pytest.mark.unit

@@ -132,7 +132,7 @@ def flow_app(flow_snapshot: IndexSnapshot, tmp_path: Path) -> Any:
     ui = pytest.importorskip("assistant.app.ui")
     retriever = HybridRetriever.build(flow_snapshot, FakeEmbedder())  # type: ignore[arg-type]
     assistant = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
-    return ui.HandbookApp(
+    app = ui.HandbookApp(
         _Warm(assistant),  # type: ignore[arg-type]
         assistant.documents(),
         FeedbackStore(tmp_path / "fb.sqlite3"),
@@ -140,6 +140,14 @@ def flow_app(flow_snapshot: IndexSnapshot, tmp_path: Path) -> Any:
         PageRenderer(tmp_path / "pages"),
         tmp_path / "exports",
     )
+    app.build()
+    return app
+
+
+def _show(app: Any, choice: str, exchanges: list[Exchange]) -> tuple[Any, str]:
+    """The page image and the HTML beside it, as `show_page` sets them."""
+    shown = app.show_page(choice, exchanges)
+    return shown[app.page.chat.page_image], shown[app.page.chat.page_text]
 
 
 def _ask(app: Any, question: str) -> tuple[Answer, list[Exchange]]:
@@ -166,7 +174,7 @@ def test_show_page_shows_the_located_section_for_a_flow_citation(flow_app: Any) 
 
     answer, exchanges = _ask(flow_app, "How are kitchen knives counted at the end of a shift?")
     count = next(s for s in ui.answer_sources(answer) if s.ref == "3.2")
-    image, html = flow_app.show_page(f"0:{count.key}", exchanges)
+    image, html = _show(flow_app, f"0:{count.key}", exchanges)
     assert image is None
     assert f"<h4>[{count.key[1:]}] Knife Policy, 3. Knife control, 3.2, \u00b6\u00b6 6\u20137</h4>" in html
     assert _marked(html) == [KNIFE_PARAGRAPHS[5], KNIFE_PARAGRAPHS[6]]
@@ -180,6 +188,6 @@ def test_show_page_still_renders_the_page_of_a_pdf_citation(flow_app: Any) -> No
     answer, exchanges = _ask(flow_app, "Can prisoners write letters to their family?")
     rule = next(s for s in ui.answer_sources(answer) if s.doc == PDF_DOC)
     assert rule.paged and "Rules, Rule 58, p. 20" in rule.label()
-    image, html = flow_app.show_page(f"0:{rule.key}", exchanges)
+    image, html = _show(flow_app, f"0:{rule.key}", exchanges)
     # This index has no PDF file: the page is not shown, its passage and label are (no section view).
     assert image is None and "hb-section" not in html and "The PDF is not available here" in html

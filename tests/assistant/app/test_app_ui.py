@@ -1,10 +1,16 @@
-"""The page's handlers, called directly with a stub assistant: streaming, cards, errors, feedback, pages."""
+"""The page's handlers, called directly with a stub assistant: streaming, cards, errors, feedback, pages.
+
+Handlers return dicts keyed by component; `named` reads them by the component's name in the page's
+views (`chatbot`, `cards`, ...), after passing them through gradio's own mapping onto the outputs of
+the listeners that run the handler, so a handler that changes a component its listener does not list fails here.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +93,7 @@ def app(tmp_path: Path) -> Any:
         id="rules", title="Rules", kind="binding-standard", sha256="cd" * 32, pages=20, chunks=1, source_path=str(pdf)
     )
     docs = [{"id": "rules", "title": "Rules", "short_title": "Rules", "kind": "binding-standard", "pages": 20}]
-    return ui.HandbookApp(
+    app = ui.HandbookApp(
         StubWarm(StubAssistant()),  # type: ignore[arg-type]
         docs,
         FeedbackStore(tmp_path / "fb.sqlite3"),
@@ -95,24 +101,49 @@ def app(tmp_path: Path) -> Any:
         PageRenderer(tmp_path / "pages"),
         tmp_path / "exports",
     )
+    app.build()
+    return app
+
+
+def named(app: Any, handler: Callable[..., Any], updates: dict[Any, Any]) -> dict[str, Any]:
+    """`updates` (a handler's result) by component name; only the components the handler changed."""
+    listeners = [f for f in app.page.blocks.fns.values() if getattr(f.fn, "__func__", None) is handler.__func__]  # type: ignore[attr-defined]
+    assert listeners, f"no listener runs {handler.__name__}"
+    for listener in listeners:  # what gradio does with the result; raises for a component not among the outputs
+        as_list = gr.blocks.convert_component_dict_to_list(listener.outputs, updates)
+        assert len(as_list if len(listener.outputs) > 1 else [as_list]) == len(listener.outputs)
+    page = app.page
+    names = {getattr(view, f.name): f.name for view in (page.status, page.chat, page.brief) for f in fields(view)}
+    return {names[component]: value for component, value in updates.items()}
 
 
 def _run(
     app: Any, question: str, exchanges: list[Exchange], doc_filter: list[str] | None = None
-) -> list[tuple[Any, ...]]:
-    return list(app.respond(question, exchanges, doc_filter, None))
+) -> list[dict[str, Any]]:
+    return [named(app, app.respond, step) for step in app.respond(question, exchanges, doc_filter, None)]
+
+
+def _feedback(app: Any, rating: str | None, comment: str, exchanges: list[Exchange]) -> dict[str, Any]:
+    return named(app, app.give_feedback, app.give_feedback(rating, comment, exchanges, None))
+
+
+def _show(app: Any, choice: str, exchanges: list[Exchange]) -> dict[str, Any]:
+    return named(app, app.show_page, app.show_page(choice, exchanges))
 
 
 @pytest.mark.unit
 def test_answer_streams_in_pieces_then_fills_cards_picker_and_export(app: Any) -> None:
     steps = _run(app, "Can he write to his family?", [], ["rules", "not-a-doc"])
-    chats = [s[0] for s in steps]
+    chats = [s["chatbot"] for s in steps]
     assert chats[0][-1]["content"].startswith("_Searching the documents")
     streamed = [c[-1]["content"] for c in chats[1:]]
     assert len(streamed) >= 2  # the answer arrives in pieces: a paragraph at a time, then the whole
     assert all(b.startswith(a) for a, b in itertools.pairwise(streamed))
-    chat, exchanges, cards, picker, question_box, export = steps[-1]
-    assert question_box == ""
+    # While the answer streams, the sources, picker and export of the previous answer stay as they were.
+    assert all(set(step) == {"chatbot", "exchanges", "question"} for step in steps[:-1])
+    last = steps[-1]
+    chat, exchanges, cards, picker, export = (last[k] for k in ("chatbot", "exchanges", "cards", "pick", "export"))
+    assert last["question"] == ""
     assert chat[0] == {"role": "user", "content": "Can he write to his family?"}
     assert "**[1] Nelson Mandela Rules, Rule 58, p. 20**" in chat[1]["content"]
     assert "\\<telecommunication\\>" in chat[1]["content"]  # markdown-escaped, not an HTML tag
@@ -136,10 +167,10 @@ def test_generated_answer_streams_checked_sentences_then_quotes(app: Any) -> Non
     )
     app.warm.assistant = StubAssistant(generated=sentences, final=final)
     steps = _run(app, "Can he write to his family?", [])
-    pending = [s[0][-1]["content"] for s in steps[1:-1]]
+    pending = [s["chatbot"][-1]["content"] for s in steps[1:-1]]
     assert len(pending) == 2 and all(p.startswith("_Checking each sentence") for p in pending)
     assert "receive visits \\[1\\]" in pending[1] or "receive visits [1]" in pending[1]
-    shown = steps[-1][0][-1]["content"]
+    shown = steps[-1]["chatbot"][-1]["content"]
     assert shown.startswith("Prisoners may write to their family")
     assert "Sources:" not in shown  # the source list is shown as quotes instead
     assert "**[1] Nelson Mandela Rules, Rule 58, p. 20**" in shown and "Written by ollama:tiny" in shown
@@ -149,14 +180,14 @@ def test_generated_answer_streams_checked_sentences_then_quotes(app: Any) -> Non
 def test_fallback_note_is_shown_above_the_quotes(app: Any) -> None:
     note = "Generated answer not shown: the language model server (ollama:tiny) could not be reached."
     app.warm.assistant = StubAssistant(final=_answer("Can he write?", []).model_copy(update={"note": note}))
-    shown = _run(app, "Can he write?", [])[-1][0][-1]["content"]
+    shown = _run(app, "Can he write?", [])[-1]["chatbot"][-1]["content"]
     assert shown.startswith("> \u26a0\ufe0f Generated answer not shown")
     assert "**[1] Nelson Mandela Rules, Rule 58, p. 20**" in shown
 
 
 @pytest.mark.unit
 def test_follow_up_gets_the_history_and_shows_the_search(app: Any) -> None:
-    exchanges = _run(app, "Can he write to his family?", [])[-1][1]
+    exchanges = _run(app, "Can he write to his family?", [])[-1]["exchanges"]
     last = _run(app, "and visits?", exchanges)[-1]
     text, history, _ = app.warm.assistant.calls[1]
     assert text == "and visits?"
@@ -167,10 +198,13 @@ def test_follow_up_gets_the_history_and_shows_the_search(app: Any) -> None:
             standalone="Can he write to his family?",
         )
     ]
-    assert "_Searched as: Can he write to his family? and visits?_" in last[0][-1]["content"]
-    assert last[3].value == "1:c1"
-    cleared = app.new_conversation()
-    assert cleared[0] == [] and cleared[1] == []
+    assert "_Searched as: Can he write to his family? and visits?_" in last["chatbot"][-1]["content"]
+    assert last["pick"].value == "1:c1"
+    cleared = named(app, app.new_conversation, app.new_conversation())
+    assert cleared["chatbot"] == [] and cleared["exchanges"] == [] and cleared["question"] == ""
+    assert cleared["pick"].choices == [] and cleared["page_image"] is None and cleared["page_text"] == ""
+    assert cleared["export"].interactive is False and cleared["feedback_status"] == ""
+    assert "The sources of the answer appear here" in cleared["cards"]
 
 
 @pytest.mark.unit
@@ -179,10 +213,10 @@ def test_follow_up_gets_the_history_and_shows_the_search(app: Any) -> None:
 )
 def test_bad_input_gets_a_clear_message_in_the_chat(app: Any, question: str, message: str) -> None:
     [step] = _run(app, question, [])
-    chat, exchanges = step[0], step[1]
-    assert message in chat[-1]["content"]
-    assert exchanges[0].answer is None
-    assert step[4] == question  # left in the box to be corrected
+    assert message in step["chatbot"][-1]["content"]
+    assert step["exchanges"][0].answer is None
+    assert step["question"] == question  # left in the box to be corrected
+    assert "cards" not in step and "pick" not in step  # the sources of the previous answer stay
     assert app.warm.assistant.calls == []
 
 
@@ -191,21 +225,22 @@ def test_internal_error_apologises_and_logs_the_traceback(app: Any, caplog: pyte
     app.warm.assistant.fail = True
     with caplog.at_level(logging.ERROR, logger="assistant.app.ui"):
         steps = _run(app, "Can he write to his family?", [])
-    assert ui.APOLOGY in steps[-1][0][-1]["content"]
-    assert "index file vanished" not in steps[-1][0][-1]["content"]
+    assert ui.APOLOGY in steps[-1]["chatbot"][-1]["content"]
+    assert "index file vanished" not in steps[-1]["chatbot"][-1]["content"]
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.exc_info is not None and "index file vanished" in str(record.exc_info[1])
     app.warm.assistant.fail = False  # the next question is answered as usual
-    assert _run(app, "Can he write to his family?", steps[-1][1])[-1][1][-1].answer is not None
+    assert _run(app, "Can he write to his family?", steps[-1]["exchanges"])[-1]["exchanges"][-1].answer is not None
 
 
 @pytest.mark.unit
 def test_feedback_is_stored_for_the_latest_answer(app: Any) -> None:
-    assert app.give_feedback("up", "", [], None)[0] == "There is no answer to rate yet."
-    exchanges = _run(app, "Can he write to his family?", [])[-1][1]
-    assert app.give_feedback(None, "", exchanges, None)[0].startswith("Choose")
-    status, box = app.give_feedback("down", "wrong rule", exchanges, None)
-    assert status.startswith("Thank you") and box == ""
+    assert _feedback(app, "up", "", [])["feedback_status"] == "There is no answer to rate yet."
+    exchanges = _run(app, "Can he write to his family?", [])[-1]["exchanges"]
+    unrated = _feedback(app, None, "typed", exchanges)
+    assert unrated["feedback_status"].startswith("Choose") and unrated["comment"] == "typed"  # kept to send again
+    stored = _feedback(app, "down", "wrong rule", exchanges)
+    assert stored["feedback_status"].startswith("Thank you") and stored["comment"] == ""
     [row] = app.feedback.rows()
     assert (row["rating"], row["comment"], row["question"]) == ("down", "wrong rule", "Can he write to his family?")
     assert '"ref": "Rule 58"' in row["citations"]
@@ -213,12 +248,13 @@ def test_feedback_is_stored_for_the_latest_answer(app: Any) -> None:
 
 @pytest.mark.unit
 def test_show_page_renders_the_cited_page(app: Any) -> None:
-    exchanges = _run(app, "Can he write to his family?", [])[-1][1]
-    image, html = app.show_page("0:c1", exchanges)
-    assert Path(image).is_file() and Path(image).name.endswith("-p0020-x150.png")
-    assert "<mark>" in html and 'href="pdf/rules#page=20"' in html
-    assert app.show_page("7:c1", exchanges)[0] is None
-    assert app.show_page("../../x", exchanges)[0] is None
+    exchanges = _run(app, "Can he write to his family?", [])[-1]["exchanges"]
+    shown = _show(app, "0:c1", exchanges)
+    assert Path(shown["page_image"]).is_file() and Path(shown["page_image"]).name.endswith("-p0020-x150.png")
+    assert "<mark>" in shown["page_text"] and 'href="pdf/rules#page=20"' in shown["page_text"]
+    for wrong in ("7:c1", "../../x"):
+        nothing = _show(app, wrong, exchanges)
+        assert nothing["page_image"] is None and "choose one of its sources" in nothing["page_text"]
 
 
 @pytest.mark.unit
@@ -282,8 +318,8 @@ def test_closest_answer_shows_the_caution_above_the_quotes(app: Any) -> None:
         update={"state": "closest", "answer": f"{CAUTION}\n\n(quotes)", "reasons": ["loosely"]}
     )
     app.warm.assistant = StubAssistant(final=closest)
-    chat, _, cards, *_ = _run(app, "Can he write to his family?", [])[-1]
-    shown = chat[1]["content"]
+    last = _run(app, "Can he write to his family?", [])[-1]
+    shown, cards = last["chatbot"][1]["content"], last["cards"]
     assert "**Closest passages.**" in shown and shown.count("closest the documents have") == 1
     assert shown.index("Closest passages") < shown.index("**[1] Nelson Mandela Rules, Rule 58, p. 20**")
     assert "<mark>" in cards  # the quotes are still shown with their passages
@@ -298,9 +334,10 @@ def test_not_covered_answer_says_what_is_missing_and_lists_the_closest_passages(
         update={"state": "not_covered", "refused": True, "answer": text, "citations": []}
     )
     app.warm.assistant = StubAssistant(final=refused)
-    chat, _, cards, *_ = _run(app, "Pensions in Ruritania?", [])[-1]
-    assert "The documents never mention Ruritania." in chat[1]["content"]
-    assert "Closest passages" in chat[1]["content"] and "**Closest passages.**" not in chat[1]["content"]
+    last = _run(app, "Pensions in Ruritania?", [])[-1]
+    shown, cards = last["chatbot"][1]["content"], last["cards"]
+    assert "The documents never mention Ruritania." in shown
+    assert "Closest passages" in shown and "**Closest passages.**" not in shown
     assert "No answer was given" in cards
 
 
@@ -317,8 +354,8 @@ def test_a_cut_quote_shows_where_it_was_cut(app: Any) -> None:
     answer = _answer("Can he write to his family?", [])
     cut = answer.citations[0].model_copy(update={"cut_before": True, "cut_after": True})
     app.warm.assistant = StubAssistant(final=answer.model_copy(update={"citations": [cut]}))
-    chat, *_ = _run(app, "Can he write to his family?", [])[-1]
-    assert "\u201c\u2026 (a) By corresponding" in chat[1]["content"] and "; and \u2026\u201d" in chat[1]["content"]
+    shown = _run(app, "Can he write to his family?", [])[-1]["chatbot"][1]["content"]
+    assert "\u201c\u2026 (a) By corresponding" in shown and "; and \u2026\u201d" in shown
 
 
 @pytest.mark.unit
@@ -327,3 +364,65 @@ def test_a_russian_answer_says_above_the_quotes_that_they_are_in_english() -> No
     answer = _answer("Можно ли читать письма?", []).model_copy(update={"lang": "ru", "language_note": note})
     shown = ui.answer_markdown(answer)
     assert shown.index(note.rstrip(".")) < shown.index("[1]")
+
+
+@pytest.mark.unit
+def test_a_result_with_a_component_its_listener_does_not_update_is_refused(app: Any) -> None:
+    with pytest.raises(ValueError, match="not specified as output"):
+        named(app, app.respond, {app.page.chat.page_image: None})  # /chat does not update the page view
+
+
+@pytest.mark.unit
+def test_handlers_need_the_built_page(tmp_path: Path) -> None:
+    bare = ui.HandbookApp(
+        StubWarm(StubAssistant()),  # type: ignore[arg-type]
+        [],
+        FeedbackStore(tmp_path / "fb.sqlite3"),
+        SourceDocuments({}),
+        PageRenderer(tmp_path / "pages"),
+        tmp_path / "exports",
+    )
+    with pytest.raises(RuntimeError, match=r"build\(\)"):
+        bare.new_conversation()
+
+
+@pytest.mark.unit
+def test_status_stops_its_timer_once_the_assistant_is_loaded_or_failed(app: Any) -> None:
+    ready = named(app, app.status, app.status())
+    assert ready["text"] == "1 documents indexed. Ready." and ready["timer"].active is False
+    app.warm.ready = False
+    loading = named(app, app.status, app.status())
+    assert set(loading) == {"text"} and loading["text"].startswith("Loading the assistant")  # keeps polling
+    app.warm.failed = True
+    failed = named(app, app.status, app.status())
+    assert "could not be loaded" in failed["text"] and failed["timer"].active is False
+
+
+@pytest.mark.unit
+def test_liking_an_answer_in_the_chat_stores_it(app: Any) -> None:
+    exchanges = _run(app, "Can he write to his family?", [])[-1]["exchanges"]
+
+    def like(index: int, liked: Any) -> dict[str, Any]:
+        data = gr.LikeData(None, {"index": index, "value": "", "liked": liked})
+        return named(app, app.on_like, app.on_like(exchanges, data, None))
+
+    assert like(1, None) == {"feedback_status": ""}  # neither like nor dislike: nothing to store
+    assert like(3, "Like") == {"feedback_status": ""}  # message 3 would be the answer of a second exchange
+    assert like(1, "Dislike") == {"feedback_status": "Thank you, your feedback was stored."}
+    [row] = app.feedback.rows()
+    assert (row["rating"], row["question"]) == ("down", "Can he write to his family?")
+
+
+@pytest.mark.unit
+def test_a_bad_topic_or_quiz_request_says_why_and_offers_nothing_to_download(app: Any) -> None:
+    brief = named(app, app.build_brief, app.build_brief("  ", ["rules"], None))
+    assert brief["brief"] == "**topic: empty; type a subject, e.g. segregation or visits**"
+    assert brief["brief_state"] is None and brief["quiz"] == ""  # an older quiz is cleared with its brief
+    downloads = ("brief_md_file", "brief_docx_file", "quiz_md_file", "quiz_docx_file")
+    assert all(brief[k].interactive is False for k in downloads)
+    assert app.warm.assistant.calls == []
+
+    no_brief = named(app, app.make_quiz, app.make_quiz(None, 6, "mixed", None))
+    assert no_brief["quiz"] == "**Build a topic brief first.**" and no_brief["quiz_md_file"].interactive is False
+    bad_kind = named(app, app.make_quiz, app.make_quiz(object(), 6, "essay", None))
+    assert bad_kind["quiz"] == "**quiz type: expected one of mixed, cloze, multiple-choice, got 'essay'**"
