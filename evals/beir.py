@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from evals.stats import percentile
+
 if TYPE_CHECKING:
     from assistant.retrieval import HybridRetriever
     from ingest.embedding import PassageVectors
@@ -205,17 +207,6 @@ def mrr_at_k(ranking: Sequence[str], judged: Mapping[str, int], k: int = 10) -> 
 def recall_at_k(ranking: Sequence[str], judged: Mapping[str, int], k: int = 100) -> float:
     relevant = {d for d, g in judged.items() if g > 0}
     return len(relevant & set(ranking[:k])) / len(relevant) if relevant else 0.0
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 # ---------------------------------------------------------------- index
@@ -528,8 +519,8 @@ class BeirEvaluator:
             ndcg_at_10=mean("ndcg@10"),
             mrr_at_10=mean("mrr@10"),
             recall_at_100=mean("recall@100"),
-            latency_p50=_percentile(latencies, 50),
-            latency_p95=_percentile(latencies, 95),
+            latency_p50=percentile(latencies, 50) if latencies else 0.0,
+            latency_p95=percentile(latencies, 95) if latencies else 0.0,
             config=config if config is not None else {},
             per_query=per_query,
         )

@@ -19,7 +19,6 @@ import contextlib
 import importlib.util
 import json
 import logging
-import math
 import os
 import platform
 import re
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from evals.stats import percentile
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Latency:
-    """Percentiles of a list of timings (linear interpolation, as numpy); None when there are none."""
+    """p50 and p95 (evals/stats.py) and mean of a list of timings; None when there are none."""
 
     n: int
     p50: float | None
@@ -253,18 +254,6 @@ class BenchReport:
 
 
 # --- pure helpers -----------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) with linear interpolation between closest ranks, as numpy's default."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} outside 0-100")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def ratio(ours: float | None, reference: float | None) -> float | None:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage, GoldenQuestion
+from evals.stats import percentile
 from ingest.textnorm import normalize_for_match
 
 K_VALUES = (1, 3, 5, 10)
@@ -344,21 +345,13 @@ def state_share(records: Sequence[QuestionRecord], state: str) -> float | None:
 # --- latency --------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default), q in [0, 100]."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def latency(records: Iterable[QuestionRecord]) -> Latency:
+    """p50, p95 (evals/stats.py) and mean of the records' latencies; all None without any."""
     values = [r.latency_ms for r in records if r.latency_ms is not None]
+    if not values:
+        return Latency()
     return Latency(
-        p50=_round(percentile(values, 50), 2), p95=_round(percentile(values, 95), 2), mean=_round(_mean(values), 2)
+        p50=round(percentile(values, 50), 2), p95=round(percentile(values, 95), 2), mean=_round(_mean(values), 2)
     )
 
 

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.stats import percentile
 from ingest.embedding import Embedder, PassageVectors
 
 log = logging.getLogger(__name__)
@@ -397,8 +398,8 @@ def measure(spec: MeasureSpec) -> dict[str, Any]:
         "startup_s": round(startup, 2),
         "asked": len(latencies),
         "latency_ms": _summary(latencies),
-        "stage_ms_p50": {k: round(float(np.percentile(v, 50)), 2) for k, v in sorted(stages.items())},
-        "query_embedding_ms_p50": round(float(np.percentile(encode_ms, 50)), 2),
+        "stage_ms_p50": {k: round(percentile(v, 50), 2) for k, v in sorted(stages.items())},
+        "query_embedding_ms_p50": round(percentile(encode_ms, 50), 2) if encode_ms else 0.0,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "torch_loaded": "torch" in sys.modules,
         "rss_mb": current,
@@ -428,12 +429,11 @@ def _settings_backend() -> str:
 def _summary(values: Sequence[float]) -> dict[str, float]:
     if not values:
         return {"p50": 0.0, "p95": 0.0, "mean": 0.0, "max": 0.0}
-    array = np.asarray(values, dtype=np.float64)
     return {
-        "p50": round(float(np.percentile(array, 50)), 1),
-        "p95": round(float(np.percentile(array, 95)), 1),
-        "mean": round(float(array.mean()), 1),
-        "max": round(float(array.max()), 1),
+        "p50": round(percentile(values, 50), 1),
+        "p95": round(percentile(values, 95), 1),
+        "mean": round(sum(values) / len(values), 1),
+        "max": round(max(values), 1),
     }
 
 

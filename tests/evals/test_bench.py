@@ -1,4 +1,4 @@
-"""`handbook bench`: percentiles, ratios, the JSON and Markdown renderings, the machine, child processes;
+"""`handbook bench`: latency summaries, ratios, the JSON and Markdown renderings, the machine, child processes;
 and (slow) one whole run on a tiny generated corpus."""
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from evals.bench import (
     describe_machine,
     handbook_command,
     parse_sse,
-    percentile,
     ratio,
     render_docs_page,
     render_markdown,
@@ -80,23 +79,6 @@ def _report(tutorial: bool = True, load: bool = False) -> BenchReport:
         if load
         else None,
     )
-
-
-@pytest.mark.unit
-def test_percentile_interpolates_linearly_like_numpy() -> None:
-    np = pytest.importorskip("numpy")
-    values = [12.0, 3.5, 7.0, 100.0, 41.0, 8.25, 9.0]
-    for q in (0, 5, 25, 50, 90, 95, 100):
-        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
-    assert percentile([4.0], 95) == 4.0
-
-
-@pytest.mark.unit
-def test_percentile_rejects_no_values_and_bad_q() -> None:
-    with pytest.raises(ValueError):
-        percentile([], 50)
-    with pytest.raises(ValueError):
-        percentile([1.0], 101)
 
 
 @pytest.mark.unit
