@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.bench.http_api import ask_over_http
+from evals.bench.load import run_load as run_sessions
 from evals.bench.machine import describe_machine
 from evals.bench.process import Child, free_port, handbook_command
 from evals.bench.records import (
@@ -276,8 +277,6 @@ def _index_meta(index: Path) -> dict[str, Any]:
 
 
 def run_load(url: str, sessions: int) -> LoadFigures:
-    from assistant.app.loadbench import run_load as run_sessions
-
     report = run_sessions(url, sessions)
     figures = LoadFigures(
         sessions=sessions,

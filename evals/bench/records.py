@@ -111,7 +111,7 @@ class SystemFigures:
 
 @dataclass(frozen=True)
 class LoadFigures:
-    """Concurrent chat sessions against one `handbook serve` (assistant/app/loadbench.py)."""
+    """Concurrent chat sessions against one `handbook serve` (evals/bench/load.py)."""
 
     sessions: int
     requests: int

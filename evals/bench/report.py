@@ -154,7 +154,7 @@ stdout: `ingest_s`, `reingest_s`, `answer_ms` {`p50`, `p95`, `mean`, `n`}, `cold
 `peak_rss_mb`, and `cold_start_cpu_s`, `ingest` and `reingest` (`seconds`, `pages`, `chunks`,
 `embedded`, `pages_per_s`, `chunks_per_s`, `peak_rss_mb`, `cpu_s`), `peak_rss_mb_by_phase`,
 `answer_parts_ms`, `tutorial` (the same keys), `ratios` (ours ÷ tutorial), `load`, `machine`,
-`run`), `--load N` (N concurrent sessions through `assistant/app/loadbench.py`; minutes),
+`run`), `--load N` (N concurrent sessions through `evals/bench/load.py`; minutes),
 `--skip-baseline`, `-q`. The embedding backend is
 the one configured (`HANDBOOK_EMBEDDING_BACKEND`). Measure on an otherwise idle machine: the
 load average at the start is recorded with the machine.
