@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(build_eval_app(), name="eval")
     from evals.beir import beir_command
     from evals.bench.cli import bench_command
-    from evals.scale_cli import build_scale_app
+    from evals.scale.cli import build_scale_app
 
     app.command("beir")(beir_command)
     app.command("bench")(bench_command)

@@ -1,4 +1,4 @@
-"""The synthetic handbook corpus (evals/synthetic_corpus.py) and the pieces of `handbook scale` that need no model."""
+"""The synthetic handbook corpus (evals/synthetic_corpus.py): plan, layout, PDFs, needles and chunks."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 
-import evals.scale as scale
-from evals.scale import SizeResult, TableEmbedder, VectorTable, hash_vectors, markdown_table, parse_sizes, text_key
 from evals.synthetic_corpus import (
     NEEDLES,
     DocSpec,
@@ -28,7 +25,7 @@ from ingest.corpus_manifest import Manifest
 from ingest.page_cleaning import PageCleaner
 
 if TYPE_CHECKING:
-    from fakes import FakeEmbedder  # annotations only: fixtures supply the objects
+    pass  # annotations only: fixtures supply the objects
 
 SMALL = 400  # chunks: a few small documents, built in about a second
 
@@ -165,93 +162,3 @@ def test_pdf_text_is_the_laid_out_text(tmp_path: Path) -> None:
         path = tmp_path / f"{style}.pdf"
         render_pdf(doc, path)
         assert pdf_page_texts(path) == doc.page_texts()
-
-
-@pytest.mark.unit
-def test_vector_table_round_trip_is_close(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
-    texts = [f"passage number {i} about visits and letters" for i in range(50)]
-    vectors = fake_embedder.encode(texts)
-    table = VectorTable.from_vectors([text_key(t) for t in texts], vectors, {"model": "fake"})
-    path = tmp_path / "vectors.npz"
-    table.save(path)
-    loaded = VectorTable.load(path)
-    assert len(loaded) == 50 and loaded.meta["model"] == "fake" and loaded.q.dtype == np.int8
-    for text, vector in zip(texts, vectors, strict=True):
-        got = loaded.get(text_key(text))
-        assert got is not None and float(got @ vector) > 0.999
-    assert loaded.get(text_key("not in the table")) is None
-    merged = loaded.merged(VectorTable.from_vectors([text_key("extra")], fake_embedder.encode(["extra"])))
-    assert len(merged) == 51
-
-
-@pytest.mark.unit
-def test_table_embedder_uses_the_table_and_fills_misses() -> None:
-    known = ["first passage", "second passage"]
-    table = VectorTable.from_vectors([text_key(t) for t in known], hash_vectors(known))
-    embedder = TableEmbedder("/models/real", table, hash_misses=True)
-    out = embedder.encode([known[1], "a text not in the table", known[0]])
-    assert (embedder.hits, embedder.misses) == (2, 1)
-    assert out.shape == (3, 384)
-    assert float(out[0] @ hash_vectors([known[1]])[0]) > 0.999
-    assert float(out[1] @ hash_vectors(["a text not in the table"])[0]) > 0.999
-    assert embedder.model_path == "/models/real"  # the index records the model that embeds questions
-
-
-@pytest.mark.unit
-def test_parse_sizes() -> None:
-    assert parse_sizes("1000, 10k,100_000") == [1000, 10000, 100000]
-    for bad in ("", "ten", "10"):
-        with pytest.raises(ValueError):
-            parse_sizes(bad)
-
-
-@pytest.mark.unit
-def test_report_table_and_plot(tmp_path: Path) -> None:
-    def result(chunks: int, p50: float) -> SizeResult:
-        app = {
-            "latency_ms": {"p50": p50, "p95": p50 * 2},
-            "rss_mb": 600.0,
-            "peak_rss_mb": 650.0,
-            "needles_cited": 6,
-            "needles_total": 6,
-        }
-        pair = [{"needles_cited": 6, "needles_total": 6, "latency_ms": {"p50": p50 * 1.5}}] * 2
-        return SizeResult(chunks, 5, 200, chunks, 1.0, 2.0, chunks, "model", 0, chunks, app, pair, 150.0, True, True)
-
-    results = [result(1000, 40.0), result(10000, 60.0)]
-    table = markdown_table(results)
-    assert table.count("\n") == 4 and "| 6/6, 6/6; same as one process; p50 60/60 ms |" in table
-    paths = scale.write_outputs(results, tmp_path, {"sizes": [1000, 10000]})
-    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
-    assert json.loads(paths[0].read_text())["results"][1]["chunks"] == 10000
-
-
-@pytest.mark.integration
-def test_tiny_corpus_ingests_and_the_retriever_finds_every_needle(
-    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from assistant.retrieval import HybridRetriever
-    from ingest.index_store import IndexSnapshot
-    from ingest.pipeline import Ingestor
-
-    info = generate_corpus(tmp_path / "corpus", 300)
-    # The vectors `scale embed` would compute (here with the fake model) cover every chunk ingest embeds.
-    monkeypatch.setattr(scale, "Embedder", lambda model, device, batch_size, backend: fake_embedder)
-    texts = tmp_path / "texts.jsonl.gz"  # as for a GPU machine without the ingest package's dependencies
-    scale.write_texts(texts, scale.corpus_texts([300]), scale.corpus_meta(7))
-    meta, groups = scale.read_texts(texts)
-    assert meta["seed"] == 7 and [g.size for g in groups] == [300]
-    table = scale.embed_vectors(groups, fake_embedder.model_path, tmp_path / "v.npz", echo=lambda _: None)
-    embedder = TableEmbedder(fake_embedder.model_path, table, hash_misses=True)
-    report = Ingestor(tmp_path / "index", embedder, manifest=Manifest.load(Path(info.manifest)), progress=False).run(
-        [Path(info.pdf_dir)]
-    )
-    assert report.switched and not report.failed
-    assert embedder.misses == 0 and embedder.hits == report.total_chunks
-
-    snapshot = IndexSnapshot.open(tmp_path / "index")
-    retriever = HybridRetriever.build(snapshot, fake_embedder)  # type: ignore[arg-type]
-    for needle in info.needles:
-        top = retriever.search(needle.question, k=3).hits[0].chunk
-        assert (top.doc_id, top.ref) == (needle.doc_id, needle.ref), needle.key
-        assert needle.phrase.lower() in top.text.lower()
