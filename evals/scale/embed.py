@@ -28,7 +28,8 @@ class TextGroup:
 
 def corpus_texts(sizes: Sequence[int], seed: int = 7, via_pdf: bool = False) -> Iterator[TextGroup]:
     """The embedding texts `handbook ingest` computes for each synthetic corpus (needs the ingest package)."""
-    from evals.synthetic_corpus import build_document, document_chunks, plan_corpus
+    from evals.synthetic_corpus import document_chunks, plan_corpus
+    from evals.synthetic_document import build_document
 
     for size in sizes:
         t = time.perf_counter()
