@@ -15,10 +15,6 @@ from evals.golden import ExpectedPassage, GoldenQuestion
 from evals.metrics import (
     MISS_K,
     RANK_K,
-    CitedQuote,
-    Metrics,
-    QuestionRecord,
-    RetrievedPassage,
     all_key_facts,
     check_citations,
     compute_metrics,
@@ -30,6 +26,7 @@ from evals.metrics import (
     ndcg,
     ref_correct,
 )
+from evals.records import CitedQuote, Metrics, QuestionRecord, RetrievedPassage
 
 if TYPE_CHECKING:
     from assistant.answer import Answer

@@ -9,10 +9,6 @@ import pytest
 
 from evals.golden import ExpectedPassage
 from evals.metrics import (
-    CitedQuote,
-    Latency,
-    QuestionRecord,
-    RetrievedPassage,
     check_citations,
     citation_validity,
     compute_metrics,
@@ -34,6 +30,7 @@ from evals.metrics import (
     refs_match,
     refusal_recall,
 )
+from evals.records import CitedQuote, Latency, QuestionRecord, RetrievedPassage
 
 MR = "un-nelson-mandela-rules-A-RES-70-175-2015"
 CAT = "un-convention-against-torture-1984"
