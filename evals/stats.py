@@ -3,9 +3,9 @@
 Linear interpolation between the closest ranks: numpy's default method ("linear", Hyndman and
 Fan's type 7). With the values sorted, the q-th percentile sits at position (n - 1) * q / 100,
 and a position between two ranks takes the straight line between their values. Every p50/p95
-already published in docs/ was computed this way; nearest rank (the load benchmark's former
-definition) jumps from one sample to the next, which for 20 sessions makes p95 the second
-largest sample and for 10 the largest. Why this one is stated in evals/README.md ("Percentiles").
+already published in docs/ was computed this way, and it equals `numpy.percentile`; nearest rank
+(the load test's former definition) jumps from one sample to the next. The reasons are in
+evals/README.md ("Percentiles").
 """
 
 from __future__ import annotations

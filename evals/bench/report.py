@@ -118,7 +118,8 @@ figure is given as a ratio to it.
 - **Answer latency, warm**: one process with the model loaded and the indexes open (after one
   warm-up question) asks the dev-set questions (`evals/golden/dev.jsonl`): `Answer.timings_ms["total"]`,
   i.e. condensing, query expansion, dense and BM25 retrieval, fusion, composing and quote
-  verification; p50 and p95.
+  verification; p50 and p95 (as every percentile of the reports: `evals/stats.py`, linear
+  interpolation between the closest ranks, numpy's default; evals/README.md, "Percentiles").
 - **Cold start to the first answer**: from launching `handbook serve` (process start included)
   until the first answer has arrived through the app's HTTP `/ask` API
   (`POST /gradio_api/call/ask`, then its event stream); the question is sent as soon as the
