@@ -45,25 +45,25 @@ class LoadReport:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
-    def percentile(self, values: Sequence[float], q: float) -> float:
-        """evals/stats.py's percentile; NaN (printed "nan") for a series with no value."""
-        return percentile(values, q) if values else float("nan")
-
     def summary(self) -> str:
         lat = self.latencies_s
         lines = [
             f"sessions {self.sessions}, requests answered {len(lat)}, errors {len(self.errors)}, "
             f"wall {self.wall_s:.1f} s",
-            f"answer latency  p50 {self.percentile(lat, 50):.2f} s  p95 {self.percentile(lat, 95):.2f} s  "
+            f"answer latency  p50 {_or_nan(lat, 50):.2f} s  p95 {_or_nan(lat, 95):.2f} s  "
             f"max {max(lat, default=float('nan')):.2f} s  mean {statistics.fmean(lat) if lat else float('nan'):.2f} s",
-            f"connect (Client)  p50 {self.percentile(self.connect_s, 50):.2f} s  "
-            f"p95 {self.percentile(self.connect_s, 95):.2f} s",
-            f"first answer per session (connect + question)  p50 {self.percentile(self.first_answer_s, 50):.2f} s  "
-            f"p95 {self.percentile(self.first_answer_s, 95):.2f} s",
+            f"connect (Client)  p50 {_or_nan(self.connect_s, 50):.2f} s  p95 {_or_nan(self.connect_s, 95):.2f} s",
+            f"first answer per session (connect + question)  p50 {_or_nan(self.first_answer_s, 50):.2f} s  "
+            f"p95 {_or_nan(self.first_answer_s, 95):.2f} s",
             f"throughput {len(lat) / self.wall_s if self.wall_s else float('nan'):.2f} answers/s",
         ]
         lines += [f"error: {e}" for e in self.errors[:10]]
         return "\n".join(lines)
+
+
+def _or_nan(values: Sequence[float], q: float) -> float:
+    """evals/stats.py's percentile; NaN (printed "nan") for a series with no value."""
+    return percentile(values, q) if values else float("nan")
 
 
 def run_load(url: str, sessions: int = 20, questions: Sequence[str] = QUESTIONS, follow_up: bool = True) -> LoadReport:

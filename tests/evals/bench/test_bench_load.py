@@ -12,8 +12,7 @@ def test_summary_uses_the_interpolated_percentile() -> None:
     report = LoadReport(sessions=20, latencies_s=[float(i) for i in range(1, 21)], wall_s=10.0)
     report.first_answer_s = [1.0, 2.0]
     report.connect_s = [0.5]
-    assert report.percentile(report.latencies_s, 95) == pytest.approx(19.05)  # nearest rank would say 19
-    text = report.summary()
+    text = report.summary()  # p95 of 1..20 interpolated: 19.05 (nearest rank: 19; the former code: 20)
     assert "answer latency  p50 10.50 s  p95 19.05 s  max 20.00 s  mean 10.50 s" in text
     assert "first answer per session (connect + question)  p50 1.50 s  p95 1.95 s" in text
     assert "connect (Client)  p50 0.50 s  p95 0.50 s" in text
