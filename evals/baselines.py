@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from evals.metrics import RetrievedPassage
+from evals.records import RetrievedPassage
 from ingest.fetch import sha256_file
 
 log = logging.getLogger(__name__)

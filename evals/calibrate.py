@@ -32,7 +32,9 @@ from pydantic import BaseModel, Field
 
 from assistant.answerability import AnswerabilityPolicy, Evidence, State
 from evals.golden import GoldenQuestion
-from evals.metrics import QuestionRecord, hit_rank, key_facts_found
+from evals.metrics import hit_rank, key_facts_found
+from evals.progress import progress_bar
+from evals.records import QuestionRecord
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -249,7 +251,7 @@ def row_of(
     question: GoldenQuestion, answer: Answer, quoted_answer: Answer | None = None, record: QuestionRecord | None = None
 ) -> Row:
     """A question's row: its evidence from `answer`, its quotes from `quoted_answer` (default: the answer itself)."""
-    from evals.metrics import RetrievedPassage
+    from evals.records import RetrievedPassage
 
     quoted = quoted_answer or answer
     base = record or QuestionRecord.of_question(question)
@@ -283,8 +285,6 @@ def ask_quoting(assistant: Assistant, question: str, k: int | None = None) -> An
 
 def collect_rows(assistant: Assistant, questions: Sequence[GoldenQuestion], progress: bool = False) -> list[Row]:
     """Asks every question once (twice when it ends "not covered", to see what would have been quoted)."""
-    from evals.runner import progress_bar
-
     rows = []
     with progress_bar(progress, "calibrating", len(questions)) as advance:
         for q in questions:

@@ -50,9 +50,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def register(app: typer.Typer) -> None:
     """Adds the evaluation commands to the `handbook` CLI (more sub-apps can be added here)."""
     app.add_typer(build_eval_app(), name="eval")
-    from evals.beir import beir_command
-    from evals.bench import bench_command
-    from evals.scale_cli import build_scale_app
+    from evals.beir.cli import beir_command
+    from evals.bench.cli import bench_command
+    from evals.scale.cli import build_scale_app
 
     app.command("beir")(beir_command)
     app.command("bench")(bench_command)

@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from evals.jsonfile import read_json_file
-from evals.metrics import K_VALUES, MISS_K, Metrics, all_key_facts, hit_rank
+from evals.metrics import K_VALUES, MISS_K, all_key_facts, hit_rank
+from evals.records import Metrics
 from evals.runner import EvalReport, QuestionResult
 
 Direction = Literal["higher", "lower"]

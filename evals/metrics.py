@@ -1,4 +1,4 @@
-"""Evaluation metrics: pure functions over typed per-question records.
+"""Evaluation metrics: pure functions over typed per-question records (evals/records.py).
 
 Every definition here is documented in evals/README.md ("Metrics"); keep the two in step.
 A metric that has nothing to measure (no answerable question, no citation, ...) is
@@ -10,120 +10,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage, GoldenQuestion
+from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage
+from evals.records import Latency, Metrics, QuestionRecord, RetrievedPassage
+from evals.stats import percentile
 from ingest.textnorm import normalize_for_match
 
 K_VALUES = (1, 3, 5, 10)
 RANK_K = 10  # passages retrieved per question, and the cut-off of MRR and nDCG
 MISS_K = 5  # a question is a retrieval "miss" without a relevant passage in the top 5 (the assistant's top_k)
-
-
-class RetrievedPassage(BaseModel):
-    """One retrieved passage, in rank order."""
-
-    doc: str
-    pages: list[int]
-    ref: str = ""
-    score: float = 0.0
-
-
-class CitedQuote(BaseModel):
-    """One citation of an answer; `valid` is the independent re-check of the quote against the cited pages."""
-
-    doc: str
-    ref: str = ""
-    pages: list[int]
-    quote: str
-    valid: bool | None = None  # None: not checked
-
-
-class QuestionRecord(BaseModel):
-    """What one question asked and what the system under test returned for it."""
-
-    id: str
-    question: str
-    kind: str
-    persona: str = ""
-    answerable: bool
-    expected: list[ExpectedPassage] = Field(default_factory=list)
-    key_facts: list[str] = Field(default_factory=list)
-    lang: str = "en"
-    overlap: float | None = None  # word overlap with the expected pages (golden field); None: not computed
-    retrieved: list[RetrievedPassage] = Field(default_factory=list)
-    answer: str = ""
-    refused: bool = False  # the "not_covered" state only
-    state: str = ""  # "answered", "closest" or "not_covered" ("" for systems without states)
-    reasons: list[str] = Field(default_factory=list)
-    citations: list[CitedQuote] = Field(default_factory=list)
-    confidence: float | None = None
-    latency_ms: float | None = None
-    error: str = ""  # the system raised instead of answering (counted as a refusal)
-
-    @classmethod
-    def of_question(cls, q: GoldenQuestion) -> QuestionRecord:
-        """The golden question's own fields; a run adds what was retrieved and answered."""
-        return cls(
-            id=q.id,
-            question=q.question,
-            kind=q.kind,
-            persona=q.persona,
-            answerable=q.answerable,
-            expected=q.expected,
-            key_facts=q.key_facts,
-            lang=q.lang,
-            overlap=q.overlap,
-        )
-
-
-class Latency(BaseModel):
-    p50: float | None = None
-    p95: float | None = None
-    mean: float | None = None
-
-
-class Metrics(BaseModel):
-    """Aggregate metrics; the aliases are the keys of the report JSON."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    n: int = 0
-    n_answerable: int = 0
-    n_unanswerable: int = 0
-    hit_1: float | None = Field(default=None, alias="hit@1")
-    hit_3: float | None = Field(default=None, alias="hit@3")
-    hit_5: float | None = Field(default=None, alias="hit@5")
-    hit_10: float | None = Field(default=None, alias="hit@10")
-    mrr_10: float | None = Field(default=None, alias="mrr@10")
-    ndcg_10: float | None = Field(default=None, alias="ndcg@10")
-    ref_accuracy: float | None = None
-    ref_questions: int = 0  # denominator of ref_accuracy
-    key_fact_coverage: float | None = None
-    key_fact_share: float | None = None  # per fact rather than per question
-    citation_validity: float | None = None
-    citations: int = 0  # denominator of citation_validity
-    refusal_recall: float | None = None
-    false_refusal_rate: float | None = None
-    answered_share: float | None = None  # share of all questions in each answer state
-    closest_share: float | None = None
-    not_covered_share: float | None = None
-    latency_ms: Latency = Field(default_factory=Latency)
-
-    def hit_at(self, k: int) -> float | None:
-        return {1: self.hit_1, 3: self.hit_3, 5: self.hit_5, 10: self.hit_10}[k]
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True)
-
-    def value(self, key: str) -> float | None:
-        """A metric by its report key; `latency_ms.p95` reaches into the nested object."""
-        data: Any = self.to_json_dict()
-        for part in key.split("."):
-            data = data.get(part) if isinstance(data, dict) else None
-        return float(data) if isinstance(data, int | float) else None
 
 
 # --- retrieval ------------------------------------------------------------------------------
@@ -344,21 +239,13 @@ def state_share(records: Sequence[QuestionRecord], state: str) -> float | None:
 # --- latency --------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default), q in [0, 100]."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def latency(records: Iterable[QuestionRecord]) -> Latency:
+    """p50, p95 (evals/stats.py) and mean of the records' latencies; all None without any."""
     values = [r.latency_ms for r in records if r.latency_ms is not None]
+    if not values:
+        return Latency()
     return Latency(
-        p50=_round(percentile(values, 50), 2), p95=_round(percentile(values, 95), 2), mean=_round(_mean(values), 2)
+        p50=round(percentile(values, 50), 2), p95=round(percentile(values, 95), 2), mean=_round(_mean(values), 2)
     )
 
 

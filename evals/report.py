@@ -6,7 +6,8 @@ import json
 import logging
 from pathlib import Path
 
-from evals.metrics import DOCUMENT_BAND, K_VALUES, MISS_K, STAFF_BAND, Metrics, RetrievedPassage
+from evals.metrics import DOCUMENT_BAND, K_VALUES, MISS_K, STAFF_BAND
+from evals.records import Metrics, RetrievedPassage
 from evals.runner import SYSTEM, EvalReport
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -15,10 +14,6 @@ from evals.golden import ExpectedPassage, GoldenQuestion
 from evals.metrics import (
     MISS_K,
     RANK_K,
-    CitedQuote,
-    Metrics,
-    QuestionRecord,
-    RetrievedPassage,
     all_key_facts,
     check_citations,
     compute_metrics,
@@ -30,6 +25,8 @@ from evals.metrics import (
     ndcg,
     ref_correct,
 )
+from evals.progress import progress_bar
+from evals.records import CitedQuote, Metrics, QuestionRecord, RetrievedPassage
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -328,18 +325,3 @@ def _from_answer(answer: Answer) -> dict[str, Any]:
         "confidence": round(answer.confidence, 4),
         "latency_ms": answer.timings_ms.get("total"),
     }
-
-
-@contextmanager
-def progress_bar(enabled: bool, label: str, total: int) -> Iterator[Any]:
-    """A rich progress bar on stderr, or a no-op."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from assistant.citation_check import DEFAULT_LEXICAL_WEIGHT, CitationChecker
 from evals.golden import GoldenQuestion
-from evals.runner import progress_bar
+from evals.progress import progress_bar
 from ingest.textnorm import normalize_for_match
 
 if TYPE_CHECKING:

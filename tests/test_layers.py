@@ -31,17 +31,6 @@ FORBIDDEN: tuple[tuple[str, str], ...] = (
 APP = "assistant.app"
 ABOVE_THE_LIBRARY = ("assistant.app", "assistant.cli")
 
-# KNOWN, TEMPORARY: two cycles inside evals/, left to the `evals` branch of issue #14, which restructures
-# that package: evals.scale <-> evals.scale_cli (evals/scale/ becomes a package) and evals.calibrate <->
-# evals.runner (calibrate.collect_rows imports runner.progress_bar inside the function). Empty this set
-# when that branch is merged; nothing may be added to it.
-KNOWN_EVALS_CYCLES_TO_REMOVE: frozenset[frozenset[str]] = frozenset(
-    {
-        frozenset({"evals.scale", "evals.scale_cli"}),
-        frozenset({"evals.calibrate", "evals.runner"}),
-    }
-)
-
 
 @dataclass(frozen=True)
 class Import:
@@ -189,7 +178,7 @@ def test_every_module_imports_only_downward(project_imports: list[Import]) -> No
 
 @pytest.mark.unit
 def test_no_module_imports_a_module_that_imports_it_back(project_imports: list[Import]) -> None:
-    cycles = [c for c in import_cycles(project_imports) if c not in KNOWN_EVALS_CYCLES_TO_REMOVE]
+    cycles = import_cycles(project_imports)
     assert not cycles, "import cycles:\n" + "\n".join(_describe(c, project_imports) for c in cycles)
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from evals.compare import ReportError, compare_reports, load_report, metric_deltas, render_text
 from evals.golden import ExpectedPassage
-from evals.metrics import Latency, Metrics, QuestionRecord, RetrievedPassage, compute_metrics, metrics_per_kind
+from evals.metrics import compute_metrics, metrics_per_kind
+from evals.records import Latency, Metrics, QuestionRecord, RetrievedPassage
 from evals.runner import EvalReport, QuestionResult, failures_of
 
 MR = "un-nelson-mandela-rules-A-RES-70-175-2015"

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from evals.golden import ExpectedPassage
-from evals.metrics import QuestionRecord, RetrievedPassage, compute_metrics, metrics_per_kind
+from evals.metrics import compute_metrics, metrics_per_kind
+from evals.records import QuestionRecord, RetrievedPassage
 from evals.runner import EvalReport, QuestionResult, failures_of
 
 REPO = Path(__file__).resolve().parents[2]

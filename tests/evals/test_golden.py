@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from evals.golden import GoldenFormatError, GoldenQuestion, load_golden
-from evals.validate_golden import main, validate_golden
+from evals.validate_golden import IndexLocations, main, validate_golden
+
+if TYPE_CHECKING:
+    from fakes import FakeEmbedder  # annotations only: fixtures supply the objects
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_SET = REPO / "evals" / "golden" / "dev.jsonl"
@@ -101,6 +105,74 @@ def test_validator_flags_structural_problems(tmp_path: Path) -> None:
     assert any(p.startswith("q002:") and "no expected passages" in p for p in problems)
     assert any(p.startswith("q002:") and "no key_facts" in p for p in problems)
     assert any(p.startswith("q003:") and "lists expected passages" in p for p in problems)
+
+
+class _Paragraphs:
+    """A location source for one Markdown document of three paragraphs."""
+
+    def texts(self, doc: str) -> list[str] | None:
+        if doc != "standing-orders":
+            return None
+        return ["# 3. Knife control", "3.1 Kitchen knives are tethered to the bench.", "3.2 Counts at each shift."]
+
+    def error(self, doc: str) -> str:
+        return "not in the test source"
+
+    def unit(self, doc: str) -> str:
+        return "paragraph"
+
+
+@pytest.mark.unit
+def test_flow_documents_are_located_by_paragraph() -> None:
+    def question(qid: str, paragraphs: list[int], fact: str) -> GoldenQuestion:
+        expected = [{"doc": "standing-orders", "pages": paragraphs, "ref": "3.1"}]
+        return GoldenQuestion.model_validate(_record(qid, expected=expected, key_facts=[fact]))
+
+    questions = [
+        question("q001", [2], "tethered to the bench"),
+        question("q002", [5], "tethered to the bench"),
+        question("q003", [3], "tethered to the bench"),
+    ]
+    problems = validate_golden(questions, _Paragraphs())
+    assert problems == [
+        "q002: doc 'standing-orders': paragraph(s) [5] out of range 1..3",
+        "q003: key fact 'tethered to the bench' not found on the expected pages or paragraphs",
+    ]
+
+
+@pytest.mark.unit
+def test_a_folder_is_read_for_pdfs_only_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "standing-orders.docx").write_bytes(b"not read")
+    question = _record(expected=[{"doc": "standing-orders", "pages": [2]}])
+    problems = validate_golden([GoldenQuestion.model_validate(question)], tmp_path)
+    assert problems == [
+        "q001: doc 'standing-orders': standing-orders.docx is not a PDF: check it against an index (--index DIR)"
+    ]
+
+
+@pytest.mark.integration
+def test_main_checks_against_an_index(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    """`--index`: the stored text of each page, from a tiny index of one generated PDF."""
+    from pdf_factory import make_pdf, sample_rules_pages
+
+    from ingest.pipeline import Ingestor
+
+    make_pdf(tmp_path / "corpus" / "rules.pdf", sample_rules_pages())
+    index = tmp_path / "index"
+    Ingestor(index, fake_embedder, progress=False).run([tmp_path / "corpus"])
+    assert IndexLocations(index).unit("rules") == "page"
+    good = _record(expected=[{"doc": "rules", "pages": [3], "ref": "Rule 5"}], key_facts=["placement in a dark cell"])
+    bad = _record("q002", expected=[{"doc": "rules", "pages": [1, 4]}], key_facts=["placement in a dark cell"])
+    golden = _write(tmp_path / "g.jsonl", [json.dumps(good)])
+    assert main([str(golden), "--index", str(index)]) == 0
+    both = _write(tmp_path / "both.jsonl", [json.dumps(good), json.dumps(bad)])
+    assert main([str(both), "--index", str(index)]) == 1
+    problems = validate_golden(load_golden(both), IndexLocations(index))
+    assert problems == [
+        "q002: doc 'rules': page(s) [4] out of range 1..3",
+        "q002: key fact 'placement in a dark cell' not found on the expected pages or paragraphs",
+    ]
+    assert main([str(golden), "--index", str(tmp_path / "nowhere")]) == 1
 
 
 @pytest.mark.unit

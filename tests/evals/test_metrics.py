@@ -9,9 +9,6 @@ import pytest
 
 from evals.golden import ExpectedPassage
 from evals.metrics import (
-    CitedQuote,
-    QuestionRecord,
-    RetrievedPassage,
     check_citations,
     citation_validity,
     compute_metrics,
@@ -21,18 +18,19 @@ from evals.metrics import (
     key_fact_coverage,
     key_fact_share,
     key_facts_found,
+    latency,
     metrics_per_kind,
     mrr_at_k,
     ndcg,
     ndcg_at_k,
     parse_ref,
-    percentile,
     quote_on_pages,
     ref_accuracy,
     ref_correct,
     refs_match,
     refusal_recall,
 )
+from evals.records import CitedQuote, Latency, QuestionRecord, RetrievedPassage
 
 MR = "un-nelson-mandela-rules-A-RES-70-175-2015"
 CAT = "un-convention-against-torture-1984"
@@ -242,11 +240,13 @@ def test_refusal_recall_and_false_refusal_rate() -> None:
 
 
 @pytest.mark.unit
-def test_percentile_interpolates_like_numpy() -> None:
-    values = [10.0, 20.0, 30.0, 40.0, 50.0]
-    assert percentile(values, 50) == 30.0
-    assert percentile(values, 95) == pytest.approx(48.0)
-    assert percentile([], 50) is None
+def test_latency_uses_the_one_percentile_and_is_empty_without_timings() -> None:
+    def rec(ms: float | None) -> QuestionRecord:
+        return QuestionRecord(id="q", question="?", kind="fact", answerable=True, latency_ms=ms)
+
+    summary = latency([rec(10.0), rec(None), rec(20.0), rec(30.0), rec(40.0), rec(50.0)])
+    assert (summary.p50, summary.p95, summary.mean) == (30.0, 48.0, 30.0)  # interpolated: 40 + 0.8 * 10
+    assert latency([rec(None)]) == Latency()
 
 
 # --- aggregation ----------------------------------------------------------------------------

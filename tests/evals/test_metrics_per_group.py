@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 
 from evals.golden import ExpectedPassage
-from evals.metrics import (
-    DOCUMENT_BAND,
-    STAFF_BAND,
-    QuestionRecord,
-    RetrievedPassage,
-    metrics_per_lang,
-    metrics_per_overlap,
-    overlap_band,
-)
+from evals.metrics import DOCUMENT_BAND, STAFF_BAND, metrics_per_lang, metrics_per_overlap, overlap_band
+from evals.records import QuestionRecord, RetrievedPassage
 
 MR = "un-nelson-mandela-rules-A-RES-70-175-2015"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from evals.golden import ExpectedPassage
-from evals.metrics import QuestionRecord, RetrievedPassage, compute_metrics, metrics_per_kind
+from evals.metrics import compute_metrics, metrics_per_kind
+from evals.records import QuestionRecord, RetrievedPassage
 from evals.report import render_markdown, write_report
 from evals.runner import BaselineReport, EvalReport, QuestionResult, failures_of
 

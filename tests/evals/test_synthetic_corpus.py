@@ -1,52 +1,19 @@
-"""The synthetic handbook corpus (evals/synthetic_corpus.py) and the pieces of `handbook scale` that need no model."""
+"""The synthetic handbook corpus (evals/synthetic_corpus.py): the plan, the written files, needles and chunk counts."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 
-import evals.scale as scale
-from evals.scale import SizeResult, TableEmbedder, VectorTable, hash_vectors, markdown_table, parse_sizes, text_key
-from evals.synthetic_corpus import (
-    NEEDLES,
-    DocSpec,
-    build_document,
-    corpus_chunks,
-    document_chunks,
-    generate_corpus,
-    pdf_page_texts,
-    plan_corpus,
-    render_pdf,
-)
+from evals.synthetic_corpus import corpus_chunks, generate_corpus, plan_corpus
+from evals.synthetic_document import build_document
+from evals.synthetic_vocabulary import NEEDLES
 from ingest.corpus_manifest import Manifest
-from ingest.page_cleaning import PageCleaner
-
-if TYPE_CHECKING:
-    from fakes import FakeEmbedder  # annotations only: fixtures supply the objects
 
 SMALL = 400  # chunks: a few small documents, built in about a second
-
-
-def _spec(style: str, budget: int = 120, needles: tuple[str, ...] = ()) -> DocSpec:
-    return DocSpec(
-        index=0,
-        id=f"syn-test-{style}",
-        title=f"HMP Testford {style.title()} Handbook",
-        short_title=f"HMP Testford {style.title()} (2020)",
-        kind="policy",
-        style=style,
-        publisher="HMP Testford (synthetic)",
-        year=2020,
-        seed=1234,
-        budget=budget,
-        needles=list(needles),
-    )
 
 
 @pytest.mark.unit
@@ -77,63 +44,6 @@ def test_generated_files_are_byte_identical_and_match_the_manifest(tmp_path: Pat
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("style", ["rules", "framework"])
-def test_page_layout_has_title_page_contents_running_header_and_counter(style: str) -> None:
-    doc = build_document(_spec(style))
-    texts = doc.page_texts()
-    assert doc.spec.title.split()[0] in texts[0] and "Contents" in texts[1]
-    assert re.search(r"\.{4,} \d+", texts[1])  # leader dots to a page number
-    body = texts[2:]
-    assert len(body) >= 5
-    total = len(texts)
-    headers = {page.splitlines()[1 if page.startswith("OFFICIAL") else 0] for page in body}
-    assert len(headers) == 1  # the same running header on every body page
-    for number, page in enumerate(body, start=3):
-        counter = page.splitlines()[-1]
-        assert counter in {f"Page {number} of {total}", f"{number}/{total}", f"- {number} -", str(number)}
-    # Our page cleaner removes the header, the counters and any footer line.
-    cleaned = PageCleaner().run(texts)
-    header = headers.pop()
-    for cleaned_page in cleaned[2:]:
-        lines = [line.text for line in cleaned_page]
-        assert header not in lines
-        assert not any("Printed copies are uncontrolled" in line or line.endswith(f"of {total}") for line in lines)
-
-
-@pytest.mark.unit
-def test_rules_style_chunks_follow_rules_and_chapters() -> None:
-    chunks = document_chunks(build_document(_spec("rules")))
-    refs = [c.ref for c in chunks if c.ref]
-    assert refs and all(re.fullmatch(r"Rules? \d+(\u2013\d+)?", ref) for ref in refs)
-    assert any(c.headings and c.headings[0].startswith("Chapter ") for c in chunks)
-    assert any("\n1. " in c.text or c.text.startswith("1. ") for c in chunks)  # numbered sub-paragraphs
-
-
-@pytest.mark.unit
-def test_framework_style_chunks_follow_dotted_sections() -> None:
-    chunks = document_chunks(build_document(_spec("framework", budget=200)))
-    refs = [c.ref for c in chunks if c.ref]
-    assert refs and all(re.fullmatch(r"\d+\.\d+(\.\d+)?(\u2013[\d.]+)?", ref) for ref in refs)
-    assert any(re.fullmatch(r"\d+\. [A-Z].*", c.headings[0]) for c in chunks if c.headings)
-    assert any(ref.count(".") == 2 for ref in refs)  # 4.2.1 sub-paragraphs
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("style", ["rules", "framework"])
-def test_needles_are_planted_once_in_a_chunk_of_their_own_ref(style: str) -> None:
-    doc = build_document(_spec(style, budget=150, needles=("canary", "chess")))
-    assert [n.key for n in doc.needles] == ["canary", "chess"]
-    chunks = document_chunks(doc)
-    for needle in doc.needles:
-        holding = [c for c in chunks if needle.phrase.lower() in c.text.lower()]
-        assert len(holding) == 1
-        chunk = holding[0]
-        assert chunk.ref == needle.ref
-        offset = chunk.text.lower().index(needle.phrase.lower())
-        assert chunk.page_at(offset) == needle.page
-
-
-@pytest.mark.unit
 def test_every_needle_is_planted_once_per_corpus() -> None:
     planted = [n for spec in plan_corpus(SMALL) for n in build_document(spec).needles]
     assert sorted(n.key for n in planted) == sorted(n.key for n in NEEDLES)
@@ -155,103 +65,3 @@ def test_chunks_are_distinct() -> None:
     assert len({c.id for c in chunks}) == len(chunks)
     texts = [c.embedding_text() for c in chunks]
     assert len(set(texts)) >= 0.99 * len(texts)
-
-
-@pytest.mark.unit
-def test_pdf_text_is_the_laid_out_text(tmp_path: Path) -> None:
-    """What makes `scale embed` (no PDFs) produce the texts `handbook ingest` embeds."""
-    for style in ("rules", "framework"):
-        doc = build_document(_spec(style, budget=80))
-        path = tmp_path / f"{style}.pdf"
-        render_pdf(doc, path)
-        assert pdf_page_texts(path) == doc.page_texts()
-
-
-@pytest.mark.unit
-def test_vector_table_round_trip_is_close(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
-    texts = [f"passage number {i} about visits and letters" for i in range(50)]
-    vectors = fake_embedder.encode(texts)
-    table = VectorTable.from_vectors([text_key(t) for t in texts], vectors, {"model": "fake"})
-    path = tmp_path / "vectors.npz"
-    table.save(path)
-    loaded = VectorTable.load(path)
-    assert len(loaded) == 50 and loaded.meta["model"] == "fake" and loaded.q.dtype == np.int8
-    for text, vector in zip(texts, vectors, strict=True):
-        got = loaded.get(text_key(text))
-        assert got is not None and float(got @ vector) > 0.999
-    assert loaded.get(text_key("not in the table")) is None
-    merged = loaded.merged(VectorTable.from_vectors([text_key("extra")], fake_embedder.encode(["extra"])))
-    assert len(merged) == 51
-
-
-@pytest.mark.unit
-def test_table_embedder_uses_the_table_and_fills_misses() -> None:
-    known = ["first passage", "second passage"]
-    table = VectorTable.from_vectors([text_key(t) for t in known], hash_vectors(known))
-    embedder = TableEmbedder("/models/real", table, hash_misses=True)
-    out = embedder.encode([known[1], "a text not in the table", known[0]])
-    assert (embedder.hits, embedder.misses) == (2, 1)
-    assert out.shape == (3, 384)
-    assert float(out[0] @ hash_vectors([known[1]])[0]) > 0.999
-    assert float(out[1] @ hash_vectors(["a text not in the table"])[0]) > 0.999
-    assert embedder.model_path == "/models/real"  # the index records the model that embeds questions
-
-
-@pytest.mark.unit
-def test_parse_sizes() -> None:
-    assert parse_sizes("1000, 10k,100_000") == [1000, 10000, 100000]
-    for bad in ("", "ten", "10"):
-        with pytest.raises(ValueError):
-            parse_sizes(bad)
-
-
-@pytest.mark.unit
-def test_report_table_and_plot(tmp_path: Path) -> None:
-    def result(chunks: int, p50: float) -> SizeResult:
-        app = {
-            "latency_ms": {"p50": p50, "p95": p50 * 2},
-            "rss_mb": 600.0,
-            "peak_rss_mb": 650.0,
-            "needles_cited": 6,
-            "needles_total": 6,
-        }
-        pair = [{"needles_cited": 6, "needles_total": 6, "latency_ms": {"p50": p50 * 1.5}}] * 2
-        return SizeResult(chunks, 5, 200, chunks, 1.0, 2.0, chunks, "model", 0, chunks, app, pair, 150.0, True, True)
-
-    results = [result(1000, 40.0), result(10000, 60.0)]
-    table = markdown_table(results)
-    assert table.count("\n") == 4 and "| 6/6, 6/6; same as one process; p50 60/60 ms |" in table
-    paths = scale.write_outputs(results, tmp_path, {"sizes": [1000, 10000]})
-    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
-    assert json.loads(paths[0].read_text())["results"][1]["chunks"] == 10000
-
-
-@pytest.mark.integration
-def test_tiny_corpus_ingests_and_the_retriever_finds_every_needle(
-    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from assistant.retrieval import HybridRetriever
-    from ingest.index_store import IndexSnapshot
-    from ingest.pipeline import Ingestor
-
-    info = generate_corpus(tmp_path / "corpus", 300)
-    # The vectors `scale embed` would compute (here with the fake model) cover every chunk ingest embeds.
-    monkeypatch.setattr(scale, "Embedder", lambda model, device, batch_size, backend: fake_embedder)
-    texts = tmp_path / "texts.jsonl.gz"  # as for a GPU machine without the ingest package's dependencies
-    scale.write_texts(texts, scale.corpus_texts([300]), scale.corpus_meta(7))
-    meta, groups = scale.read_texts(texts)
-    assert meta["seed"] == 7 and [g.size for g in groups] == [300]
-    table = scale.embed_vectors(groups, fake_embedder.model_path, tmp_path / "v.npz", echo=lambda _: None)
-    embedder = TableEmbedder(fake_embedder.model_path, table, hash_misses=True)
-    report = Ingestor(tmp_path / "index", embedder, manifest=Manifest.load(Path(info.manifest)), progress=False).run(
-        [Path(info.pdf_dir)]
-    )
-    assert report.switched and not report.failed
-    assert embedder.misses == 0 and embedder.hits == report.total_chunks
-
-    snapshot = IndexSnapshot.open(tmp_path / "index")
-    retriever = HybridRetriever.build(snapshot, fake_embedder)  # type: ignore[arg-type]
-    for needle in info.needles:
-        top = retriever.search(needle.question, k=3).hits[0].chunk
-        assert (top.doc_id, top.ref) == (needle.doc_id, needle.ref), needle.key
-        assert needle.phrase.lower() in top.text.lower()

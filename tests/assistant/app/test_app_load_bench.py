@@ -1,4 +1,5 @@
-"""Load benchmark: 20 concurrent chat sessions against one live app. Prints figures; asserts only that none failed."""
+"""Load benchmark: 20 concurrent chat sessions against one live app (the load tool is evals/bench/load.py).
+Prints figures; asserts only that none failed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_twenty_concurrent_sessions(live_app: LiveApp, capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.app.loadbench import run_load
+    from evals.bench.load import run_load
 
     live_app.running.warm.get(900)  # the cold start is measured elsewhere; this is answering under load
     report = run_load(live_app.url, sessions=20)

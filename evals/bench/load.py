@@ -1,10 +1,12 @@
 """Load benchmark: concurrent gradio_client sessions against one app; prints latency percentiles and errors.
 
-    python -m assistant.app.loadbench --url http://127.0.0.1:7860/ --sessions 20
-    python -m assistant.app.loadbench --start --sessions 20   # starts its own server first
+    python -m evals.bench.load --url http://127.0.0.1:7860/ --sessions 20
+    python -m evals.bench.load --start --sessions 20   # starts its own server first
 
 Each session is one browser-like conversation: a question and a follow-up through the
 chat endpoint (`/chat`, the same handler as the Ask button). Figures only: no pass/fail.
+`handbook bench --load N` runs the same sessions against the server it started.
+Percentiles are evals/stats.py's (linear interpolation), as in every other report.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+from evals.stats import percentile
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +45,25 @@ class LoadReport:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
-    def percentile(self, values: Sequence[float], q: float) -> float:
-        if not values:
-            return float("nan")
-        ordered = sorted(values)
-        index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))  # nearest rank
-        return ordered[index]
-
     def summary(self) -> str:
         lat = self.latencies_s
         lines = [
             f"sessions {self.sessions}, requests answered {len(lat)}, errors {len(self.errors)}, "
             f"wall {self.wall_s:.1f} s",
-            f"answer latency  p50 {self.percentile(lat, 50):.2f} s  p95 {self.percentile(lat, 95):.2f} s  "
+            f"answer latency  p50 {_or_nan(lat, 50):.2f} s  p95 {_or_nan(lat, 95):.2f} s  "
             f"max {max(lat, default=float('nan')):.2f} s  mean {statistics.fmean(lat) if lat else float('nan'):.2f} s",
-            f"connect (Client)  p50 {self.percentile(self.connect_s, 50):.2f} s  "
-            f"p95 {self.percentile(self.connect_s, 95):.2f} s",
-            f"first answer per session (connect + question)  p50 {self.percentile(self.first_answer_s, 50):.2f} s  "
-            f"p95 {self.percentile(self.first_answer_s, 95):.2f} s",
+            f"connect (Client)  p50 {_or_nan(self.connect_s, 50):.2f} s  p95 {_or_nan(self.connect_s, 95):.2f} s",
+            f"first answer per session (connect + question)  p50 {_or_nan(self.first_answer_s, 50):.2f} s  "
+            f"p95 {_or_nan(self.first_answer_s, 95):.2f} s",
             f"throughput {len(lat) / self.wall_s if self.wall_s else float('nan'):.2f} answers/s",
         ]
         lines += [f"error: {e}" for e in self.errors[:10]]
         return "\n".join(lines)
+
+
+def _or_nan(values: Sequence[float], q: float) -> float:
+    """evals/stats.py's percentile; NaN (printed "nan") for a series with no value."""
+    return percentile(values, q) if values else float("nan")
 
 
 def run_load(url: str, sessions: int = 20, questions: Sequence[str] = QUESTIONS, follow_up: bool = True) -> LoadReport:
@@ -106,7 +107,9 @@ def run_load(url: str, sessions: int = 20, questions: Sequence[str] = QUESTIONS,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.bench.load", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     parser.add_argument("--url", help="A running app (e.g. http://127.0.0.1:7860/).")
     parser.add_argument("--start", action="store_true", help="Start an app on a free port and wait for its warm-up.")
     parser.add_argument("--sessions", type=int, default=20)

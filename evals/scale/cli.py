@@ -1,4 +1,4 @@
-"""The `handbook scale` commands; the work is in evals/scale.py (no typer there: `python -m evals.scale embed`)."""
+"""The `handbook scale` commands (typer); the work is in the modules beside this one, which know no typer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-# Only typer here: evals/scale.py (numpy, the models) loads inside the commands, so `handbook --help` stays fast.
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / ".cache" / "scale"
+# Only typer here: the rest of evals/scale/ (numpy, the models) loads inside the commands (`handbook --help` fast).
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / ".cache" / "scale"
 DEFAULT_SIZES = "1000,10000,100000"
 
 
@@ -61,7 +61,9 @@ def scale_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Generate, ingest and measure each corpus size; print a Markdown table; write JSON and a plot."""
-    from evals.scale import ScaleOptions, markdown_table, parse_sizes, run_scale
+    from evals.scale.harness import run_scale
+    from evals.scale.records import ScaleOptions, parse_sizes
+    from evals.scale.report import markdown_table
 
     if ctx.invoked_subcommand is not None:
         return
@@ -110,7 +112,8 @@ def embed_command(
     ] = False,
 ) -> None:
     """Embed the chunk texts of the synthetic corpora; print throughput (chunks/s); write int8 vectors."""
-    from evals.scale import corpus_meta, corpus_texts, embed_vectors, parse_sizes, read_texts
+    from evals.scale.embed import corpus_meta, corpus_texts, embed_vectors, read_texts
+    from evals.scale.records import parse_sizes
     from ingest.settings import default_model_path
 
     model_path = model or default_model_path()
