@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.answerability import Evidence
-
-SOURCES_HEADING = "\n\nSources:\n"  # between an answer's text and its numbered sources
+from assistant.render import SOURCES_HEADING as SOURCES_HEADING  # where an answer's source list begins
+from assistant.render import citation_label
+from ingest.records import DocumentFormat
 
 
 class Turn(BaseModel):
@@ -23,12 +24,24 @@ class Citation(BaseModel):
     n: int
     doc: str
     title: str
-    ref: str
-    pages: list[int]
+    ref: str  # the numbered unit: "Rule 58", "3.2" ("" for unnumbered prose)
+    pages: list[int] = Field(default_factory=list)  # a PDF's pages; empty for a flow document
     quote: str
     suspicious: bool = False  # the quote contains text addressed to an AI system (assistant.injection)
     cut_before: bool = False  # the quote leaves out words of its rule or paragraph before it ("… " when shown)
     cut_after: bool = False  # ... after it (" …")
+    section: str = ""  # the innermost heading above the quote (for every format)
+    paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
+    format: DocumentFormat = "pdf"
+
+    @property
+    def paged(self) -> bool:
+        return self.format == "pdf"
+
+    @property
+    def locations(self) -> list[int]:
+        """The numbered locations the quote is verified against: pages of a PDF, paragraphs otherwise."""
+        return self.pages if self.paged else self.paragraphs
 
     def shown(self) -> str:
         """The quote as displayed: verbatim, with "…" where words of its unit were left out."""
@@ -37,24 +50,44 @@ class Citation(BaseModel):
         return f"{before}{self.quote}{after}"
 
     def label(self) -> str:
-        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20`"""
-        parts = [self.title]
-        if self.ref:
-            parts.append(self.ref)
-        parts.append(page_label(self.pages))
-        return ", ".join(parts)
+        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20` / `Knife Policy, 3. Knife control, 3.2, ¶ 14`"""
+        return citation_label(self.title, self.ref, self.locations, paged=self.paged, section=self.section)
 
 
 class Passage(BaseModel):
     doc: str
     title: str
-    pages: list[int]
+    pages: list[int]  # a PDF's pages; empty for a flow document
     ref: str
     score: float
     text: str
     dense: float = 0.0
     lexical: float = 0.0
-    heading: str = ""
+    heading: str = ""  # the heading path, outermost first, joined with " > "
+    section: str = ""  # the innermost heading
+    paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
+    format: DocumentFormat = "pdf"
+
+    @property
+    def paged(self) -> bool:
+        return self.format == "pdf"
+
+    @property
+    def locations(self) -> list[int]:
+        return self.pages if self.paged else self.paragraphs
+
+    def label(self) -> str:
+        return citation_label(self.title, self.ref, self.locations, paged=self.paged, section=self.section)
+
+
+def location_fields(fmt: DocumentFormat, numbers: list[int]) -> dict[str, Any]:
+    """`format`, `pages` and `paragraphs` of a Citation or Passage at stored location `numbers`.
+
+    The index keeps a flow document's paragraph numbers where a PDF's page numbers are; the
+    records the assistant gives out name them for what they are.
+    """
+    paged = fmt == "pdf"
+    return {"format": fmt, "pages": list(numbers) if paged else [], "paragraphs": [] if paged else list(numbers)}
 
 
 AnswerState = Literal["answered", "closest", "not_covered"]
@@ -105,6 +138,9 @@ class Answer(BaseModel):
                     "title": p.title,
                     "pages": p.pages,
                     "ref": p.ref,
+                    "section": p.section,
+                    "paragraphs": p.paragraphs,
+                    "format": p.format,
                     "score": round(p.score, 6),
                     "text": p.text,
                 }
@@ -119,11 +155,3 @@ class AnswerDelta(BaseModel):
     """A checked sentence of a generated answer, passed on while the rest is still being written."""
 
     text: str
-
-
-def page_label(pages: list[int]) -> str:
-    if not pages:
-        return ""
-    if len(pages) == 1 or pages[0] == pages[-1]:
-        return f"p. {pages[0]}"
-    return f"pp. {pages[0]}\u2013{pages[-1]}"

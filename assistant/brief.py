@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -14,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from assistant.answer import page_label
 from assistant.chain import check_question
+from assistant.render import SOURCES, citation_label, docx_text, md_blockquote, md_escape
 from assistant.retrieval import SearchFilter
-from ingest.records import PageSpan, RefSpan
+from ingest.records import DocumentFormat, PageSpan, RefSpan
 from ingest.textnorm import normalize_for_match
 
 if TYPE_CHECKING:
@@ -34,21 +33,33 @@ class BriefPassage(BaseModel):
     doc: str
     title: str  # the document's short title, as citations print it
     ref: str
-    pages: list[int]
+    pages: list[int]  # the pages of a PDF; the paragraphs of a flow document (as the index stores them)
     text: str
     score: float
+    section: str = ""  # the innermost heading
+    format: DocumentFormat = "pdf"  # for a flow document (DOCX, HTML, Markdown), `pages` are its paragraphs
     # Where numbered units and pages start inside `text`, so that one sentence can be
     # cited to its own rule and page rather than to the passage's range.
     ref_spans: list[RefSpan] = Field(default_factory=list)
     page_spans: list[PageSpan] = Field(default_factory=list)
 
+    @property
+    def paged(self) -> bool:
+        return self.format == "pdf"
+
     def citation(self) -> str:
-        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20`"""
-        return citation_label(self.title, self.ref, self.pages)
+        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20` (or, for a flow document, `..., 3.2, ¶ 14`)"""
+        return self.where(self.title)
 
     def citation_at(self, start: int, end: int) -> str:
         """The citation of `text[start:end]`: its own numbered unit and pages when the spans say so."""
-        return citation_label(self.title, self.ref_at(start), self.pages_at(start, end))
+        return citation_label(
+            self.title, self.ref_at(start), self.pages_at(start, end), paged=self.paged, section=self.section
+        )
+
+    def where(self, title: str = "") -> str:
+        """The passage's label with `title` ("" leaves it out: section, ref and location only)."""
+        return citation_label(title, self.ref, self.pages, paged=self.paged, section=self.section)
 
     def ref_at(self, offset: int) -> str:
         # Same rule as ingest.records.Chunk.ref_at, which the answer composer cites with.
@@ -109,7 +120,7 @@ class TopicBrief(BaseModel):
             lines += [f"## {md_escape(document.title)} ({md_escape(document.kind or 'document')})", ""]
             for passage in document.passages:
                 lines += [md_blockquote(passage.text), ">", f"> \u2014 **{md_escape(passage.citation())}**", ""]
-        lines += ["## Sources", ""]
+        lines += [f"## {SOURCES}", ""]
         for i, (name, where) in enumerate(self._sources(), start=1):
             lines.append(f"{i}. {md_escape(name)}: {md_escape(where)}")
         lines.append("")
@@ -138,7 +149,7 @@ class TopicBrief(BaseModel):
                 cite.paragraph_format.space_after = Pt(12)
                 cite.add_run(docx_text(f"\u2014 {passage.citation()}")).bold = True
         if not self.empty:
-            document.add_heading("Sources", level=1)
+            document.add_heading(SOURCES, level=1)
             for name, where in self._sources():
                 item = document.add_paragraph(style="List Number")
                 item.add_run(docx_text(name)).bold = True
@@ -150,9 +161,7 @@ class TopicBrief(BaseModel):
         out = []
         for doc in self.documents:
             name = doc.short_title or (doc.passages[0].title if doc.passages else "") or doc.title
-            cited = "; ".join(
-                dict.fromkeys(", ".join(x for x in (p.ref, page_label(p.pages)) if x) for p in doc.passages)
-            )
+            cited = "; ".join(dict.fromkeys(p.where() for p in doc.passages))
             full = doc.title if doc.title != name else ""
             where = ", ".join(x for x in (full, doc.kind, f"id {doc.doc}") if x)
             out.append((name, f"{where}. Cited: {cited}" if cited else where))
@@ -205,6 +214,8 @@ class BriefBuilder:
                     score=hit.score,
                     ref_spans=list(chunk.refs),
                     page_spans=list(chunk.pages),
+                    section=chunk.headings[-1] if chunk.headings else "",
+                    format=documents[chunk.doc_id].format if chunk.doc_id in documents else "pdf",
                 )
             )
             taken += 1
@@ -226,44 +237,6 @@ class BriefBuilder:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def citation_label(title: str, ref: str, pages: list[int]) -> str:
-    return ", ".join(x for x in (title, ref, page_label(pages)) if x)
-
-
-# --- rendering helpers, shared with assistant.quiz ---------------------------------------------
-
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|])")
-# Line starts that Markdown would turn into a list, heading or quote: "12. " would even be
-# renumbered, which must never happen to a rule number.
-_MD_LINE_START = re.compile(r"^(\s*)(#|>|[-+*](?=\s)|\d+(?=[.)](?:\s|$)))")
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def md_escape(text: str) -> str:
-    """Text that Markdown renders exactly as written."""
-    lines = [_MD_INLINE.sub(r"\\\1", line) for line in text.split("\n")]
-    return "\n".join(_MD_LINE_START.sub(_escape_line_start, line) for line in lines)
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    indent, marker = match.group(1), match.group(2)
-    if marker[0].isdigit():
-        return indent + marker + "\\"  # "12." -> "12\." (the backslash goes before the dot)
-    return indent + "\\" + marker
-
-
-def md_blockquote(text: str) -> str:
-    """Verbatim text as a Markdown blockquote that keeps the original line breaks."""
-    lines = [line.strip() for line in md_escape(text.strip()).split("\n")]
-    # Two trailing spaces are a hard line break: list items printed on their own lines stay so.
-    return "\n".join(f"> {line}  " if line else ">" for line in lines).rstrip()
-
-
-def docx_text(text: str) -> str:
-    """Drops characters that cannot appear in a .docx (XML 1.0) document."""
-    return _XML_INVALID.sub("", text)
 
 
 def save_atomically(path: Path, save: Callable[[Any], Any]) -> Path:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Answer, AnswerDelta, Passage, Turn
+from assistant.answer import Answer, AnswerDelta, Passage, Turn, location_fields
 from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy, Decision, Reason
 from assistant.compose import ExtractiveComposer
 from assistant.condense import ModelCondenser, QueryCondenser
@@ -216,13 +216,17 @@ class Assistant:
             Passage(
                 doc=h.chunk.doc_id,
                 title=self.titles.get(h.chunk.doc_id, h.chunk.title),
-                pages=list(range(h.chunk.page_start, h.chunk.page_end + 1)),
                 ref=h.chunk.ref,
                 score=h.score,
                 text=h.chunk.text,
                 dense=h.dense,
                 lexical=h.lexical,
                 heading=h.chunk.heading_path,
+                section=h.chunk.headings[-1] if h.chunk.headings else "",
+                **location_fields(
+                    self.verifier.document_format(h.chunk.doc_id),
+                    list(range(h.chunk.page_start, h.chunk.page_end + 1)),
+                ),
             )
             for h in result.hits
         ]
@@ -239,7 +243,7 @@ class Assistant:
                 )
                 reasons = [*decision.reasons, nothing]
                 decision = Decision(state="closest", confidence=decision.confidence, reasons=reasons)
-                text = "\n".join([CLOSEST_CAUTION, *(f"- {_where(p)}" for p in passages[:3])])
+                text = "\n".join([CLOSEST_CAUTION, *(f"- {p.label()}" for p in passages[:3])])
             elif decision.state == "closest":
                 text = f"{CLOSEST_CAUTION}\n\n{text}"
         if decision.state == "not_covered":
@@ -304,7 +308,7 @@ class Assistant:
         lines.append(f"Documents searched: {names}.")
         if passages:
             lines.append("Closest passages:")
-            lines += [f"- {_where(p)}" for p in passages[:3]]
+            lines += [f"- {p.label()}" for p in passages[:3]]
         return "\n".join(lines)
 
 
@@ -343,16 +347,6 @@ def _general_vocabulary() -> frozenset[str] | None:
 
 def _language(lang: str) -> Language:
     return "ru" if lang == "ru" else "kk" if lang == "kk" else "en"
-
-
-def _where(p: Passage) -> str:
-    return ", ".join(x for x in (p.title, p.ref, _pages(p.pages)) if x)
-
-
-def _pages(pages: list[int]) -> str:
-    from assistant.answer import page_label
-
-    return page_label(pages)
 
 
 def _ms(since: float) -> float:

@@ -202,7 +202,7 @@ def index_stats(
         "documents": len(snap.meta.documents),
         "chunks": len(snap.chunks),
         "per_document": {
-            d.id: {"title": d.title, "kind": d.kind, "pages": d.pages, "chunks": d.chunks}
+            d.id: {"title": d.title, "kind": d.kind, "format": d.format, "pages": d.pages, "chunks": d.chunks}
             for d in snap.meta.documents.values()
         },
     }
@@ -215,7 +215,7 @@ def index_stats(
     typer.echo(f"chroma     {where}, collection {snap.meta.chroma.collection}")
     typer.echo(f"documents  {len(snap.meta.documents)}, chunks {len(snap.chunks)}")
     for d in snap.meta.documents.values():
-        typer.echo(f"  {d.id}: {d.pages} pages, {d.chunks} chunks")
+        typer.echo(f"  {d.id}: {d.pages} {'pages' if d.paged else d.format + ' paragraphs'}, {d.chunks} chunks")
 
 
 @index_app.command("remove")
@@ -285,7 +285,7 @@ def _print_answer(answer, show_passages: bool = False, already_shown: str = "") 
     if show_passages and answer.passages:
         console.print("\nPassages retrieved:", style="dim")
         for p in answer.passages:
-            console.print(f"  {p.score:.4f}  {p.title}, {p.ref or '-'}, p. {p.pages[0]}", style="dim", markup=False)
+            console.print(f"  {p.score:.4f}  {p.label()}", style="dim", markup=False)
 
 
 def _stream_answer(assistant_, question: str, show_passages: bool = False, **kwargs):  # type: ignore[no-untyped-def]

@@ -6,8 +6,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from assistant.answer import Citation, page_label
+from assistant.answer import Citation, location_fields
 from assistant.injection import looks_injected
+from assistant.render import SOURCES_HEADING
 from assistant.retrieval import ScoredChunk
 from assistant.verify import QuoteVerifier
 from ingest.lexical import lexical_tokens
@@ -22,20 +23,25 @@ _LIST_INTRO = re.compile(r"[:;]\s*$|\b(?:and|or)\s*$")
 def verified_citation(
     chunk: Chunk, start: int, end: int, n: int, titles: dict[str, str], verifier: QuoteVerifier
 ) -> Citation | None:
-    """A citation quoting chunk.text[start:end], or None when the quote is not on its cited page."""
+    """A citation quoting chunk.text[start:end], or None when the quote is not at its cited location.
+
+    The location is the pages of a PDF, or the paragraphs of a flow document (which the index
+    stores where a PDF's page numbers are); the section is the chunk's innermost heading.
+    """
     quote = chunk.text[start:end].strip()
-    pages = sorted({chunk.page_at(start), chunk.page_at(max(start, end - 1))})
-    pages = list(range(pages[0], pages[-1] + 1))
-    if not verifier.verify(chunk.doc_id, pages, quote):
+    numbers = sorted({chunk.page_at(start), chunk.page_at(max(start, end - 1))})
+    numbers = list(range(numbers[0], numbers[-1] + 1))
+    if not verifier.verify(chunk.doc_id, numbers, quote):
         return None
     return Citation(
         n=n,
         doc=chunk.doc_id,
         title=titles.get(chunk.doc_id, chunk.title),
         ref=chunk.ref_at(start),
-        pages=pages,
         quote=quote,
         suspicious=looks_injected(quote),
+        section=chunk.headings[-1] if chunk.headings else "",
+        **location_fields(verifier.document_format(chunk.doc_id), numbers),
     )
 
 
@@ -143,16 +149,15 @@ class ExtractiveComposer:
                 citations.append(citation)
                 used += len(citation.quote.split())
                 added = True
-                where = ", ".join(p for p in (citation.title, citation.ref, page_label(citation.pages)) if p)
                 before, after = _cut_marks(hit.chunk.text, start, end, boundaries)
                 citation = citation.model_copy(update={"cut_before": bool(before), "cut_after": bool(after)})
                 citations[-1] = citation
-                blocks.append(f"{where}:\n\u201c{citation.shown()}\u201d [{n}]")
+                blocks.append(f"{citation.label()}:\n\u201c{citation.shown()}\u201d [{n}]")
             quoted += added
         if not citations:
             return Composition("", [])
         sources = "\n".join(f"[{c.n}] {c.label()}" for c in citations)
-        return Composition("\n\n".join(blocks) + "\n\nSources:\n" + sources, citations)
+        return Composition("\n\n".join(blocks) + SOURCES_HEADING + sources, citations)
 
     def _select(
         self,

@@ -15,10 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answer import SOURCES_HEADING, Citation, page_label
+from assistant.answer import Citation
 from assistant.citation_check import MARKER, CitationChecker, SentenceCheck, Verdict, split_generated, strip_markers
 from assistant.compose import verified_citation
 from assistant.llm_prompt import NOT_COVERED, PromptPassage, answer_messages, looks_like_instruction, sanitize_passage
+from assistant.render import SOURCES_HEADING, citation_label
 from assistant.retrieval import ScoredChunk
 from assistant.verify import QuoteVerifier
 
@@ -79,7 +80,9 @@ class GeneratedAnswerer:
         """Yields each checked sentence (markers renumbered) as it completes, then one GenerationOutcome."""
         given = list(hits[: self.max_passages])
         # The model sees the sanitised text, so only that can back a sentence.
-        prompt = [PromptPassage(i + 1, _source(h, titles), sanitize_passage(h.chunk.text)) for i, h in enumerate(given)]
+        prompt = [
+            PromptPassage(i + 1, self._source(h, titles), sanitize_passage(h.chunk.text)) for i, h in enumerate(given)
+        ]
         backing = {p.n: p.text for p in prompt}
         progress = _Progress()
         started = time.monotonic()
@@ -176,6 +179,17 @@ class GeneratedAnswerer:
             note = f"{progress.uncited} sentence(s) of the generated answer had no citation and were removed."
         return GenerationOutcome(ok=True, text=f"{body}{SOURCES_HEADING}{sources}", citations=citations, note=note)
 
+    def _source(self, hit: ScoredChunk, titles: dict[str, str]) -> str:
+        """How the prompt names a passage: its label, with the pages (or paragraphs) the whole passage spans."""
+        chunk = hit.chunk
+        return citation_label(
+            titles.get(chunk.doc_id, chunk.title),
+            chunk.ref,
+            list(range(chunk.page_start, chunk.page_end + 1)),
+            paged=self.verifier.document_format(chunk.doc_id) == "pdf",
+            section=chunk.headings[-1] if chunk.headings else "",
+        )
+
     def _quote_span(self, chunk: Any, claims: list[str], prompt_n: int) -> tuple[int, int]:
         """The passage's sentences that back the claims: one run when they sit close together in one unit."""
         spans = [self.checker.best_sentence([claim], chunk.text, looks_like_instruction) for claim in claims]
@@ -203,12 +217,6 @@ def _within_unit(chunk: Any, start: int, end: int) -> tuple[int, int]:
                 return start, ref.offset
             return ref.offset, end
     return start, end
-
-
-def _source(hit: ScoredChunk, titles: dict[str, str]) -> str:
-    chunk = hit.chunk
-    pages = list(range(chunk.page_start, chunk.page_end + 1))
-    return ", ".join(x for x in (titles.get(chunk.doc_id, chunk.title), chunk.ref, page_label(pages)) if x)
 
 
 def _not_covered(text: str) -> bool:

@@ -19,7 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.brief import BriefPassage, TopicBrief, docx_text, md_escape, save_atomically
+from assistant.brief import BriefPassage, TopicBrief, save_atomically
+from assistant.render import docx_text, md_escape
 from ingest.lexical import STOPWORDS, lexical_tokens
 from ingest.sentences import sentence_spans
 

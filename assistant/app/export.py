@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from assistant.answer import Answer, page_label
+from assistant.answer import Answer
 from assistant.injection import SUSPICIOUS_NOTE
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
+from assistant.render import SOURCES, md_escape
 
 
 @dataclass
@@ -26,11 +24,6 @@ class Exchange:
     notice: str = ""
 
 
-def md_escape(text: str) -> str:
-    """Document text shown as Markdown: no emphasis, links, HTML or LaTeX from the PDF's characters."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 def _quote_block(text: str) -> str:
     return "\n".join("> " + md_escape(line) if line.strip() else ">" for line in text.splitlines())
 
@@ -38,12 +31,13 @@ def _quote_block(text: str) -> str:
 def conversation_markdown(
     exchanges: Sequence[Exchange], title: str = "Handbook Assistant conversation", exported: datetime | None = None
 ) -> str:
-    """The conversation, question by question, with each answer's citations (document, ref, pages, quote)."""
+    """The conversation, question by question, with each answer's citations (document, ref, location, quote)."""
     when = (exported or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# {title}",
         "",
-        f"Exported {when}. Quotes are verbatim from the indexed documents; check the cited page before acting on them.",
+        f"Exported {when}. Quotes are verbatim from the indexed documents; "
+        "check the cited page or paragraph before acting on them.",
     ]
     for i, ex in enumerate(exchanges, 1):
         lines += ["", f"## {i}. {md_escape(ex.question)}", ""]
@@ -67,11 +61,10 @@ def conversation_markdown(
             ]
         for c in answer.citations:
             lines += [_quote_block(f"\u201c{c.quote}\u201d [{c.n}]"), ""]
-        lines += ["**Sources**", ""]
+        lines += [f"**{SOURCES}**", ""]
         for c in answer.citations:
-            where = ", ".join(part for part in (c.title, c.ref, page_label(c.pages)) if part)
             flag = f" {SUSPICIOUS_NOTE}" if c.suspicious else ""
-            lines.append(f"{c.n}. {md_escape(where)} (document `{c.doc}`){flag}")
+            lines.append(f"{c.n}. {md_escape(c.label())} (document `{c.doc}`){flag}")
         searched = ", ".join(f"`{d}`" for d in answer.documents_searched)
         if searched:
             lines += ["", f"Documents searched: {searched}. Confidence {answer.confidence:.2f}."]

@@ -10,23 +10,25 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import gradio as gr
 from gradio.components import Component
 
-from assistant.answer import Answer, AnswerDelta, Citation, Turn, page_label
+from assistant.answer import Answer, AnswerDelta, Citation, Passage, Turn
 from assistant.answerability import CLOSEST_CAUTION
-from assistant.app.export import Exchange, conversation_markdown, md_escape
+from assistant.app.export import Exchange, conversation_markdown
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.app.guard import RateLimited, RateLimiter
 from assistant.app.i18n import gradio_i18n
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
+from assistant.app.section_view import SectionView
 from assistant.app.warm import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
 from assistant.injection import SUSPICIOUS_NOTE, looks_injected
+from assistant.render import citation_label, md_escape, pages_label
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,9 @@ CSS = """
 .hb-suspicious { color: #b45309; font-size: 0.9em; margin-bottom: 6px; }
 .hb-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .hb-page-passage { white-space: pre-wrap; line-height: 1.5; }
+.hb-section mark { background: #fde68a; color: #111; padding: 0 1px; }
+.hb-section .hb-para { white-space: pre-wrap; line-height: 1.5; margin: 0 0 8px 0; }
+.hb-section .hb-para-n { font-size: 0.8em; color: var(--body-text-color-subdued); }
 """
 
 
@@ -125,10 +130,18 @@ class Source:
     passage: str
     quote: str  # the verbatim quote to highlight; "" for a passage that was not quoted
     suspicious: bool = False  # contains text addressed to an AI system (assistant.injection)
+    section: str = ""  # the innermost heading
+    paragraphs: list[int] = field(default_factory=list)  # a flow document's (DOCX, HTML, Markdown); no pages
+    around: list[int] = field(default_factory=list)  # the paragraphs of the whole passage, for the section view
+
+    @property
+    def paged(self) -> bool:
+        return not self.paragraphs
 
     def label(self) -> str:
         head = f"[{self.key[1:]}]" if self.key.startswith("c") else "(related)"
-        return ", ".join(p for p in (f"{head} {self.title}", self.ref, page_label(self.pages)) if p)
+        locations = self.pages or self.paragraphs
+        return citation_label(f"{head} {self.title}", self.ref, locations, paged=self.paged, section=self.section)
 
 
 def answer_sources(answer: Answer) -> list[Source]:
@@ -136,25 +149,42 @@ def answer_sources(answer: Answer) -> list[Source]:
     if answer.citations:
         return [_citation_source(answer, c) for c in answer.citations]
     return [
-        Source(f"p{i}", p.doc, p.title, p.ref, p.pages, p.text, "", looks_injected(p.text))
+        Source(
+            f"p{i}",
+            p.doc,
+            p.title,
+            p.ref,
+            p.pages,
+            p.text,
+            "",
+            looks_injected(p.text),
+            section=p.section,
+            paragraphs=p.paragraphs,
+            around=p.paragraphs,
+        )
         for i, p in enumerate(answer.passages[:3], 1)
     ]
 
 
 def _citation_source(answer: Answer, citation: Citation) -> Source:
-    passage = next((p.text for p in answer.passages if p.doc == citation.doc and citation.quote in p.text), None)
+    passage: Passage | None = next(
+        (p for p in answer.passages if p.doc == citation.doc and citation.quote in p.text), None
+    )
     if passage is None:  # e.g. whitespace differs: match ignoring it
         pattern = _loose_pattern(citation.quote)
-        passage = next((p.text for p in answer.passages if p.doc == citation.doc and pattern.search(p.text)), None)
+        passage = next((p for p in answer.passages if p.doc == citation.doc and pattern.search(p.text)), None)
     return Source(
         f"c{citation.n}",
         citation.doc,
         citation.title,
         citation.ref,
         citation.pages,
-        passage or citation.quote,
+        passage.text if passage else citation.quote,
         citation.quote,
         citation.suspicious,
+        section=citation.section,
+        paragraphs=citation.paragraphs,
+        around=passage.paragraphs if passage else citation.paragraphs,
     )
 
 
@@ -198,7 +228,7 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
     elif closest:
         parts.append(f'<p class="hb-note hb-caution">\u26a0\ufe0f {html.escape(CLOSEST_CAUTION)}</p>')
     for s in sources:
-        first = s.pages[0] if s.pages else 1
+        first = (s.pages or s.paragraphs or [1])[0]
         meta = " · ".join(html.escape(x) for x in (kinds.get(s.doc, ""), s.doc) if x)
         head = html.escape(", ".join(x for x in (s.label(),) if x))
         parts.append(
@@ -207,9 +237,13 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             f'<div class="hb-card-meta">{meta}</div>'
             + (f'<div class="hb-suspicious">{html.escape(SUSPICIOUS_NOTE)}</div>' if s.suspicious else "")
             + f'<div class="hb-passage">{highlight(s.passage, s.quote)}</div>'
-            + f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
-            f"Open the PDF at {page_label(s.pages)}</a>"
-            "</div>"
+            + (
+                f'<a href="{pdf_link(s.doc, first)}" target="_blank" rel="noopener">'
+                f"Open the PDF at {pages_label(s.pages)}</a>"
+                if s.paged
+                else ""  # a flow document: "Open a source" shows its located section
+            )
+            + "</div>"
         )
     parts.append('<p class="hb-note">Choose a source under “Open a source” to see the printed page.</p>')
     return "\n".join(parts)
@@ -462,8 +496,13 @@ class HandbookApp:
         source = self._find_source(choice, exchanges or [])
         if source is None:
             return self._shown(None, '<p class="hb-note">Ask a question, then choose one of its sources.</p>')
+        if not source.paged:  # DOCX, HTML, Markdown: no page image; the located section as HTML
+            view = SectionView(self.warm.get(WARM_WAIT_S).snapshot)
+            cited = (source.doc, source.label(), source.section, source.paragraphs, source.quote, source.around)
+            return self._shown(None, view.html(*cited))
         page = source.pages[0] if source.pages else 1
-        link = f'<a href="{pdf_link(source.doc, page)}" target="_blank" rel="noopener">Open the PDF at p. {page}</a>'
+        at = pages_label([page])
+        link = f'<a href="{pdf_link(source.doc, page)}" target="_blank" rel="noopener">Open the PDF at {at}</a>'
         head = f"<h4>{html.escape(source.label())}</h4>"
         passage = f'<div class="hb-page-passage">{highlight(source.passage, source.quote)}</div>'
         try:

@@ -144,10 +144,13 @@ def test_json_shape(assistant_: Assistant) -> None:
     data: dict[str, Any] = assistant_.ask("refuses to be searched").to_json_dict()
     assert {"question", "answer", "refused", "state", "reasons", "citations", "passages", "timings_ms"} <= set(data)
     assert (data["state"], data["refused"]) == ("answered", False)
-    assert {"n", "doc", "title", "ref", "pages", "quote", "suspicious", "cut_before", "cut_after"} == set(
-        data["citations"][0]
-    )
-    assert {"doc", "pages", "ref", "score", "text"} <= set(data["passages"][0])
+    citation = data["citations"][0]
+    assert set(citation) == {
+        *("n", "doc", "title", "ref", "pages", "quote", "suspicious", "cut_before", "cut_after"),
+        *("section", "paragraphs", "format"),  # where the quote is in a document with or without pages
+    }
+    assert (citation["format"], citation["paragraphs"]) == ("pdf", []) and citation["pages"]
+    assert {"doc", "pages", "ref", "score", "text", "section", "paragraphs", "format"} <= set(data["passages"][0])
     assert "total" in data["timings_ms"]
 
 

@@ -45,6 +45,9 @@ class _AcceptAll:
     def verify(self, doc_id: str, pages: list[int], quote: str) -> bool:
         return True
 
+    def document_format(self, doc_id: str) -> str:
+        return "pdf"
+
 
 def _hit(doc: str, text: str, score: float) -> object:
     from assistant.retrieval import ScoredChunk
