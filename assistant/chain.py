@@ -22,12 +22,12 @@ from assistant.generate import GeneratedAnswerer, GenerationOutcome
 from assistant.glossary import Glossary
 from assistant.language import Language, quoted_in_document_language
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
+from assistant.settings import Settings
 from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
 from ingest.encoders import MINILM, TextEncoder, build_encoders
 from ingest.index_store import IndexSnapshot
 from ingest.lexical import lexical_tokens
-from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -107,22 +107,23 @@ class Assistant:
     ) -> Assistant:
         """The assistant the settings describe; `embedder` (MiniLM) or `encoders` (by model id) reuse loaded models."""
         settings = settings or Settings()
-        snapshot = IndexSnapshot.open(settings.index_dir)
-        glossary = Glossary.load(settings.glossary_path) if settings.glossary_path.exists() else None
+        snapshot = IndexSnapshot.open(settings.ingest.index_dir)
+        glossary_path = settings.ingest.glossary_path
+        glossary = Glossary.load(glossary_path) if glossary_path.exists() else None
         retriever = build_retriever(settings, snapshot, glossary, embedder, encoders)
         answerability = (
             AnswerabilityPolicy()
-            if settings.answer_threshold is None
-            else AnswerabilityPolicy(answer_threshold=settings.answer_threshold)
+            if settings.answer.answer_threshold is None
+            else AnswerabilityPolicy(answer_threshold=settings.answer.answer_threshold)
         )
         assistant = cls(
             retriever,
             answerability=answerability,
-            top_k=settings.top_k,
+            top_k=settings.answer.top_k,
             glossary=glossary,
             vocabulary=_general_vocabulary(),
         )
-        if settings.llm:
+        if settings.llm.backend:
             assistant.use_language_model(settings)
         return assistant
 
@@ -131,20 +132,21 @@ class Assistant:
         from assistant.citation_check import DEFAULT_SUPPORT_THRESHOLD, CitationChecker
         from assistant.llm import LLMSpec, build_chat_model, options_from
 
-        spec = LLMSpec.parse(settings.llm)
-        chat_model = build_chat_model(spec, options_from(settings))
+        spec = LLMSpec.parse(settings.llm.backend)
+        chat_model = build_chat_model(spec, options_from(settings.llm))
         idf = self.retriever.idf()
-        threshold = settings.support_threshold if settings.support_threshold is not None else DEFAULT_SUPPORT_THRESHOLD
+        configured = settings.answer.support_threshold
+        threshold = configured if configured is not None else DEFAULT_SUPPORT_THRESHOLD
         checker = CitationChecker(self.retriever.embedder.encode, idf, threshold=threshold)
         self.generator = GeneratedAnswerer(
             chat_model,
             checker,
             self.verifier,
             spec.label(),
-            timeout_s=settings.llm_timeout_s,
-            max_retries=settings.llm_max_retries,
+            timeout_s=settings.llm.timeout_s,
+            max_retries=settings.llm.max_retries,
         )
-        if settings.llm_condense:
+        if settings.llm.condense:
             self.condenser = ModelCondenser(chat_model, idf)
 
     def documents(self) -> list[dict[str, Any]]:
@@ -324,7 +326,7 @@ def build_retriever(
     `embedder` replaces the MiniLM encoder; `reuse` holds already loaded encoders by model id.
     """
     model_path = snapshot.meta.model_path if Path(snapshot.meta.model_path).exists() else None
-    encoders = build_encoders(settings, model_path)
+    encoders = build_encoders(settings.ingest, model_path)
     for model_id, encoder in (reuse or {}).items():
         if model_id in encoders:
             encoders[model_id] = encoder

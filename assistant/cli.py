@@ -13,8 +13,9 @@ import typer
 import assistant  # noqa: F401  (sets the offline environment first)
 
 if TYPE_CHECKING:
+    from assistant.settings import Settings
     from ingest.pipeline import Ingestor, IngestReport
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
 # Plain help text: rich-formatted help costs ~0.8 s of imports on every `--help`.
 app = typer.Typer(
@@ -35,11 +36,11 @@ IndexOpt = Annotated[
 
 def _settings(index: Path | None = None) -> Settings:
     # pydantic-settings takes ~0.5 s to import: only commands that run pay for it, not --help.
-    from ingest.settings import Settings
+    from assistant.settings import Settings
 
     settings = Settings()
     if index is not None:
-        settings.index_dir = index
+        settings.ingest.index_dir = index
     return settings
 
 
@@ -86,11 +87,11 @@ def corpus_fetch(
 
     settings = _settings()
     try:
-        manifest = Manifest.load(settings.manifest_path)
+        manifest = Manifest.load(settings.ingest.manifest_path)
     except ManifestError as exc:
         raise _fail(str(exc)) from None
-    mirror = from_dir or settings.mirror_dir or default_mirror(Path(__file__).resolve().parent.parent)
-    fetcher = CorpusFetcher(manifest.documents, dest or settings.corpus_dir, mirror, allow_download=not offline)
+    mirror = from_dir or settings.ingest.mirror_dir or default_mirror(Path(__file__).resolve().parent.parent)
+    fetcher = CorpusFetcher(manifest.documents, dest or settings.ingest.corpus_dir, mirror, allow_download=not offline)
     report = fetcher.fetch()
     for result in report.results:
         typer.echo(f"{result.status:>17}  {result.id}" + (f"  ({result.message})" if result.message else ""))
@@ -100,7 +101,7 @@ def corpus_fetch(
         raise typer.Exit(1)
 
 
-def _ingestor(settings: Settings, quiet: bool) -> Ingestor:
+def _ingestor(settings: IngestSettings, quiet: bool) -> Ingestor:
     from ingest.chunking import Chunker
     from ingest.corpus_manifest import Manifest, ManifestError
     from ingest.encoders import MINILM, EncoderError, build_encoders
@@ -142,13 +143,13 @@ def ingest(
 ) -> None:
     """Add or update documents in the index (chunks, vectors, BM25); other indexed documents stay unless --prune."""
     settings = _settings(index)
-    sources = paths or [settings.corpus_dir]
-    ingestor = _ingestor(settings, quiet)
+    sources = paths or [settings.ingest.corpus_dir]
+    ingestor = _ingestor(settings.ingest, quiet)
     try:
         report = ingestor.run(sources, prune=prune)
     except KeyboardInterrupt:
         raise _fail("interrupted; the previous index is unchanged", 130) from None
-    _print_ingest_report(report, settings.index_dir)
+    _print_ingest_report(report, settings.ingest.index_dir)
     if report.failed:
         raise typer.Exit(1)
 
@@ -189,11 +190,11 @@ def index_stats(
 
     settings = _settings(index)
     try:
-        snap = IndexSnapshot.open(settings.index_dir)
+        snap = IndexSnapshot.open(settings.ingest.index_dir)
     except IndexMissingError as exc:
         raise _fail(str(exc)) from None
     stats = {
-        "index": str(settings.index_dir),
+        "index": str(settings.ingest.index_dir),
         "generation": snap.meta.generation,
         "created": snap.meta.created,
         "model": snap.meta.model,
@@ -229,12 +230,12 @@ def index_remove(
 
     settings = _settings(index)
     try:
-        report = _ingestor(settings, quiet=True).remove(doc_ids)
+        report = _ingestor(settings.ingest, quiet=True).remove(doc_ids)
     except (IndexMissingError, RemoveError) as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; the previous index is unchanged", 130) from None
-    _print_ingest_report(report, settings.index_dir)
+    _print_ingest_report(report, settings.ingest.index_dir)
 
 
 def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore[no-untyped-def]
@@ -245,10 +246,10 @@ def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore
 
     settings = _settings(index)
     if llm is not None:
-        settings.llm = llm
+        settings.llm.backend = llm
     try:
-        if settings.llm:
-            LLMSpec.parse(settings.llm)  # a bad setting fails before the index and models load
+        if settings.llm.backend:
+            LLMSpec.parse(settings.llm.backend)  # a bad setting fails before the index and models load
         return Assistant.from_settings(settings)
     except IndexMissingError as exc:
         raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
@@ -404,7 +405,7 @@ def serve(
             raise _fail(f"{option}: {tls_file} is not a file", 2)
     if not is_loopback(host):
         try:
-            login_on = bool(load_auth(settings))
+            login_on = bool(load_auth(settings.app))
         except AuthConfigError as exc:
             raise _fail(str(exc), 2) from None
         if login_on and ssl_certfile is None:
@@ -450,7 +451,7 @@ def feedback_export(
 
     from assistant.app.feedback import CSV_COLUMNS, FeedbackStore
 
-    path = db or _settings().feedback_db
+    path = db or _settings().app.feedback_db
     out = csv_path.open("w", newline="", encoding="utf-8") if csv_path else sys.stdout
     try:
         if path.exists():

@@ -19,11 +19,12 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field, model_validator
 
+from assistant.answer import location_fields
 from assistant.chain import check_question
 from assistant.retrieval import HybridRetriever, ScoredChunk, SearchFilter
+from assistant.settings import Settings
 from ingest.corpus_manifest import DOCUMENT_KINDS
 from ingest.embedding import Embedder
-from ingest.settings import Settings
 
 # Keyword arguments a call may carry; "verbose" is LangChain's own and is passed on to every retriever.
 _CALL_OPTIONS = frozenset({"k", "doc_ids", "kinds"})
@@ -68,7 +69,7 @@ class HandbookRetriever(BaseRetriever):
         settings = settings or Settings()
         # Built through the Assistant so that the model and glossary are chosen in one place only.
         hybrid = Assistant.from_settings(settings, embedder=embedder).retriever
-        return cls(hybrid=hybrid, k=settings.top_k if k is None else k, doc_ids=list(doc_ids), kinds=list(kinds))
+        return cls(hybrid=hybrid, k=settings.answer.top_k if k is None else k, doc_ids=list(doc_ids), kinds=list(kinds))
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
@@ -112,6 +113,7 @@ class HandbookRetriever(BaseRetriever):
         chunk = hit.chunk
         info = self.hybrid.snapshot.meta.documents.get(chunk.doc_id)
         title = (info.short_title or info.title) if info is not None else chunk.title
+        fmt = info.format if info is not None else "pdf"
         return Document(
             id=chunk.id,
             page_content=chunk.text,
@@ -119,9 +121,10 @@ class HandbookRetriever(BaseRetriever):
                 "doc": chunk.doc_id,
                 "title": title,
                 "ref": chunk.ref,
-                "page_start": chunk.page_start,
+                "page_start": chunk.page_start,  # for Word, HTML and Markdown documents: paragraph numbers
                 "page_end": chunk.page_end,
-                "pages": list(range(chunk.page_start, chunk.page_end + 1)),
+                **location_fields(fmt, list(range(chunk.page_start, chunk.page_end + 1))),
+                "section": chunk.headings[-1] if chunk.headings else "",
                 "score": hit.score,
                 "chunk_id": chunk.id,
                 "heading": chunk.heading_path,

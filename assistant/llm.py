@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from assistant.settings import LLMSettings
 
 Provider = Literal["ollama", "openai", "gguf"]
 PROVIDERS: tuple[Provider, ...] = ("ollama", "openai", "gguf")
@@ -67,15 +70,15 @@ class LLMOptions:
     context_tokens: int = 4096  # gguf only: the llama.cpp context window
 
 
-def options_from(settings: Any) -> LLMOptions:
-    """The backend options held in the settings (HANDBOOK_LLM_*)."""
+def options_from(settings: LLMSettings) -> LLMOptions:
+    """The backend options of the LLM settings group (HANDBOOK_LLM_*)."""
     return LLMOptions(
-        timeout_s=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
-        temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens,
-        api_key=settings.llm_api_key,
-        context_tokens=settings.llm_context_tokens,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+        api_key=settings.api_key,
+        context_tokens=settings.context_tokens,
     )
 
 

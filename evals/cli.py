@@ -232,12 +232,12 @@ def _questions(golden: Path, limit: int | None) -> list[GoldenQuestion]:
 
 def _assistant(index: Path | None) -> Assistant:
     from assistant.chain import Assistant
+    from assistant.settings import Settings
     from ingest.index_store import IndexMissingError
-    from ingest.settings import Settings
 
     settings = Settings()
     if index is not None:
-        settings.index_dir = index
+        settings.ingest.index_dir = index
     try:
         return Assistant.from_settings(settings)
     except IndexMissingError as exc:

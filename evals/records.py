@@ -15,7 +15,7 @@ class RetrievedPassage(BaseModel):
     """One retrieved passage, in rank order."""
 
     doc: str
-    pages: list[int]
+    pages: list[int]  # page numbers; for Word, HTML and Markdown documents paragraph numbers
     ref: str = ""
     score: float = 0.0
 
@@ -25,7 +25,7 @@ class CitedQuote(BaseModel):
 
     doc: str
     ref: str = ""
-    pages: list[int]
+    pages: list[int]  # page numbers; for Word, HTML and Markdown documents paragraph numbers
     quote: str
     valid: bool | None = None  # None: not checked
 

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from assistant.render import citation_label
 from evals.metrics import DOCUMENT_BAND, K_VALUES, MISS_K, STAFF_BAND
 from evals.records import Metrics, RetrievedPassage
 from evals.runner import SYSTEM, EvalReport
@@ -59,8 +60,7 @@ def _delta(ours: float | None, other: float | None, key: str) -> str:
 
 
 def _passage(p: RetrievedPassage) -> str:
-    pages = f"p. {p.pages[0]}" if len(p.pages) == 1 else f"pp. {p.pages[0]}–{p.pages[-1]}"
-    return f"{p.doc}, {p.ref + ', ' if p.ref else ''}{pages} ({p.score:.4f})"
+    return f"{citation_label(p.doc, p.ref, p.pages)} ({p.score:.4f})"
 
 
 def render_markdown(report: EvalReport, plots: bool = True) -> str:

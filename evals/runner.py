@@ -315,13 +315,13 @@ class EvalRunner:
 def _from_answer(answer: Answer) -> dict[str, Any]:
     return {
         "retrieved": [
-            RetrievedPassage(doc=p.doc, pages=p.pages, ref=p.ref, score=round(p.score, 6)) for p in answer.passages
+            RetrievedPassage(doc=p.doc, pages=p.locations, ref=p.ref, score=round(p.score, 6)) for p in answer.passages
         ],
         "answer": answer.answer,
         "refused": answer.refused,
         "state": answer.state,
         "reasons": answer.reasons,
-        "citations": [CitedQuote(doc=c.doc, ref=c.ref, pages=c.pages, quote=c.quote) for c in answer.citations],
+        "citations": [CitedQuote(doc=c.doc, ref=c.ref, pages=c.locations, quote=c.quote) for c in answer.citations],
         "confidence": round(answer.confidence, 4),
         "latency_ms": answer.timings_ms.get("total"),
     }

@@ -25,7 +25,7 @@ import numpy as np
 from ingest.embedding import Embedder, PassageVectors
 
 if TYPE_CHECKING:
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def check_e5_available() -> None:
         raise EncoderError(f"{_SETTING}: 'e5' needs a CPU with AVX2 (this one has none); set {_SETTING}=minilm")
 
 
-def build_encoders(settings: Settings, model_path: str | None = None) -> dict[str, TextEncoder]:
+def build_encoders(settings: IngestSettings, model_path: str | None = None) -> dict[str, TextEncoder]:
     """The encoders named by `settings.embedding_models`, by model id; `model_path` overrides MiniLM's folder."""
     names = parse_models(settings.embedding_models)
     encoders: dict[str, TextEncoder] = {

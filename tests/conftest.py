@@ -117,6 +117,7 @@ def built_index(corpus_index: CorpusIndex) -> Path:
 @pytest.fixture(scope="session")
 def corpus_settings(built_index: Path) -> Any:
     """Settings pointing at the session's corpus index."""
-    from ingest.settings import Settings
+    from assistant.settings import Settings
+    from ingest.settings import IngestSettings
 
-    return Settings(index_dir=built_index)
+    return Settings(ingest=IngestSettings(index_dir=built_index))

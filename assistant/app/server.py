@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import assistant  # noqa: F401  (sets the offline environment before gradio is imported)
 from assistant.app.warm import WarmAssistant
+from assistant.settings import AppSettings, Settings
 from ingest.index_store import IndexMeta, current_generation_dir
-from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
@@ -66,7 +66,7 @@ def parse_auth(text: str, source: str = "HANDBOOK_AUTH", separator: str = ",") -
     return pairs
 
 
-def load_auth(settings: Settings) -> list[tuple[str, str]]:
+def load_auth(settings: AppSettings) -> list[tuple[str, str]]:
     """Accounts from HANDBOOK_AUTH and HANDBOOK_AUTH_FILE together; empty means no login."""
     pairs = parse_auth(settings.auth, "HANDBOOK_AUTH") if settings.auth.strip() else []
     if settings.auth_file is not None:
@@ -192,8 +192,8 @@ def launch(
     (default: a private temporary folder, removed on close and at exit).
     """
     settings = settings or Settings()
-    meta = read_documents(settings.index_dir)  # fails fast, before gradio, when there is no index
-    auth_pairs = load_auth(settings)
+    meta = read_documents(settings.ingest.index_dir)  # fails fast, before gradio, when there is no index
+    auth_pairs = load_auth(settings.app)
 
     def default_load() -> Assistant:
         from assistant.chain import Assistant
@@ -205,7 +205,7 @@ def launch(
 
         # Reuse the loaded models (seconds saved on the first question after an ingest); MiniLM only
         # when the new generation was embedded with the same one.
-        same_model = read_documents(settings.index_dir).model_path == previous.snapshot.meta.model_path
+        same_model = read_documents(settings.ingest.index_dir).model_path == previous.snapshot.meta.model_path
         loaded = previous.retriever.encoders()
         if not same_model:
             loaded.pop("minilm", None)
@@ -214,7 +214,7 @@ def launch(
     warm_assistant = WarmAssistant(
         load or default_load,
         warm=warm,
-        index_dir=settings.index_dir,
+        index_dir=settings.ingest.index_dir,
         reload=None if load is not None else default_reload,
         check_interval_s=follow_index_s,
     ).start()
@@ -229,17 +229,17 @@ def launch(
     # gradio copies every file it serves (page images, downloads) into its cache, by default the
     # shared /tmp/gradio: keep those copies in the private folder too. Read when components are made.
     os.environ["GRADIO_TEMP_DIR"] = str(work / "gradio")
-    sources = SourceDocuments(meta.documents, settings.corpus_dir)
+    sources = SourceDocuments(meta.documents, settings.ingest.corpus_dir)
     handbook_app = HandbookApp(
         warm_assistant,
         documents_listing(meta),
-        FeedbackStore(settings.feedback_db),
+        FeedbackStore(settings.app.feedback_db),
         sources,
         PageRenderer(work / "pages"),
         work / "exports",
         answer_concurrency=answer_concurrency,
-        question_limit=RateLimiter(settings.questions_per_minute, "questions"),
-        feedback_limit=RateLimiter(settings.feedback_per_minute, "feedback entries"),
+        question_limit=RateLimiter(settings.app.questions_per_minute, "questions"),
+        feedback_limit=RateLimiter(settings.app.feedback_per_minute, "feedback entries"),
     )
     warm_assistant.on_change(handbook_app.index_changed)
     blocks = handbook_app.build()
@@ -253,7 +253,7 @@ def launch(
             port,
             auth_pairs,
             quiet,
-            settings,
+            settings.app,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
             i18n=handbook_app.i18n,
@@ -278,7 +278,7 @@ def _launch_blocks(
     port: int,
     auth_pairs: list[tuple[str, str]],
     quiet: bool,
-    settings: Settings,
+    settings: AppSettings,
     *,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,

@@ -5,9 +5,9 @@
     rankers   KindPrior
 
 `HybridRetriever.build(snapshot, encoders, config)` is the one place the stages are assembled
-from a `RetrievalConfig` (ingest/settings.py); the chain, the brief, the LangChain retriever,
+from a `RetrievalSettings` (assistant/settings.py); the chain, the brief, the LangChain retriever,
 BEIR, calibration and the benchmarks all build through it. A new stage is one class here and one
-entry in `RetrievalConfig`.
+entry in `RetrievalSettings`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from assistant.retrieval.fusion import ConvexFuser, Fuser, RrfFuser
 from assistant.retrieval.rankers import KindPrior, Ranker
 from assistant.retrieval.records import Query, ScoredChunk, SearchFilter, SearchResult, SourceRun
 from assistant.retrieval.sources import CandidateSource, DenseSource, LexicalSource
+from assistant.settings import RetrievalSettings
 from ingest.embedding import PassageVectors
 from ingest.encoders import MINILM, TextEncoder
 from ingest.index_store import IndexSnapshot
 from ingest.lexical import lexical_tokens
-from ingest.settings import RetrievalConfig
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class HybridRetriever:
         sources: Mapping[str, CandidateSource],
         fuser: Fuser,
         rankers: Sequence[Ranker] = (),
-        config: RetrievalConfig | None = None,
+        config: RetrievalSettings | None = None,
         glossary: Glossary | None = None,
         language_of: Callable[[str], str] = detect_language,
         missing_models: Sequence[str] = (),
@@ -52,7 +52,7 @@ class HybridRetriever:
         self.sources = dict(sources)
         self.fuser = fuser
         self.rankers = list(rankers)
-        self.config = config or RetrievalConfig()
+        self.config = config or RetrievalSettings()
         self.glossary = glossary
         self.language_of = language_of
         self._idf: dict[str, float] | None = None
@@ -75,12 +75,12 @@ class HybridRetriever:
         cls,
         snapshot: IndexSnapshot,
         encoders: Mapping[str, TextEncoder] | TextEncoder,
-        config: RetrievalConfig | None = None,
+        config: RetrievalSettings | None = None,
         glossary: Glossary | None = None,
         **options: Any,
     ) -> HybridRetriever:
         """The stages from `config`: one dense source per model that has both an encoder and stored vectors."""
-        config = config or RetrievalConfig()
+        config = config or RetrievalSettings()
         encoders = {MINILM: encoders} if not isinstance(encoders, Mapping) else dict(encoders)
         sources: dict[str, CandidateSource] = {}
         missing: list[str] = []

@@ -16,8 +16,8 @@ from evals.stats import percentile
 
 if TYPE_CHECKING:
     from assistant.retrieval import HybridRetriever
+    from assistant.settings import RetrievalSettings
     from ingest.index_store import IndexSnapshot
-    from ingest.settings import RetrievalConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "beir"
@@ -26,7 +26,7 @@ RETRIEVE_K = 100
 
 @dataclass(frozen=True)
 class FusionVariant:
-    """One retrieval configuration to score: overrides of `RetrievalConfig`; None keeps its default.
+    """One retrieval configuration to score: overrides of `RetrievalSettings`; None keeps its default.
 
     `weights` is a source=weight list ("minilm=0.4,e5=0.3,bm25=0.3"), the English weights.
     """
@@ -38,8 +38,8 @@ class FusionVariant:
     window_weight: float | None = None
     weights: str | None = None
 
-    def config(self) -> RetrievalConfig:
-        from ingest.settings import RetrievalConfig
+    def config(self) -> RetrievalSettings:
+        from assistant.settings import RetrievalSettings
 
         updates: dict[str, Any] = {
             name: value for name, value in asdict(self).items() if value is not None and name != "weights"
@@ -47,7 +47,7 @@ class FusionVariant:
         if self.weights is not None:
             updates["weights"] = {"en": parse_weights(self.weights)}
         # BEIR documents have no kind: no kind prior (and no glossary: it is the handbook's).
-        return RetrievalConfig(**{"kind_prior": {}, "prior_weight": 0.0, **updates})
+        return RetrievalSettings(**{"kind_prior": {}, "prior_weight": 0.0, **updates})
 
     def models(self) -> set[str]:
         """The dense models this configuration weighs."""
@@ -187,10 +187,10 @@ class BeirEvaluator:
 def make_encoders(backend: str | None, models: set[str]) -> dict[str, Any]:
     """The configured embedding models that `models` name, by model id (tests replace this function)."""
     from ingest.encoders import build_encoders
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
     names = ",".join(["minilm", *sorted(models - {"minilm"})])
-    settings = Settings(embedding_models=names)
+    settings = IngestSettings(embedding_models=names)
     if backend:
         settings.embedding_backend = backend
     return build_encoders(settings)  # type: ignore[return-value]

@@ -15,9 +15,9 @@ DEFAULT_GOLDEN = REPO_ROOT / "evals" / "golden" / "dev.jsonl"
 def default_corpus() -> Path:
     """HANDBOOK_CORPUS_DIR when it holds PDFs, else the shared mirror beside the checkout."""
     from ingest.fetch import default_mirror
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
-    configured = Settings().corpus_dir
+    configured = IngestSettings().corpus_dir
     if configured.is_dir() and any(configured.glob("*.pdf")):
         return configured
     return default_mirror(REPO_ROOT) or REPO_ROOT.parent / "shared" / "corpus"
@@ -61,7 +61,7 @@ def bench_command(
     from evals.bench.records import BenchError
     from evals.bench.report import render_docs_page, render_markdown
     from evals.golden import GoldenFormatError
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
     corpus_dir = corpus or default_corpus()
     if not corpus_dir.is_dir() or not any(corpus_dir.glob("*.pdf")):
@@ -72,7 +72,7 @@ def bench_command(
     except (GoldenFormatError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    settings = Settings()
+    settings = IngestSettings()
     config = BenchConfig(
         corpus=corpus_dir,
         questions=asked,

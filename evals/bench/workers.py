@@ -18,10 +18,10 @@ from evals.bench.records import COLD_QUESTION, TOP_K
 def _worker_answer(args: argparse.Namespace) -> dict[str, Any]:
     """Warm assistant in this process; the timings of each question."""
     from assistant.chain import Assistant
-    from ingest.settings import Settings
+    from assistant.settings import Settings
+    from ingest.settings import IngestSettings
 
-    settings = Settings()
-    settings.index_dir = Path(args.index)
+    settings = Settings(ingest=IngestSettings(index_dir=Path(args.index)))
     started = time.perf_counter()
     assistant = Assistant.from_settings(settings)
     assistant.warm_up()

@@ -21,9 +21,9 @@ CPU_EMBED_WARNING = 20000  # chunks; above this, embedding on the CPU takes more
 
 
 def _settings_backend() -> str:
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
-    return Settings().embedding_backend
+    return IngestSettings().embedding_backend
 
 
 def run_size(
@@ -39,9 +39,9 @@ def run_size(
     from ingest.corpus_manifest import Manifest
     from ingest.index_store import ChromaConfig, IndexSnapshot
     from ingest.pipeline import Ingestor
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
-    settings = Settings()
+    settings = IngestSettings()
     mode = "fake" if options.fake_vectors else "table" if vectors is not None else "model"
     corpus_dir = work / f"corpus-{target}-seed{options.seed}"
     echo(f"[{target}] generating the corpus in {corpus_dir} ...")

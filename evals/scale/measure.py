@@ -71,9 +71,10 @@ def measure(spec: MeasureSpec) -> dict[str, Any]:
     if spec.app_imports:
         import gradio  # noqa: F401  (the web app's process carries it)
     from assistant.chain import Assistant
-    from ingest.settings import Settings
+    from assistant.settings import Settings
+    from ingest.settings import IngestSettings
 
-    assistant = Assistant.from_settings(Settings(index_dir=Path(spec.index_dir)))
+    assistant = Assistant.from_settings(Settings(ingest=IngestSettings(index_dir=Path(spec.index_dir))))
     assistant.warm_up()
     startup = time.perf_counter() - started
     if spec.barrier:

@@ -18,7 +18,20 @@ from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
 
 KINDS = {"rules": "binding-standard", "articles": "guidance", "policy": "policy"}
-METADATA_KEYS = {"doc", "title", "ref", "page_start", "page_end", "pages", "score", "chunk_id", "heading"}
+METADATA_KEYS = {
+    "doc",
+    "title",
+    "ref",
+    "page_start",
+    "page_end",
+    "pages",
+    "paragraphs",
+    "format",
+    "section",
+    "score",
+    "chunk_id",
+    "heading",
+}
 
 
 def _article_pages() -> list[list[str]]:
@@ -170,7 +183,8 @@ def test_metadata_cites_the_passage(fake_small_index: HybridRetriever) -> None:
     meta = doc.metadata
     chunk = next(c for c in fake_small_index.snapshot.chunks if c.id == meta["chunk_id"])
     assert (meta["doc"], meta["ref"], meta["title"]) == ("rules", "Rule 3", "Test Rules")
-    assert (meta["page_start"], meta["page_end"], meta["pages"]) == (2, 2, [2])
+    assert (meta["page_start"], meta["page_end"], meta["pages"], meta["paragraphs"]) == (2, 2, [2], [])
+    assert meta["format"] == "pdf"
     assert doc.page_content == chunk.text
     assert "standardized file management system" in doc.page_content
     assert doc.id == chunk.id
@@ -226,9 +240,13 @@ def test_bad_options_fail_with_one_clear_line(fake_small_index: HybridRetriever)
 
 @pytest.mark.integration
 def test_from_settings_uses_the_built_index(tmp_path: Path, real_small_index: HybridRetriever) -> None:
-    from ingest.settings import Settings
+    from assistant.settings import AnswerSettings, Settings
+    from ingest.settings import IngestSettings
 
-    settings = Settings(index_dir=real_small_index.snapshot.root, glossary_path=tmp_path / "none.toml", top_k=2)
+    settings = Settings(
+        ingest=IngestSettings(index_dir=real_small_index.snapshot.root, glossary_path=tmp_path / "none.toml"),
+        answer=AnswerSettings(top_k=2),
+    )
     retriever = HandbookRetriever.from_settings(settings, embedder=real_small_index.embedder, kinds=["policy"])
     assert retriever.k == 2
     docs = retriever.invoke("When must handcuffs be removed?")

@@ -20,9 +20,10 @@ from assistant.answer import Answer, Turn
 from assistant.answerability import AnswerabilityPolicy
 from assistant.chain import Assistant
 from assistant.retrieval import HybridRetriever
+from assistant.settings import LLMSettings, Settings
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
-from ingest.settings import Settings
+from ingest.settings import IngestSettings
 
 pytestmark = [pytest.mark.llm, pytest.mark.integration]
 
@@ -45,12 +46,14 @@ def _assistant(index: Path, llm: str, **settings: Any) -> Assistant:
 
     retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder())  # type: ignore[arg-type]
     assistant = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=0.2))
-    assistant.use_language_model(Settings(index_dir=index, llm=llm, **settings))
+    assistant.use_language_model(
+        Settings(ingest=IngestSettings(index_dir=index), llm=LLMSettings(backend=llm, **settings))
+    )
     return assistant
 
 
 def test_noise_from_a_real_server_is_rejected_and_falls_back(rules_index: Path, llama_server: Any) -> None:
-    assistant = _assistant(rules_index, f"openai:{llama_server.model}@{llama_server.base_url}", llm_max_tokens=48)
+    assistant = _assistant(rules_index, f"openai:{llama_server.model}@{llama_server.base_url}", max_tokens=48)
     answer = assistant.ask(QUESTION)
     assert answer.model == f"openai:tiny@{llama_server.base_url}"
     assert answer.mode == "extractive" and not answer.refused
@@ -62,7 +65,7 @@ def test_noise_from_a_real_server_is_rejected_and_falls_back(rules_index: Path, 
 
 
 def test_streaming_through_the_real_server(rules_index: Path, llama_server: Any) -> None:
-    assistant = _assistant(rules_index, f"openai:tiny@{llama_server.base_url}", llm_max_tokens=48)
+    assistant = _assistant(rules_index, f"openai:tiny@{llama_server.base_url}", max_tokens=48)
     assert assistant.generator is not None
     chunks = list(assistant.generator.chat_model.stream([("human", "Say something.")]))
     assert len(chunks) > 2  # token by token over server-sent events
@@ -72,7 +75,7 @@ def test_streaming_through_the_real_server(rules_index: Path, llama_server: Any)
 
 def test_timeout_falls_back_with_a_note(rules_index: Path, llama_server: Any) -> None:
     assistant = _assistant(
-        rules_index, f"openai:tiny@{llama_server.base_url}", llm_timeout_s=0.01, llm_max_retries=0, llm_max_tokens=400
+        rules_index, f"openai:tiny@{llama_server.base_url}", timeout_s=0.01, max_retries=0, max_tokens=400
     )
     answer = assistant.ask(QUESTION)
     assert answer.mode == "extractive"
@@ -82,21 +85,21 @@ def test_timeout_falls_back_with_a_note(rules_index: Path, llama_server: Any) ->
 def test_unreachable_server_falls_back_with_a_note(rules_index: Path) -> None:
     from llm_server import free_port
 
-    assistant = _assistant(rules_index, f"openai:tiny@http://127.0.0.1:{free_port()}/v1", llm_timeout_s=5)
+    assistant = _assistant(rules_index, f"openai:tiny@http://127.0.0.1:{free_port()}/v1", timeout_s=5)
     answer = assistant.ask(QUESTION)
     assert answer.mode == "extractive" and answer.citations
     assert "could not be reached" in answer.note
 
 
 def test_model_condensing_with_noise_falls_back_to_the_rule(rules_index: Path, llama_server: Any) -> None:
-    assistant = _assistant(rules_index, f"openai:tiny@{llama_server.base_url}", llm_max_tokens=24)
+    assistant = _assistant(rules_index, f"openai:tiny@{llama_server.base_url}", max_tokens=24)
     history = [Turn(question="Can prisoners communicate with their family?")]
     answer = assistant.ask("and by visit?", history=history)
     assert answer.standalone_question == "Can prisoners communicate with their family? and by visit?"
 
 
 def test_gguf_backend_in_process(rules_index: Path, tiny_gguf: Path, llama_cpp_module: Any) -> None:
-    assistant = _assistant(rules_index, f"gguf:{tiny_gguf}", llm_max_tokens=32, llm_context_tokens=8192)
+    assistant = _assistant(rules_index, f"gguf:{tiny_gguf}", max_tokens=32, context_tokens=8192)
     answer = assistant.ask(QUESTION)
     assert answer.model == "gguf:tiny.gguf"
     assert answer.mode == "extractive"

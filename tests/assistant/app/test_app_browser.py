@@ -111,9 +111,13 @@ def cautious_app(built_index: Path, tmp_path: Path) -> Iterator[LiveApp]:
     from assistant.answerability import AnswerabilityPolicy
     from assistant.app.server import launch
     from assistant.chain import Assistant
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
-    settings = Settings(index_dir=built_index, feedback_db=tmp_path / "feedback.sqlite3", auth="", auth_file=None)
+    settings = Settings(
+        ingest=IngestSettings(index_dir=built_index),
+        app=AppSettings(feedback_db=tmp_path / "feedback.sqlite3", auth="", auth_file=None),
+    )
 
     def load() -> Assistant:
         assistant = Assistant.from_settings(settings)
@@ -122,7 +126,7 @@ def cautious_app(built_index: Path, tmp_path: Path) -> Iterator[LiveApp]:
 
     running = launch(settings, "127.0.0.1", free_port(), load=load, work_dir=tmp_path)
     try:
-        yield LiveApp(running.url, running, settings.feedback_db)
+        yield LiveApp(running.url, running, settings.app.feedback_db)
     finally:
         running.close()
 

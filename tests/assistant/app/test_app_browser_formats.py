@@ -38,20 +38,17 @@ def formats_app(real_embedder: Any, tmp_path: Path) -> Iterator[str]:
 
     from assistant.app.server import launch
     from assistant.chain import Assistant
+    from assistant.settings import AppSettings, Settings
     from ingest.pipeline import Ingestor
-    from ingest.settings import Settings
+    from ingest.settings import IngestSettings
 
     write_four_formats(tmp_path / "handbooks")
     index = tmp_path / "index"
     report = Ingestor(index, real_embedder, progress=False).run([tmp_path / "handbooks"])
     assert not report.failed
     settings = Settings(
-        index_dir=index,
-        feedback_db=tmp_path / "feedback.sqlite3",
-        auth="",
-        auth_file=None,
-        embedding_models="minilm",
-        manifest_path=tmp_path / "no-manifest.toml",
+        ingest=IngestSettings(index_dir=index, embedding_models="minilm", manifest_path=tmp_path / "no-manifest.toml"),
+        app=AppSettings(feedback_db=tmp_path / "feedback.sqlite3", auth="", auth_file=None),
     )
     running = launch(
         settings,

@@ -72,18 +72,21 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def app(corpus: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from assistant.app.server import launch
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
     _, index = corpus
     work = tmp_path_factory.mktemp("guard-app")
     settings = Settings(
-        index_dir=index,
-        feedback_db=work / "fb.sqlite3",
-        auth=f"trainer:{PASSWORD}",
-        auth_file=None,
-        max_request_bytes=8192,
-        questions_per_minute=4,
-        feedback_per_minute=2,
+        ingest=IngestSettings(index_dir=index),
+        app=AppSettings(
+            feedback_db=work / "fb.sqlite3",
+            auth=f"trainer:{PASSWORD}",
+            auth_file=None,
+            max_request_bytes=8192,
+            questions_per_minute=4,
+            feedback_per_minute=2,
+        ),
     )
     running = launch(settings, "127.0.0.1", free_port(), load=_loader(index), warm=False, follow_index_s=0.0)
     try:
@@ -194,10 +197,14 @@ def test_login_guessing_is_slowed_and_not_logged_by_name(
     import httpx
 
     from assistant.app.server import launch
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
     _, index = corpus
-    settings = Settings(index_dir=index, feedback_db=tmp_path / "fb.sqlite3", auth=f"trainer:{PASSWORD}")
+    settings = Settings(
+        ingest=IngestSettings(index_dir=index),
+        app=AppSettings(feedback_db=tmp_path / "fb.sqlite3", auth=f"trainer:{PASSWORD}"),
+    )
     running = launch(settings, "127.0.0.1", free_port(), load=_loader(index), warm=False)
     typed_password = "MyS3cretPassw0rd"
     try:
@@ -222,10 +229,13 @@ def test_temporary_files_live_in_a_private_folder_removed_on_close(corpus: tuple
     import os
 
     from assistant.app.server import launch
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
     _, index = corpus
-    settings = Settings(index_dir=index, feedback_db=tmp_path / "fb.sqlite3", auth="")
+    settings = Settings(
+        ingest=IngestSettings(index_dir=index), app=AppSettings(feedback_db=tmp_path / "fb.sqlite3", auth="")
+    )
     running = launch(settings, "127.0.0.1", free_port(), load=_loader(index), warm=False)
     try:
         work = running.work_dir
@@ -245,7 +255,8 @@ def test_tls_files_serve_https(corpus: tuple[Path, Path], tmp_path: Path) -> Non
     import httpx
 
     from assistant.app.server import launch
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
     if shutil.which("openssl") is None:
         pytest.skip("openssl not installed (makes the test certificate)")
@@ -259,7 +270,10 @@ def test_tls_files_serve_https(corpus: tuple[Path, Path], tmp_path: Path) -> Non
         capture_output=True,
     )
     _, index = corpus
-    settings = Settings(index_dir=index, feedback_db=tmp_path / "fb.sqlite3", auth=f"trainer:{PASSWORD}")
+    settings = Settings(
+        ingest=IngestSettings(index_dir=index),
+        app=AppSettings(feedback_db=tmp_path / "fb.sqlite3", auth=f"trainer:{PASSWORD}"),
+    )
     running = launch(
         settings, "127.0.0.1", free_port(), load=_loader(index), warm=False, ssl_certfile=cert, ssl_keyfile=key
     )

@@ -126,7 +126,7 @@ def test_login_is_refused_during_the_lockout_even_with_the_right_password(
 
 def test_tls_files_are_passed_to_gradio(tmp_path: Path) -> None:
     from assistant.app.server import _launch_blocks
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings
 
     class FakeBlocks:
         def launch(self, **kwargs: Any) -> Any:
@@ -135,12 +135,12 @@ def test_tls_files_are_passed_to_gradio(tmp_path: Path) -> None:
 
     blocks = FakeBlocks()
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    _launch_blocks(blocks, "0.0.0.0", 1, [], True, Settings(), ssl_certfile=cert, ssl_keyfile=key)
+    _launch_blocks(blocks, "0.0.0.0", 1, [], True, AppSettings(), ssl_certfile=cert, ssl_keyfile=key)
     assert blocks.kwargs["ssl_certfile"] == str(cert) and blocks.kwargs["ssl_keyfile"] == str(key)
     assert blocks.kwargs["share"] is False
     middleware = blocks.kwargs["app_kwargs"]["middleware"]
     assert [m.cls for m in middleware] == [RequestGuard]
-    _launch_blocks(blocks, "127.0.0.1", 1, [], True, Settings())
+    _launch_blocks(blocks, "127.0.0.1", 1, [], True, AppSettings())
     assert "ssl_certfile" not in blocks.kwargs
 
 

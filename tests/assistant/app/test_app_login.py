@@ -23,11 +23,13 @@ class _NoAssistant:
 @pytest.fixture(scope="module")
 def locked_app(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from assistant.app.server import launch
-    from ingest.settings import Settings
+    from assistant.settings import AppSettings, Settings
+    from ingest.settings import IngestSettings
 
     work = tmp_path_factory.mktemp("locked")
     settings = Settings(
-        index_dir=built_index, feedback_db=work / "fb.sqlite3", auth="trainer:pa:ss, staff:x", auth_file=None
+        ingest=IngestSettings(index_dir=built_index),
+        app=AppSettings(feedback_db=work / "fb.sqlite3", auth="trainer:pa:ss, staff:x", auth_file=None),
     )
     running = launch(settings, "127.0.0.1", free_port(), load=_NoAssistant, warm=False, work_dir=work)  # type: ignore[arg-type]
     try:

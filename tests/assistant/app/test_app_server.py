@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.app.server import AuthConfigError, auth_checker, load_auth, parse_auth
-from ingest.settings import Settings
+from assistant.settings import AppSettings
 
 
 @pytest.mark.unit
@@ -38,7 +38,7 @@ def test_env_and_file_are_combined(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     accounts.write_text("# trainers\ncarol:with,comma\n\ndave:d\n", encoding="utf-8")
     monkeypatch.setenv("HANDBOOK_AUTH", "alice:a")
     monkeypatch.setenv("HANDBOOK_AUTH_FILE", str(accounts))
-    settings = Settings()
+    settings = AppSettings()
     assert settings.auth == "alice:a" and settings.auth_file == accounts
     assert load_auth(settings) == [("alice", "a"), ("carol", "with,comma"), ("dave", "d")]
 
@@ -46,12 +46,12 @@ def test_env_and_file_are_combined(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 @pytest.mark.unit
 def test_file_problems_are_reported(tmp_path: Path) -> None:
     with pytest.raises(AuthConfigError, match="HANDBOOK_AUTH_FILE: cannot read"):
-        load_auth(Settings(auth="", auth_file=tmp_path / "missing.txt"))
+        load_auth(AppSettings(auth="", auth_file=tmp_path / "missing.txt"))
     both = tmp_path / "both.txt"
     both.write_text("alice:b\n", encoding="utf-8")
     with pytest.raises(AuthConfigError, match="both list user\\(s\\) alice"):
-        load_auth(Settings(auth="alice:a", auth_file=both))
-    assert load_auth(Settings(auth="", auth_file=None)) == []
+        load_auth(AppSettings(auth="alice:a", auth_file=both))
+    assert load_auth(AppSettings(auth="", auth_file=None)) == []
 
 
 @pytest.mark.unit
