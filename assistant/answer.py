@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,32 @@ class Turn(BaseModel):
     standalone: str = ""  # the self-contained form of the question, as the assistant searched it
 
 
-class Citation(BaseModel):
+class _Located:
+    """Where a Citation or Passage sits: the pages of a PDF or the paragraphs of a flow document."""
+
+    if TYPE_CHECKING:  # the fields of the models this is mixed into
+        title: str
+        ref: str
+        pages: list[int]
+        paragraphs: list[int]
+        section: str
+        format: DocumentFormat
+
+    @property
+    def paged(self) -> bool:
+        return self.format == "pdf"
+
+    @property
+    def locations(self) -> list[int]:
+        """The numbered locations its text is verified against: pages of a PDF, paragraphs otherwise."""
+        return self.pages if self.paged else self.paragraphs
+
+    def label(self) -> str:
+        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20` / `Knife Policy, 3. Knife control, 3.2, ¶ 14`"""
+        return citation_label(self.title, self.ref, self.locations, paged=self.paged, section=self.section)
+
+
+class Citation(_Located, BaseModel):
     n: int
     doc: str
     title: str
@@ -34,27 +59,14 @@ class Citation(BaseModel):
     paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
     format: DocumentFormat = "pdf"
 
-    @property
-    def paged(self) -> bool:
-        return self.format == "pdf"
-
-    @property
-    def locations(self) -> list[int]:
-        """The numbered locations the quote is verified against: pages of a PDF, paragraphs otherwise."""
-        return self.pages if self.paged else self.paragraphs
-
     def shown(self) -> str:
         """The quote as displayed: verbatim, with "…" where words of its unit were left out."""
         before = "\u2026 " if self.cut_before else ""
         after = " \u2026" if self.cut_after else ""
         return f"{before}{self.quote}{after}"
 
-    def label(self) -> str:
-        """`Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20` / `Knife Policy, 3. Knife control, 3.2, ¶ 14`"""
-        return citation_label(self.title, self.ref, self.locations, paged=self.paged, section=self.section)
 
-
-class Passage(BaseModel):
+class Passage(_Located, BaseModel):
     doc: str
     title: str
     pages: list[int]  # a PDF's pages; empty for a flow document
@@ -67,17 +79,6 @@ class Passage(BaseModel):
     section: str = ""  # the innermost heading
     paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
     format: DocumentFormat = "pdf"
-
-    @property
-    def paged(self) -> bool:
-        return self.format == "pdf"
-
-    @property
-    def locations(self) -> list[int]:
-        return self.pages if self.paged else self.paragraphs
-
-    def label(self) -> str:
-        return citation_label(self.title, self.ref, self.locations, paged=self.paged, section=self.section)
 
 
 def location_fields(fmt: DocumentFormat, numbers: list[int]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from evals.records import RetrievedPassage
 from ingest.fetch import sha256_file
+from ingest.lexical import bm25s_module
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +267,7 @@ class Bm25Baseline:
     def prepare(self) -> None:
         if self._index is not None:
             return
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every indexing step at DEBUG
+        bm25s = bm25s_module()
         self._chunks = self.corpus.chunks()
         self.cached = self.corpus.from_cache  # the chunks; the BM25 index itself takes a second to build
         started = time.perf_counter()

@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ingest.embedding import PassageVectors
-from ingest.lexical import LEXICAL_VERSION, lexical_tokens
+from ingest.lexical import LEXICAL_VERSION, bm25s_module, lexical_tokens
 from ingest.records import Chunk, DocumentInfo, PageText
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class IndexSnapshot:
         return np.load(self.directory / entry.file)
 
     def bm25(self) -> Any:
-        import bm25s
+        bm25s = bm25s_module()
 
         return bm25s.BM25.load(str(self.directory / "bm25"))
 
@@ -289,7 +289,7 @@ class IndexWriter:
 
     @staticmethod
     def _write_bm25(directory: Path, chunks: list[Chunk]) -> None:
-        import bm25s
+        bm25s = bm25s_module()
 
         retriever = bm25s.BM25()
         corpus = [lexical_tokens(c.embedding_text()) or ["_empty_"] for c in chunks] or [["_empty_"]]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
+from typing import Any
 
 import Stemmer
 
@@ -108,3 +110,15 @@ def lexical_tokens(text: str) -> list[str]:
     words = [_CLITIC.sub("", w) for w in _WORD.findall(text.lower().replace("\u2019", "'"))]
     words = [w for w in words if w and w not in STOPWORDS]
     return _stemmer().stemWords(words)
+
+
+def bm25s_module() -> Any:
+    """The bm25s package, imported on first use and kept quiet.
+
+    bm25s sets its own logger to DEBUG when imported, which would print "Building index from tokens"
+    under every `handbook ingest`; the level set in ingest/env.py is restored here, after that import.
+    """
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s

@@ -471,7 +471,7 @@ class HandbookApp:
             c.exchanges: [],
             c.cards: source_cards([], self.kinds),
             c.pick: gr.Dropdown(choices=[], value=None),
-            c.page_image: None,
+            c.page_image: gr.update(value=None, visible=True),
             c.page_text: "",
             c.export: _download(None),
             c.feedback_status: "",
@@ -499,7 +499,7 @@ class HandbookApp:
         if not source.paged:  # DOCX, HTML, Markdown: no page image; the located section as HTML
             view = SectionView(self.warm.get(WARM_WAIT_S).snapshot)
             cited = (source.doc, source.label(), source.section, source.paragraphs, source.quote, source.around)
-            return self._shown(None, view.html(*cited))
+            return self._shown(None, view.html(*cited), image_box=False)
         page = source.pages[0] if source.pages else 1
         at = pages_label([page])
         link = f'<a href="{pdf_link(source.doc, page)}" target="_blank" rel="noopener">Open the PDF at {at}</a>'
@@ -518,9 +518,10 @@ class HandbookApp:
             return self._shown(None, f'{head}<p class="hb-note">The page could not be shown.</p>{passage}<p>{link}</p>')
         return self._shown(str(image), f'<div class="hb-page-text">{head}{passage}<p>{link}</p></div>')
 
-    def _shown(self, image: str | None, text: str) -> Updates:
+    def _shown(self, image: str | None, text: str, image_box: bool = True) -> Updates:
+        """The page view; a flow document's section has no page image, so its empty box is hidden."""
         c = self.page.chat
-        return {c.page_image: image, c.page_text: text}
+        return {c.page_image: gr.update(value=image, visible=image_box), c.page_text: text}
 
     @staticmethod
     def _find_source(choice: str | None, exchanges: Sequence[Exchange]) -> Source | None:

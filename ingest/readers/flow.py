@@ -23,8 +23,13 @@ class Paragraphs:
 
     def __init__(self) -> None:
         self._lines: list[Line] = []
+        self.marker = ""  # a list item's marker ("3.", "•"), put before the item's first paragraph
 
     def add(self, text: str, heading_level: int = 0) -> None:
+        if not text.strip():
+            return
+        if self.marker and not heading_level:
+            text, self.marker = f"{self.marker} {text.strip()}", ""
         text = squash_space(clean_chars(text))
         if text and text != BULLET:
             self._lines.append(Line(text=text, page=len(self._lines) + 1, heading_level=heading_level))

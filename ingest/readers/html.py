@@ -112,7 +112,6 @@ class _Walker:
     def __init__(self, out: Paragraphs) -> None:
         self.out = out
         self.buffer: list[str] = []
-        self.prefix = ""  # a list item's marker, put before the item's first paragraph
 
     def block(self, element: Any) -> None:
         for child in element.children:
@@ -152,10 +151,6 @@ class _Walker:
             self.emit(text)
 
     def emit(self, text: str, heading_level: int = 0) -> None:
-        if not text.strip():
-            return
-        if self.prefix and not heading_level:
-            text, self.prefix = f"{self.prefix} {text.strip()}", ""
         self.out.add(text, heading_level)
 
     def items(self, lst: Any) -> None:
@@ -168,10 +163,10 @@ class _Walker:
                 self.flush()
                 continue
             number = _int(child.get("value"), number)
-            self.prefix = f"{format_number(number, style)}." if ordered else BULLET
+            self.out.marker = f"{format_number(number, style)}." if ordered else BULLET
             self.block(child)
             self.flush()
-            self.prefix = ""
+            self.out.marker = ""
             number += 1
 
     def table(self, table: Any) -> None:

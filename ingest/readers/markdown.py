@@ -48,7 +48,6 @@ class _Builder:
     def __init__(self, out: Paragraphs) -> None:
         self.out = out
         self.lists: list[list[Any]] = []  # per open list: [ordered, next number, delimiter]
-        self.prefix = ""
         self.heading = 0
         self.cells: list[str] | None = None
 
@@ -65,10 +64,10 @@ class _Builder:
                 self.lists.pop()
             elif kind == "list_item_open" and self.lists:
                 ordered, number, delimiter = self.lists[-1]
-                self.prefix = f"{number}{delimiter}" if ordered else BULLET
+                self.out.marker = f"{number}{delimiter}" if ordered else BULLET
                 self.lists[-1][1] = number + 1
             elif kind == "list_item_close":
-                self.prefix = ""
+                self.out.marker = ""
             elif kind == "tr_open":
                 self.cells = []
             elif kind == "tr_close":
@@ -86,10 +85,6 @@ class _Builder:
                 self.emit(html.unescape(_HTML_TAG.sub(" ", _HTML_COMMENT.sub("", token.content))))
 
     def emit(self, text: str, heading_level: int = 0) -> None:
-        if not text.strip():
-            return
-        if self.prefix and not heading_level:
-            text, self.prefix = f"{self.prefix} {text.strip()}", ""
         self.out.add(text, heading_level)
 
 

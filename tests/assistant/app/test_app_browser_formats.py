@@ -112,6 +112,7 @@ def test_a_flow_document_citation_shows_its_located_section(
             expect(view.locator('.hb-para[data-paragraph="3"]')).to_contain_text("shadow board")
             expect(view.locator('.hb-para[data-paragraph="5"]')).to_be_visible()
             expect(page.locator("#hb-page img")).to_have_count(0)  # no page image for a flow document
+            expect(page.locator("#hb-page")).to_be_hidden()  # nor its empty box
             view.scroll_into_view_if_needed()
             shot = _save(page, tmp_path, "app-browser-section.png")
             assert shot.stat().st_size > 10_000

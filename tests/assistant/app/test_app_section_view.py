@@ -144,10 +144,11 @@ def flow_app(flow_snapshot: IndexSnapshot, tmp_path: Path) -> Any:
     return app
 
 
-def _show(app: Any, choice: str, exchanges: list[Exchange]) -> tuple[Any, str]:
-    """The page image and the HTML beside it, as `show_page` sets them."""
+def _show(app: Any, choice: str, exchanges: list[Exchange]) -> tuple[Any, str, bool]:
+    """The page image, the HTML beside it and whether the image box shows, as `show_page` sets them."""
     shown = app.show_page(choice, exchanges)
-    return shown[app.page.chat.page_image], shown[app.page.chat.page_text]
+    image = shown[app.page.chat.page_image]
+    return image["value"], shown[app.page.chat.page_text], image["visible"]
 
 
 def _ask(app: Any, question: str) -> tuple[Answer, list[Exchange]]:
@@ -174,8 +175,8 @@ def test_show_page_shows_the_located_section_for_a_flow_citation(flow_app: Any) 
 
     answer, exchanges = _ask(flow_app, "How are kitchen knives counted at the end of a shift?")
     count = next(s for s in ui.answer_sources(answer) if s.ref == "3.2")
-    image, html = _show(flow_app, f"0:{count.key}", exchanges)
-    assert image is None
+    image, html, image_box = _show(flow_app, f"0:{count.key}", exchanges)
+    assert image is None and image_box is False  # no empty page box beside the section
     assert f"<h4>[{count.key[1:]}] Knife Policy, 3. Knife control, 3.2, \u00b6\u00b6 6\u20137</h4>" in html
     assert _marked(html) == [KNIFE_PARAGRAPHS[5], KNIFE_PARAGRAPHS[6]]
     assert re.findall(r'data-paragraph="(\d+)"', html) == ["5", "6", "7"]
@@ -188,6 +189,6 @@ def test_show_page_still_renders_the_page_of_a_pdf_citation(flow_app: Any) -> No
     answer, exchanges = _ask(flow_app, "Can prisoners write letters to their family?")
     rule = next(s for s in ui.answer_sources(answer) if s.doc == PDF_DOC)
     assert rule.paged and "Rules, Rule 58, p. 20" in rule.label()
-    image, html = _show(flow_app, f"0:{rule.key}", exchanges)
+    image, html, image_box = _show(flow_app, f"0:{rule.key}", exchanges)
     # This index has no PDF file: the page is not shown, its passage and label are (no section view).
-    assert image is None and "hb-section" not in html and "The PDF is not available here" in html
+    assert image is None and image_box is True and "hb-section" not in html and "The PDF is not available here" in html

@@ -202,7 +202,8 @@ def test_follow_up_gets_the_history_and_shows_the_search(app: Any) -> None:
     assert last["pick"].value == "1:c1"
     cleared = named(app, app.new_conversation, app.new_conversation())
     assert cleared["chatbot"] == [] and cleared["exchanges"] == [] and cleared["question"] == ""
-    assert cleared["pick"].choices == [] and cleared["page_image"] is None and cleared["page_text"] == ""
+    assert cleared["pick"].choices == [] and cleared["page_text"] == ""
+    assert cleared["page_image"] == gr.update(value=None, visible=True)  # shown again after a section view
     assert cleared["export"].interactive is False and cleared["feedback_status"] == ""
     assert "The sources of the answer appear here" in cleared["cards"]
 
@@ -250,11 +251,13 @@ def test_feedback_is_stored_for_the_latest_answer(app: Any) -> None:
 def test_show_page_renders_the_cited_page(app: Any) -> None:
     exchanges = _run(app, "Can he write to his family?", [])[-1]["exchanges"]
     shown = _show(app, "0:c1", exchanges)
-    assert Path(shown["page_image"]).is_file() and Path(shown["page_image"]).name.endswith("-p0020-x150.png")
+    image = shown["page_image"]
+    assert image["visible"] is True and Path(image["value"]).is_file()
+    assert Path(image["value"]).name.endswith("-p0020-x150.png")
     assert "<mark>" in shown["page_text"] and 'href="pdf/rules#page=20"' in shown["page_text"]
     for wrong in ("7:c1", "../../x"):
         nothing = _show(app, wrong, exchanges)
-        assert nothing["page_image"] is None and "choose one of its sources" in nothing["page_text"]
+        assert nothing["page_image"]["value"] is None and "choose one of its sources" in nothing["page_text"]
 
 
 @pytest.mark.unit
