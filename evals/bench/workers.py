@@ -39,7 +39,7 @@ def _worker_answer(args: argparse.Namespace) -> dict[str, Any]:
         "latencies_ms": latencies,
         "retrieve_ms": retrieve,
         "compose_ms": compose,
-        "llm": str(getattr(settings, "llm", "") or ""),  # a configured language model adds its generation time
+        "llm": settings.llm.backend,  # a configured language model adds its generation time
     }
 
 

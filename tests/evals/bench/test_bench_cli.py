@@ -59,4 +59,5 @@ def test_bench_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert data["ratios"] == {}
     assert data["run"]["documents"] == 2
     assert "| cold start to first answer (s) |" in (out / "bench.md").read_text()
+    assert "language model" not in (out / "bench.md").read_text()  # none configured: extractive answers
     assert docs.read_text().startswith("# Benchmarks")
