@@ -25,6 +25,12 @@ def client(live_app: LiveApp) -> Any:
     return Client(live_app.url, verbose=False)
 
 
+def _file_of(update: Any) -> Path:
+    """The file an update of a file component carries, as gradio_client hands it over (a path or a file dict)."""
+    value = update["value"] if isinstance(update, dict) and "value" in update else update
+    return Path(value["path"] if isinstance(value, dict) else value)
+
+
 def _last_answer(chat: list[dict[str, Any]]) -> str:
     content = chat[-1]["content"]
     return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
@@ -69,7 +75,7 @@ def test_follow_up_carries_the_topic_and_feedback_is_stored(live_app: LiveApp) -
     assert "[1]" in _last_answer(chat)
     assert "<mark>" in cards and "p. " in cards
     assert picker["value"] == "0:c1"
-    assert Path(export["value"]["path"] if isinstance(export["value"], dict) else export["value"]).name.endswith(".md")
+    assert _file_of(export).name.endswith(".md")
 
     chat, cards, picker, _, _ = chat_client.predict("what about phone calls?", [], api_name="/chat")
     answer = _last_answer(chat)
@@ -78,7 +84,8 @@ def test_follow_up_carries_the_topic_and_feedback_is_stored(live_app: LiveApp) -
     assert picker["value"].startswith("1:")
 
     image, page_html = chat_client.predict(picker["value"], api_name="/show_page")
-    assert Path(image).is_file() and Path(image).stat().st_size > 10_000
+    assert image["visible"] is True  # a PDF's page image (a section of a flow document hides the box)
+    assert _file_of(image).is_file() and _file_of(image).stat().st_size > 10_000
     assert "<mark>" in page_html and "#page=" in page_html
 
     status, _ = chat_client.predict("down", "quote 2 is about visits, not phone calls", api_name="/feedback")
