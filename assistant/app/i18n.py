@@ -52,7 +52,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "sources_heading": "### Sources",
         "sources_placeholder": "The sources of the answer appear here.",
         "pick_label": "Open a source",
-        "show_page": "Show page",
+        "show_page": "Show source",
         "page_image_label": "Source page",
         "page_text_placeholder": "The chosen source page appears here.",
         "brief_intro": "Collects what the indexed documents say on one topic, quoted and cited, for a training "
@@ -102,7 +102,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "sources_heading": "### Источники",
         "sources_placeholder": "Здесь появятся источники ответа.",
         "pick_label": "Открыть источник",
-        "show_page": "Показать страницу",
+        "show_page": "Показать источник",
         "page_image_label": "Страница источника",
         "page_text_placeholder": "Здесь появится выбранная страница источника.",
         "brief_intro": "Собирает всё, что проиндексированные документы говорят по одной теме, с цитатами и "
@@ -152,7 +152,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "sources_heading": "### Дереккөздер",
         "sources_placeholder": "Жауаптың дереккөздері осында көрсетіледі.",
         "pick_label": "Дереккөзді ашу",
-        "show_page": "Бетті көрсету",
+        "show_page": "Дереккөзді көрсету",
         "page_image_label": "Дереккөз беті",
         "page_text_placeholder": "Таңдалған дереккөз беті осында көрсетіледі.",
         "brief_intro": "Индекстелген құжаттарда бір тақырып бойынша айтылғанның бәрін оқу сабағы үшін үзінділер "
@@ -188,7 +188,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "refused_note": "No answer was given. These passages came closest; they were not judged to answer the "
         "question.",
         "open_pdf_at": "Open the PDF at {pages}",
-        "choose_source_hint": "Choose a source under “Open a source” to see the printed page.",
+        "choose_source_hint": "Choose a source under “Open a source” to see its printed page or section.",
         "ask_then_choose": "Ask a question, then choose one of its sources.",
         "searched_as": "Searched as: {query}",
         "confidence": "Confidence {confidence}. Check each quote against its page (sources on the right).",
@@ -209,7 +209,8 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "refused_note": "Ответ не дан. Ближе всего к вопросу оказались эти фрагменты, но они не признаны "
         "ответом на него.",
         "open_pdf_at": "Открыть PDF: {pages}",
-        "choose_source_hint": "Чтобы увидеть печатную страницу, выберите источник в списке «Открыть источник».",
+        "choose_source_hint": "Чтобы увидеть печатную страницу или раздел, выберите источник в списке "
+        "«Открыть источник».",
         "ask_then_choose": "Задайте вопрос, а затем выберите один из его источников.",
         "searched_as": "Искали как: {query}",
         "confidence": "Уверенность {confidence}. Сверьте каждую цитату с её страницей (источники справа).",
@@ -230,7 +231,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "refused_note": "Жауап берілмеді. Сұраққа ең жақын үзінділер осылар, бірақ олар сұраққа жауап береді "
         "деп танылмады.",
         "open_pdf_at": "PDF-ті ашу: {pages}",
-        "choose_source_hint": "Басылған бетті көру үшін «Дереккөзді ашу» тізімінен дереккөзді таңдаңыз.",
+        "choose_source_hint": "Басылған бетті немесе бөлімді көру үшін «Дереккөзді ашу» тізімінен дереккөзді таңдаңыз.",
         "ask_then_choose": "Сұрақ қойыңыз, содан кейін оның дереккөздерінің бірін таңдаңыз.",
         "searched_as": "Іздеу сұрауы: {query}",
         "confidence": "Сенімділік: {confidence}. Әр үзіндіні өз бетімен салыстырып тексеріңіз (дереккөздер оң жақта).",

@@ -245,7 +245,7 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             )
             + "</div>"
         )
-    parts.append('<p class="hb-note">Choose a source under “Open a source” to see the printed page.</p>')
+    parts.append('<p class="hb-note">Choose a source under “Open a source” to see its printed page or section.</p>')
     return "\n".join(parts)
 
 
@@ -492,7 +492,8 @@ class HandbookApp:
     # ---- source pages -----------------------------------------------------------------
 
     def show_page(self, choice: str | None, exchanges: list[Exchange] | None) -> Updates:
-        """The printed page of the chosen source as an image, with the passage and a link to the PDF."""
+        """The chosen source: a PDF's printed page as an image, with the passage and a link to the PDF; the
+        located section of a Word, HTML or Markdown document as HTML."""
         source = self._find_source(choice, exchanges or [])
         if source is None:
             return self._shown(None, '<p class="hb-note">Ask a question, then choose one of its sources.</p>')
