@@ -263,3 +263,8 @@ def make_cp1252_markdown(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes("# Canteen prices\n\nA phone card costs \u00a35 at the prisoners\u2019 shop.\n".encode("cp1252"))
     return path
+
+
+def paragraph_texts(text: Any) -> list[str]:
+    """The text of every paragraph a reader returned (a `DocumentText`), in reading order."""
+    return [line.text for location in text.locations for line in location]

@@ -14,6 +14,7 @@ from doc_factory import (
     make_not_a_zip_docx,
     make_ole_docx,
     make_truncated_docx,
+    paragraph_texts,
 )
 
 from ingest.pipeline import chunk_document
@@ -26,10 +27,6 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def text(tmp_path: Path) -> DocumentText:
     return DocxReader().read(make_docx(tmp_path / "knives.docx"))
-
-
-def _texts(text: DocumentText) -> list[str]:
-    return [line.text for location in text.locations for line in location]
 
 
 def test_every_paragraph_is_one_location_numbered_in_reading_order(text: DocumentText) -> None:
@@ -46,7 +43,7 @@ def test_headings_come_from_the_paragraph_styles(text: DocumentText) -> None:
 
 
 def test_word_numbering_is_rebuilt_as_printed(text: DocumentText) -> None:
-    texts = _texts(text)
+    texts = paragraph_texts(text)
     assert texts[2] == f"1.1 {KNIFE_STORAGE}"
     assert texts[3] == f"1.2 {KNIFE_ISSUE}"
     assert texts[4].startswith("1.3 ")
@@ -61,7 +58,7 @@ def test_word_numbering_is_rebuilt_as_printed(text: DocumentText) -> None:
 
 
 def test_table_rows_are_paragraphs_of_cells(text: DocumentText) -> None:
-    assert _texts(text)[9:11] == ["Role | Extension", "Orderly officer | 2210"]
+    assert paragraph_texts(text)[9:11] == ["Role | Extension", "Orderly officer | 2210"]
 
 
 def test_chunks_carry_the_documents_headings_and_numbered_units(text: DocumentText) -> None:
@@ -84,7 +81,7 @@ def test_numbering_levels_letters_and_restarts(tmp_path: Path) -> None:
         _number(document.add_paragraph(words), level)
     path = tmp_path / "levels.docx"
     document.save(str(path))
-    assert _texts(DocxReader().read(path)) == [
+    assert paragraph_texts(DocxReader().read(path)) == [
         "1. Scope",
         "1.1 First",
         "(a) Sub a",

@@ -13,6 +13,7 @@ from doc_factory import (
     SEARCH_ROUTINE,
     make_html,
     make_textless_html,
+    paragraph_texts,
 )
 
 from ingest.pipeline import chunk_document
@@ -27,20 +28,16 @@ def text(tmp_path: Path) -> DocumentText:
     return HtmlReader().read(make_html(tmp_path / "knives.html"))
 
 
-def _texts(text: DocumentText) -> list[str]:
-    return [line.text for location in text.locations for line in location]
-
-
 def _read(tmp_path: Path, body: str | bytes, name: str = "page.html") -> list[str]:
     path = tmp_path / name
     path.write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
-    return _texts(HtmlReader().read(path))
+    return paragraph_texts(HtmlReader().read(path))
 
 
 def test_page_text_in_reading_order_one_location_each(text: DocumentText) -> None:
     assert text.format == "html" and not text.paged
     assert [loc[0].page for loc in text.locations] == list(range(1, 19))
-    assert _texts(text) == [
+    assert paragraph_texts(text) == [
         "Kitchen Knife Control",
         "3. Knife control",
         f"3.1 {KNIFE_STORAGE}",
@@ -63,7 +60,7 @@ def test_page_text_in_reading_order_one_location_each(text: DocumentText) -> Non
 
 
 def test_navigation_banners_footers_scripts_and_forms_are_dropped(text: DocumentText) -> None:
-    joined = " ".join(_texts(text))
+    joined = " ".join(paragraph_texts(text))
     for dropped in ("Staff intranet home", "Search the intranet", "Policies A-Z", "Related pages", "SCRIPT TEXT",
                     "Crown copyright", "Enable JavaScript", "font-family", "Staff intranet"):  # fmt: skip
         assert dropped not in joined
@@ -117,7 +114,7 @@ def test_declared_charset_is_honoured(tmp_path: Path) -> None:
     path = make_html(
         tmp_path / "legacy.html", extra=" It costs \u00a35 \u2013 the \u201cknife fee\u201d.", encoding="cp1252"
     )
-    assert any('It costs \u00a35 - the "knife fee".' in t for t in _texts(HtmlReader().read(path)))
+    assert any('It costs \u00a35 - the "knife fee".' in t for t in paragraph_texts(HtmlReader().read(path)))
     # iso-8859-1 means windows-1252 to a browser: 0x93/0x94 are curly quotes, not control characters.
     page = b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"></head>'
     assert _read(tmp_path, page + b"<body><p>\x93Quoted\x94</p></body></html>") == ['"Quoted"']

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from doc_factory import KNIFE_ISSUE, KNIFE_LOSS, KNIFE_STORAGE, make_cp1252_markdown, make_markdown
+from doc_factory import (
+    KNIFE_ISSUE,
+    KNIFE_LOSS,
+    KNIFE_STORAGE,
+    make_cp1252_markdown,
+    make_markdown,
+    paragraph_texts,
+)
 
 from ingest.pipeline import chunk_document
 from ingest.readers import DocumentText, ReaderError, reader_for
@@ -19,10 +26,6 @@ def text(tmp_path: Path) -> DocumentText:
     return MarkdownReader().read(make_markdown(tmp_path / "knives.md"))
 
 
-def _texts(text: DocumentText) -> list[str]:
-    return [line.text for location in text.locations for line in location]
-
-
 def _read(tmp_path: Path, source: str) -> list[tuple[str, int]]:
     path = tmp_path / "doc.md"
     path.write_text(source, encoding="utf-8")
@@ -32,7 +35,7 @@ def _read(tmp_path: Path, source: str) -> list[tuple[str, int]]:
 def test_paragraphs_items_and_rows_are_locations(text: DocumentText) -> None:
     assert text.format == "md" and not text.paged
     assert [loc[0].page for loc in text.locations] == list(range(1, 15))
-    texts = _texts(text)
+    texts = paragraph_texts(text)
     assert texts[:4] == ["Kitchen Knife Control", "3. Knife control", f"3.1 {KNIFE_STORAGE}", f"3.2 {KNIFE_ISSUE}"]
     assert texts[4] == f"3.3 {KNIFE_LOSS}"  # the link's text stays, its target goes
     assert texts[6:9] == [
@@ -79,7 +82,7 @@ def test_chunks_take_the_files_headings(text: DocumentText) -> None:
 
 def test_byte_order_mark_is_dropped(tmp_path: Path) -> None:
     text = MarkdownReader().read(make_markdown(tmp_path / "bom.md", bom=True))
-    assert _texts(text)[0] == "Kitchen Knife Control"
+    assert paragraph_texts(text)[0] == "Kitchen Knife Control"
 
 
 def test_not_utf8_fails_naming_byte_and_offset(tmp_path: Path) -> None:
