@@ -8,8 +8,9 @@ One decision with three states (evals/README.md, "Answer states"):
   a jurisdiction, institution or product the documents never mention (`check_names`), or
   that they mention but none of the closest passages does (`check_absent_names`); a word
   neither the documents nor general English know (`check_rare_terms`); a quantity asked for
-  that the passages on the topic never give (`check_answer_type`); or, above a share, the
-  question's focus terms missing from the passages (`check_focus_terms`).
+  that the passages on the topic never give (`check_answer_type`); a thing a "how many"
+  question counts that no passage gives a figure for (`check_counted_thing`); or, above a
+  share, the question's focus terms missing from the passages (`check_focus_terms`).
 
 Each check but the unknown names is switched on or off, and its threshold set, by
 cross-validation on the dev set (evals/calibrate.py); the defaults below are its choice.
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from assistant.retrieval import SearchResult
 
 State = Literal["answered", "closest", "not_covered"]
+CountedCheck = Literal["off", "weak", "on"]
 Quantity = Literal[
     "dose", "age", "time of day", "percentage", "money", "measurement", "duration", "frequency", "date", "count"
 ]
@@ -60,6 +62,8 @@ DEFAULT_LEXICAL_WEIGHT = 0.25
 DEFAULT_RARE_TERM_CHECK = False
 DEFAULT_ABSENT_NAME_CHECK = True
 DEFAULT_QUANTITY_NEAR_TERMS = 1  # focus terms a sentence needs to count as "near" for the answer-type check
+# The counted-thing check: "off", "weak" (only when the confidence is under the answer threshold) or "on".
+DEFAULT_COUNTED_CHECK: CountedCheck = "on"
 GENERIC_IDF = 2.2  # terms in more than ~1 passage in 9 ("prison", "staff", "rule") carry no focus
 
 
@@ -168,6 +172,13 @@ _GIVE_PATTERNS: dict[Quantity, str] = {
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
 }
 _GIVES = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in _GIVE_PATTERNS.items()}
+# "How many hours ..." asks a number of time units; "how many days a week" asks a frequency.
+_ASKS_TIME_COUNT = re.compile(
+    rf"\bhow many (?:\w+ )?(?P<unit>{_TIME_UNIT})\b(?!'?\s+(?:a|an|per|each|every)\s+{_TIME_UNIT})", re.IGNORECASE
+)
+_NUMERIC_DURATION = re.compile(
+    rf"\b{_NUM_OR_A}[- ](?:(?:consecutive|calendar|working|clear|full|further)\s+)?{_TIME_UNIT}\b", re.IGNORECASE
+)
 
 
 def asked_quantity(question: str) -> Quantity | None:
@@ -191,6 +202,108 @@ def gives_quantity(text: str, kind: Quantity) -> bool:
             continue  # a year or a dotted section number ("5.67")
         return True
     return False
+
+
+# --- the counted thing -------------------------------------------------------------------------
+
+# "How many <thing>": words before the thing that do not name it, and words that end the phrase.
+_COUNT_CUE = re.compile(r"\b(?:how many|how much|number of|amount of)\s+(.*)", re.IGNORECASE)
+_COUNT_MODIFIERS = frozenset(
+    "more free social separate extra additional different individual unannounced consecutive working "
+    "calendar clear full new whole other".split()
+)
+_COUNT_ENDS = frozenset(
+    "do does did can could must should may might will would is are was were have has had a an the per of in on "
+    "at for to before after each every someone somebody we you they he she it and or from".split()
+)
+# The question's person words and the documents' are seldom the same ("lads", "folk" / "prisoners"):
+# a figure for any person of the same class answers.
+_PEOPLE = frozenset(
+    lexical_tokens(
+        "lad lads folk folks people persons person prisoners inmates detainees cons offenders convicts remandees "
+        "men women juveniles children kids youths adults individuals mothers babies"
+    )
+)
+_STAFF = frozenset(
+    lexical_tokens("officers staff guards screws personnel members experts employees workers nurses doctors")
+)
+_TIME_WORD = re.compile(rf"^{_TIME_UNIT}'?$", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^\d+(?:\.\d+)*\.$")  # "2." or "5.41." opening a numbered paragraph
+
+
+def counted_thing(question: str) -> str | None:
+    """What a "how many" question counts ("How many phone calls a week ..." -> "calls"), or None.
+
+    None when the question counts time (the duration check covers it), money or times (a frequency),
+    or asks no count. The thing is the first word after the cue, or the second when the first
+    modifies a plural ("phone calls", "drug dogs", "CCTV cameras").
+    """
+    match = _COUNT_CUE.search(question)
+    if match is None:
+        return None
+    words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*|\d+", match.group(1))]
+    while words and words[0] in _COUNT_MODIFIERS:
+        words.pop(0)
+    if not words:
+        return None
+    first = words[0].rstrip("'")
+    if first in _COUNT_ENDS or first.isdigit() or _TIME_WORD.match(first) or first in ("times", "money", "cash", "time"):
+        return None
+    if len(words) > 1:
+        second = words[1]
+        plural = second.endswith("s") and not second.endswith("'s")
+        if plural and not first.endswith("s") and second not in _COUNT_ENDS and not _TIME_WORD.match(second):
+            return second
+    return first
+
+
+def _thing_forms(thing: str, glossary: Glossary | None) -> frozenset[str]:
+    forms = set(lexical_tokens(thing))
+    if glossary is not None:
+        for phrase in glossary.expand(thing):
+            forms.update(lexical_tokens(phrase))
+    for group in (_PEOPLE, _STAFF):
+        if forms & group:
+            forms |= group
+    return frozenset(forms)
+
+
+def _is_count(tokens: Sequence[str], i: int) -> bool:
+    """Whether token i is a figure: a number that is not a year, a paragraph number or a rule's number."""
+    token = tokens[i]
+    scaled = i + 1 < len(tokens) and tokens[i + 1].lower() in ("million", "billion", "thousand", "hundred")
+    if _LIST_MARKER.match(token) or _YEAR.fullmatch(token):
+        return False
+    if re.fullmatch(r"\d+(?:\.\d+)+", token) and not scaled:
+        return False  # a paragraph number ("5.41"), unless it is "10.35 million"
+    if not _ANY_NUMBER.fullmatch(token):
+        return False
+    return not (i > 0 and _REF_WORDS.search(tokens[i - 1]))
+
+
+def states_count_of(thing: str, texts: Sequence[str], glossary: Glossary | None = None) -> bool:
+    """Whether a passage gives a figure for the thing: a number up to three words before it ("two
+    officers", "15 free books") or two after ("detention cells four"), within one clause."""
+    forms = _thing_forms(thing, glossary)
+    for text in texts:
+        for clause in re.split(r"[,;:()?!]|\.(?=\s|$)", text):
+            tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9'.-]*", clause)
+            stems = [set(lexical_tokens(t)) for t in tokens]
+            for i in range(len(tokens)):
+                if not _is_count(tokens, i):
+                    continue
+                near = range(max(0, i - 2), min(len(tokens), i + 4))
+                if any(stems[j] & forms for j in near if j != i):
+                    return True
+    return False
+
+
+def check_counted_thing(question: str, texts: Sequence[str], glossary: Glossary | None = None) -> str | None:
+    """The thing a "how many" question counts when no passage gives a figure for it, else None."""
+    thing = counted_thing(question)
+    if thing is None or states_count_of(thing, texts, glossary):
+        return None
+    return thing
 
 
 # --- focus terms ------------------------------------------------------------------------------
@@ -260,7 +373,23 @@ def check_answer_type(
     kind = asked_quantity(question)
     if kind is None:
         return None
+    unit = _ASKS_TIME_COUNT.search(question) if kind == "duration" else None
+    if unit is not None:
+        # The unit asked in ("how many hours' notice") is not the topic: a sentence with "24 hours"
+        # in it is not near the question for that alone.
+        stems = set(lexical_tokens(unit.group("unit")))
+        focus = [f for f in focus if not f.alternatives & stems]
     need = min(min_terms, len(focus))
+    if unit is not None:
+
+        def gives(sentence: str) -> bool:  # a number of time units answers; "promptly" or "daily" does not
+            return _NUMERIC_DURATION.search(sentence) is not None
+
+    else:
+
+        def gives(sentence: str) -> bool:
+            return gives_quantity(sentence, kind)
+
     for text in texts:
         sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
         near = []
@@ -269,7 +398,7 @@ def check_answer_type(
             if sum(1 for f in focus if f.alternatives & tokens) >= need:
                 near.append(i)
         chosen = sorted({j for i in near for j in (i, i + 1) if j < len(sentences)})
-        if any(gives_quantity(sentences[j], kind) for j in chosen):
+        if any(gives(sentences[j]) for j in chosen):
             return None
     return kind
 
@@ -408,6 +537,7 @@ class Reason(BaseModel):
         "absent_name",
         "rare_terms",
         "quantity",
+        "counted_thing",
         "focus_terms",
         "weak_match",
         "nothing_quotable",
@@ -430,6 +560,7 @@ class Evidence(BaseModel):
     quantity_asked: str | None = None
     quantity_missing: str | None = None  # the kind asked for and not given near one focus term
     quantity_missing_strict: str | None = None  # ... not given near two focus terms (a stricter "near")
+    counted_missing: str | None = None  # the thing a "how many" question counts, no figure for it in the passages
     missing_focus: list[str] = Field(default_factory=list)
     missing_focus_share: float = 0.0
     subject: str = ""  # the question as asked, quoted in the "not covered" message
@@ -491,6 +622,7 @@ class AnswerabilityPolicy:
     name_check: bool = True
     rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
     absent_name_check: bool = DEFAULT_ABSENT_NAME_CHECK
+    counted_check: CountedCheck = DEFAULT_COUNTED_CHECK
 
     def evidence(
         self,
@@ -523,6 +655,7 @@ class AnswerabilityPolicy:
                 "quantity_asked": asked_quantity(question),
                 "quantity_missing": check_answer_type(question, bodies, focus, 1),
                 "quantity_missing_strict": check_answer_type(question, bodies, focus, 2),
+                "counted_missing": check_counted_thing(question, bodies, glossary),
                 "missing_focus": missing,
                 "missing_focus_share": round(share, 4),
             }
@@ -568,9 +701,19 @@ class AnswerabilityPolicy:
                         message=f"The passages closest to the question never mention: {terms}.",
                     )
                 )
+        threshold = self.threshold_for(evidence.lang)
+        counted = evidence.counted_missing if evidence.lexical_checks else None
+        if counted and (self.counted_check == "on" or (self.counted_check == "weak" and confidence < threshold)):
+            what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""
+            reasons.append(
+                Reason(
+                    check="counted_thing",
+                    detail=counted,
+                    message=f"The documents give no number of {counted}{what}; the passages on this topic state none.",
+                )
+            )
         if reasons:
             return Decision(state="not_covered", confidence=confidence, reasons=reasons)
-        threshold = self.threshold_for(evidence.lang)
         if confidence < threshold:
             weak = Reason(
                 check="weak_match",
@@ -595,4 +738,5 @@ class AnswerabilityPolicy:
             name_check=False,
             rare_term_check=False,
             absent_name_check=False,
+            counted_check="off",
         )

@@ -7,13 +7,15 @@ evidence, so every threshold setting is scored from the rows without asking agai
 
 Two choices are made, on the training folds only:
 
-- the *not-covered* checks: whether the answer-type check is on and the share of the focus
-  terms' weight that must be missing (`missing_focus`); the setting with the highest
-  refusal recall whose false-refusal rate is within the limit (3%), ties to the fewer false
-  refusals and then the more conservative setting;
 - the *answer threshold* on the confidence, separating "answered" from "closest": the one
   that best separates answerable questions with a relevant passage in the top 3 from the
-  rest (accuracy; among equal ones the middle of their range).
+  rest (accuracy; among equal ones the middle of their range);
+- then the *not-covered* checks: which checks are on (answer type and its "near", rare
+  terms, absent names, the counted thing and whether it needs a confidence under that
+  threshold) and the share of the focus terms' weight that must be missing
+  (`missing_focus`); the setting with the highest refusal recall whose false-refusal rate
+  is within the limit (3%), ties to the fewer false refusals and then the more
+  conservative setting.
 
 Folds are fixed by a hash of the question id (`fold_of`), so adding questions never moves
 the others. The figures reported are out-of-fold: each question is decided by thresholds
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from assistant.answerability import AnswerabilityPolicy, Evidence, State
+from assistant.answerability import AnswerabilityPolicy, CountedCheck, Evidence, State
 from evals.golden import GoldenQuestion
 from evals.metrics import hit_rank, key_facts_found
 from evals.progress import progress_bar
@@ -67,6 +69,7 @@ class Setting(BaseModel):
     rare_term_check: bool = True
     absent_name_check: bool = True
     quantity_near_terms: int = 1
+    counted_check: CountedCheck = "off"
 
     def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
         return AnswerabilityPolicy(
@@ -77,6 +80,7 @@ class Setting(BaseModel):
             rare_term_check=self.rare_term_check,
             absent_name_check=self.absent_name_check,
             quantity_near_terms=self.quantity_near_terms,
+            counted_check=self.counted_check,
             lexical_weight=lexical_weight,
         )
 
@@ -151,21 +155,31 @@ def _refusal_rates(rows: Sequence[Row], setting: Setting, lexical_weight: float)
 
 
 def choose_not_covered(
-    rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL
+    rows: Sequence[Row],
+    lexical_weight: float,
+    max_false_refusal: float = MAX_FALSE_REFUSAL,
+    answer_threshold: float = 0.0,
 ) -> Setting:
-    """The not-covered checks with the best refusal recall within the false-refusal limit (answer_threshold 0)."""
+    """The not-covered checks with the best refusal recall within the false-refusal limit.
+
+    `answer_threshold` matters only to the counted-thing check's "weak" mode, which refuses
+    only under it.
+    """
     best: tuple[tuple[float, ...], Setting] | None = None
     switches = [(q, r, a) for q in (False, True) for r in (False, True) for a in (False, True)]
-    for missing, (quantity, rare, absent), near in itertools.product(MISSING_FOCUS_GRID, switches, (1, 2)):
+    counted_modes: tuple[CountedCheck, ...] = ("off", "weak", "on")
+    grid = itertools.product(MISSING_FOCUS_GRID, switches, (1, 2), counted_modes)
+    for missing, (quantity, rare, absent), near, counted in grid:
         if near == 2 and not quantity:
             continue  # the same decisions as near == 1
         setting = Setting(
-            answer_threshold=0.0,
+            answer_threshold=answer_threshold,
             missing_focus=missing,
             quantity_check=quantity,
             rare_term_check=rare,
             absent_name_check=absent,
             quantity_near_terms=near,
+            counted_check=counted,
         )
         false, recall = _refusal_rates(rows, setting, lexical_weight)
         if false > max_false_refusal + 1e-12:
@@ -173,7 +187,9 @@ def choose_not_covered(
         # Ties: fewer false refusals, then a check that cost no false refusal stays on (with 12
         # unanswerable questions most folds cannot tell checks apart), the focus-term share highest.
         # The looser "near" (one focus term) refuses less; it wins ties.
-        key = (recall, -false, int(quantity) + int(rare) + int(absent), missing, -near)
+        # "weak" refuses a subset of what "on" refuses: on a tie it is the more conservative choice.
+        checks = int(quantity) + int(rare) + int(absent) + int(counted != "off")
+        key = (recall, -false, checks, missing, -near, -counted_modes.index(counted))
         if best is None or key > best[0]:
             best = (key, setting)
     if best is None:
@@ -205,8 +221,8 @@ def choose_answer_threshold(rows: Sequence[Row], lexical_weight: float) -> float
 
 
 def choose(rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL) -> Setting:
-    checks = choose_not_covered(rows, lexical_weight, max_false_refusal)
-    return checks.model_copy(update={"answer_threshold": choose_answer_threshold(rows, lexical_weight)})
+    threshold = choose_answer_threshold(rows, lexical_weight)
+    return choose_not_covered(rows, lexical_weight, max_false_refusal, threshold)
 
 
 def cross_validate(
@@ -321,7 +337,8 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
         lines.append(
             f"  fold {i}: answer_threshold {s.answer_threshold}, missing_focus {s.missing_focus}, "
             f"quantity_check {s.quantity_check}, rare_term_check {s.rare_term_check}, "
-            f"absent_name_check {s.absent_name_check}, quantity_near_terms {s.quantity_near_terms}"
+            f"absent_name_check {s.absent_name_check}, quantity_near_terms {s.quantity_near_terms}, "
+            f"counted_check {s.counted_check}"
         )
     rec = cv.recommended
     if rec is not None:
@@ -330,12 +347,14 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
             f"Chosen on all questions: DEFAULT_ANSWER_THRESHOLD = {rec.answer_threshold}, "
             f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check}, "
             f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check}, "
-            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms} in assistant/answerability.py",
+            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms}, DEFAULT_COUNTED_CHECK = {rec.counted_check!r} "
+            "in assistant/answerability.py",
         ]
     if current is not None:
         lines.append(
             f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}, "
-            f"{current.rare_term_check}, {current.absent_name_check}, {current.quantity_near_terms}; "
+            f"{current.rare_term_check}, {current.absent_name_check}, {current.quantity_near_terms}, "
+            f"{current.counted_check!r}; "
             "HANDBOOK_ANSWER_THRESHOLD overrides the first)"
         )
     return "\n".join(lines)

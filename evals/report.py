@@ -74,7 +74,7 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         f"{report.metrics.n_answerable} answerable, {report.metrics.n_unanswerable} unanswerable)",
         f"- index: `{run.index}` (generation `{run.generation}`), {run.k} passages retrieved per question",
         f"- answerability: answer threshold {run.answer_threshold}, missing focus {run.missing_focus}, "
-        f"quantity check {run.quantity_check}, lexical weight {run.lexical_weight}",
+        f"quantity check {run.quantity_check}, counted check {run.counted_check}, lexical weight {run.lexical_weight}",
         f"- run: {run.created}, {run.seconds:.1f} s",
         "",
         "## Headline metrics",

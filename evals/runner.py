@@ -95,6 +95,7 @@ class RunInfo(BaseModel):
     answer_threshold: float | None = None
     missing_focus: float | None = None
     quantity_check: bool | None = None
+    counted_check: str | None = None
     lexical_weight: float | None = None
     seconds: float = 0.0
 
@@ -245,6 +246,7 @@ class EvalRunner:
             answer_threshold=getattr(policy, "answer_threshold", None),
             missing_focus=getattr(policy, "missing_focus", None),
             quantity_check=getattr(policy, "quantity_check", None),
+            counted_check=getattr(policy, "counted_check", None),
             lexical_weight=getattr(policy, "lexical_weight", None),
             seconds=round(time.perf_counter() - started, 2),
         )

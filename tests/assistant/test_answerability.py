@@ -13,12 +13,15 @@ from assistant.answerability import (
     FocusTerm,
     asked_quantity,
     check_answer_type,
+    check_counted_thing,
     check_focus_terms,
     check_names,
+    counted_thing,
     focus_terms,
     gives_quantity,
     is_cyrillic,
     question_subject,
+    states_count_of,
 )
 from assistant.glossary import Glossary, GlossaryEntry
 
@@ -182,6 +185,77 @@ def test_answer_type_with_two_focus_terms_needs_both_in_the_sentence() -> None:
 
 
 @pytest.mark.unit
+def test_a_count_of_time_units_needs_a_number_of_them_near_the_topic() -> None:
+    question = "How many hours' notice do we have to give before a cell search?"
+    focus = _focus("hour", "notic", "cell", "search")
+    # "hours" is the unit asked in, not the topic: a figure in hours elsewhere is not near.
+    assert check_answer_type(question, ["Assessment takes place within 24 hours of reception."], focus) == "duration"
+    # Words of time without a number do not answer "how many hours".
+    assert check_answer_type(question, ["Cell searches shall be carried out promptly."], focus) == "duration"
+    assert check_answer_type(question, ["Notice of a cell search is given 24 hours ahead."], focus) is None
+    # "How many days a week" asks a frequency: "daily" answers it.
+    weekly = "How many days a week are visits held?"
+    assert check_answer_type(weekly, ["Visits are held daily."], _focus("visit")) is None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("How many books can a lad keep in his pad?", "books"),
+        ("How many phone calls a week does a lad on basic get?", "calls"),
+        ("How many drug dogs must be on duty for each visits session?", "dogs"),
+        ("How many CCTV cameras does a visits hall need at minimum?", "cameras"),
+        ("What's the max number of social visits a month for a convicted lad?", "visits"),
+        ("How many free stamps and envelopes does a lad get each week?", "stamps"),
+        ("How many kilos of property can a lad bring on a transfer?", "kilos"),
+        ("How many members sit on the Committee against Torture?", "members"),
+        ("How many lads are allowed in one dormitory at most?", "lads"),
+        ("How many days of annual leave does an officer get?", None),  # time: the duration check's
+        ("How many hours' notice do we have to give?", None),
+        ("How much money can someone post in each month?", None),  # money: the money check's
+        ("How many times an hour are obs done?", None),  # a frequency
+        ("How many can they buy a week?", None),  # nothing named
+        ("Can we read a prisoner's letters?", None),
+    ],
+)
+def test_counted_thing_is_what_a_how_many_question_counts(question: str, thing: str | None) -> None:
+    assert counted_thing(question) == thing
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("thing", "text", "states"),
+    [
+        ("officers", "A full search is carried out by two officers of the same sex.", True),
+        ("books", "Prisoners may keep up to 12 library books in their cell.", True),
+        ("cells", "The Management Unit comprises management cells six and detention cells four.", True),
+        ("folk", "More than 10.35 million people are held in penal institutions.", True),  # a person word
+        ("members", "The Committee shall consist of ten experts.", True),  # staff words stand for each other
+        ("children", "Rule 28 Visits involving children shall take place in a suitable setting.", False),
+        ("dogs", "5.41 Prison dogs may be used to search visitors.", False),  # a paragraph number
+        ("members", "2. The members of the Committee shall be elected.", False),  # a list marker
+        ("prisoners", "The units may be two storey, Indigenous prisoners should be housed below.", False),  # a clause
+        ("stamps", "In line with PSI 49 2011, stamps are sold at the canteen.", False),  # an instruction's number
+        ("books", "Prisoners may borrow books from the library.", False),
+    ],
+)
+def test_states_count_of_finds_a_figure_for_the_thing(thing: str, text: str, states: bool) -> None:
+    assert states_count_of(thing, [text]) is states
+
+
+@pytest.mark.unit
+def test_check_counted_thing_uses_the_glossary_meanings() -> None:
+    question = "How many screws have to be there for a strip search?"
+    text = ["A strip search is carried out by two officers."]
+    assert check_counted_thing(question, text) is None  # a staff word stands for any staff word
+    vapes = "How many vapes can a lad buy?"
+    assert check_counted_thing(vapes, ["Prisoners may buy two e-cigarettes a week."]) == "vapes"
+    glossary = Glossary([GlossaryEntry(("vapes",), ("e-cigarettes",))])
+    assert check_counted_thing(vapes, ["Prisoners may buy two e-cigarettes a week."], glossary) is None
+
+
+@pytest.mark.unit
 def test_focus_terms_drop_generic_and_question_words_and_add_glossary_meanings() -> None:
     glossary = Glossary([GlossaryEntry(("seg",), ("segregation", "solitary confinement"))])
     focus = focus_terms("How long can staff keep someone down the seg?", IDF, glossary)
@@ -243,6 +317,20 @@ def test_decide_answered_closest_and_not_covered() -> None:
     named = policy.decide(_evidence(unknown_names=["California"]))
     assert named.state == "not_covered" and named.reasons[0].message == "The documents never mention California."
     assert policy.decide(Evidence(has_passages=False)).state == "not_covered"
+
+
+@pytest.mark.unit
+def test_decide_counted_thing_off_weak_and_on() -> None:
+    strong = _evidence(counted_missing="books", dense=0.8)
+    weak = _evidence(counted_missing="books", dense=0.5)
+    off = AnswerabilityPolicy(answer_threshold=0.6, lexical_weight=0.0, counted_check="off")
+    only_weak = AnswerabilityPolicy(answer_threshold=0.6, lexical_weight=0.0, counted_check="weak")
+    always = AnswerabilityPolicy(answer_threshold=0.6, lexical_weight=0.0, counted_check="on")
+    assert (off.decide(strong).state, off.decide(weak).state) == ("answered", "closest")
+    assert (only_weak.decide(strong).state, only_weak.decide(weak).state) == ("answered", "not_covered")
+    decision = always.decide(strong)
+    assert decision.state == "not_covered" and decision.reasons[0].check == "counted_thing"
+    assert decision.reasons[0].message.startswith("The documents give no number of books in answer to")
 
 
 @pytest.mark.unit

@@ -17,6 +17,7 @@ from evals.calibrate import (
     figures,
     fold_of,
     render_text,
+    state_of,
 )
 
 pytestmark = pytest.mark.unit
@@ -76,6 +77,23 @@ def test_not_covered_checks_are_chosen_within_the_false_refusal_limit() -> None:
     assert (chosen.missing_focus, chosen.quantity_check, chosen.rare_term_check) == (1.01, True, True)
     strict = choose_not_covered(ROWS, 0.0, max_false_refusal=0.0)
     assert (strict.quantity_check, strict.rare_term_check) == (False, True)  # the quantity check costs one: off
+
+
+def test_counted_check_is_chosen_weak_when_on_costs_a_false_refusal() -> None:
+    # The counted check catches three unanswerable questions; it also fires on one confident
+    # answerable question, which only the "weak" mode (under the answer threshold) leaves answered.
+    rows = [_row(f"a{i:02d}", True, 0.55 + 0.01 * i) for i in range(30)] + [
+        _row("a30", True, 0.9, counted_missing="beds"),
+        *[_row(f"u{i}", False, 0.3, counted_missing="books") for i in range(3)],
+        _row("u3", False, 0.3),
+    ]
+    strict = choose_not_covered(rows, 0.0, max_false_refusal=0.0, answer_threshold=0.55)
+    assert strict.counted_check == "weak"
+    loose = choose_not_covered(rows, 0.0, max_false_refusal=0.05, answer_threshold=0.55)
+    assert loose.counted_check == "weak"  # the same recall: the more conservative mode
+    # Under a threshold below every confidence "weak" refuses nothing: not one question is refused.
+    low = choose_not_covered(rows, 0.0, max_false_refusal=0.0, answer_threshold=0.2)
+    assert all(state_of(r, low, 0.0) != "not_covered" for r in rows)
 
 
 def test_answer_threshold_separates_supported_answers_from_the_rest() -> None:
