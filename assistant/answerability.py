@@ -209,12 +209,18 @@ def gives_quantity(text: str, kind: Quantity) -> bool:
 # "How many <thing>": words before the thing that do not name it, and words that end the phrase.
 _COUNT_CUE = re.compile(r"\b(?:how many|how much|number of|amount of)\s+(.*)", re.IGNORECASE)
 _COUNT_MODIFIERS = frozenset(
-    "more free social separate extra additional different individual unannounced consecutive working "
-    "calendar clear full new whole other".split()
+    re.findall(
+        r"\w+",
+        "more free social separate extra additional different individual unannounced consecutive "
+        "working calendar clear full new whole other",
+    )
 )
 _COUNT_ENDS = frozenset(
-    "do does did can could must should may might will would is are was were have has had a an the per of in on "
-    "at for to before after each every someone somebody we you they he she it and or from".split()
+    re.findall(
+        r"\w+",
+        "do does did can could must should may might will would is are was were have has had a an the "
+        "per of in on at for to before after each every someone somebody we you they he she it and or from",
+    )
 )
 # The question's person words and the documents' are seldom the same ("lads", "folk" / "prisoners"):
 # a figure for any person of the same class answers.
@@ -227,6 +233,7 @@ _PEOPLE = frozenset(
 _STAFF = frozenset(
     lexical_tokens("officers staff guards screws personnel members experts employees workers nurses doctors")
 )
+_NOT_COUNTED = frozenset({"times", "money", "cash", "time"})  # a frequency, an amount, a duration
 _TIME_WORD = re.compile(rf"^{_TIME_UNIT}'?$", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\d+(?:\.\d+)*\.$")  # "2." or "5.41." opening a numbered paragraph
 
@@ -247,7 +254,7 @@ def counted_thing(question: str) -> str | None:
     if not words:
         return None
     first = words[0].rstrip("'")
-    if first in _COUNT_ENDS or first.isdigit() or _TIME_WORD.match(first) or first in ("times", "money", "cash", "time"):
+    if first in _COUNT_ENDS or first.isdigit() or _TIME_WORD.match(first) or first in _NOT_COUNTED:
         return None
     if len(words) > 1:
         second = words[1]

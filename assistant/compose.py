@@ -46,7 +46,7 @@ def verified_citation(
 
 
 def _cut_marks(text: str, start: int, end: int, boundaries: list[int]) -> tuple[str, str]:
-    """"… " / " …" where the quote leaves out words of its numbered unit before / after it.
+    """ "… " / " …" where the quote leaves out words of its numbered unit before / after it.
 
     The marks stand outside the verbatim quote (Citation.quote never holds them).
     """

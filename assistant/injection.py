@@ -32,8 +32,7 @@ _AI_RU = r"(?:ИИ|искусственн\w+\s+интеллект\w*|языко�
 
 _EN_PATTERNS = [
     # ignore / disregard / forget ... previous instructions, everything above, your rules
-    _START
-    + r"(?:ignore|disregard|forget|override|overrule|bypass|discard|abandon|set\s+aside|throw\s+away)\b"
+    _START + r"(?:ignore|disregard|forget|override|overrule|bypass|discard|abandon|set\s+aside|throw\s+away)\b"
     r"(?:\W+\w+){0,5}?\W+"
     r"(?:instructions?|prompts?|directions?|directives?|guidelines?|context|programming|training|"
     r"messages?|commands?|constraints?|restrictions?|safeguards?|filters?|polic(?:y|ies)|rules|"
@@ -81,8 +80,7 @@ _EN_PATTERNS = [
 
 _RU_PATTERNS = [
     # игнорируй / забудь / не обращай внимания ... предыдущие инструкции, всё сказанное выше
-    _START
-    + r"(?:(?:про)?игнорируй(?:те)?|забудь(?:те)?|не\s+обращай(?:те)?\s+внимани[ея]|отбрось(?:те)?|"
+    _START + r"(?:(?:про)?игнорируй(?:те)?|забудь(?:те)?|не\s+обращай(?:те)?\s+внимани[ея]|отбрось(?:те)?|"
     r"пренебреги(?:те)?|не\s+учитывай(?:те)?|отмени(?:те)?|не\s+слушай(?:те)?|не\s+следуй(?:те)?|"
     r"не\s+выполняй(?:те)?|не\s+подчиняй(?:те)?сь)\b"
     r"(?:\W+\w+){0,5}?\W+"

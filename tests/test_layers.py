@@ -87,9 +87,7 @@ def find_imports(modules: Mapping[str, Path]) -> list[Import]:
             else:
                 base = _from_base(node, importer, path.name == "__init__.py")
                 # `from pkg import mod` loads the module pkg.mod; `from pkg.mod import name` loads pkg.mod.
-                names = [
-                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
-                ]
+                names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
             for name in names:
                 target = _project_module(name, modules)
                 if target is not None and target != importer:
@@ -103,6 +101,7 @@ def _under(module: str, prefix: str) -> bool:
 
 def upward_imports(imports: Iterable[Import]) -> list[Import]:
     """The imports that go against the layers."""
+
     def library_imports_app(imp: Import) -> bool:
         library = _under(imp.importer, "assistant") and not any(_under(imp.importer, t) for t in ABOVE_THE_LIBRARY)
         return library and _under(imp.target, APP)

@@ -108,9 +108,7 @@ class RateLimiter:
                 events.popleft()
             if len(events) >= self.per_minute:
                 wait = math.ceil(self.window_s - (now - events[0]))
-                raise RateLimited(
-                    f"too many {self.what}: at most {self.per_minute} a minute; try again in {wait} s"
-                )
+                raise RateLimited(f"too many {self.what}: at most {self.per_minute} a minute; try again in {wait} s")
             events.append(now)
             if len(self._events) > 10_000:
                 for stale in [k for k, v in self._events.items() if not v or now - v[-1] >= self.window_s]:

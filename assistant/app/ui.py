@@ -275,7 +275,6 @@ def answer_markdown(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-
 def stream_pieces(text: str, words: int = STREAM_WORDS) -> list[str]:
     """Growing prefixes of `text`, cut at paragraph ends and every `words` words, ending with the whole text.
 
@@ -615,9 +614,7 @@ class HandbookApp:
 
     # ---- trainers: topic brief and quiz -----------------------------------------------
 
-    def build_brief(
-        self, topic: str | None, doc_filter: list[str] | None, request: gr.Request
-    ) -> Updates:
+    def build_brief(self, topic: str | None, doc_filter: list[str] | None, request: gr.Request) -> Updates:
         """Topic brief: the passages of the documents on one topic, as Markdown, .md and .docx; clears the quiz."""
         try:
             text = check_question(topic)
@@ -759,9 +756,7 @@ class HandbookApp:
                 gr.Markdown(t("sources_heading"))
                 cards = gr.HTML(source_cards([], self.kinds), elem_id="hb-sources")
                 with gr.Row():
-                    pick = gr.Dropdown(
-                        label=t("pick_label"), choices=[], interactive=True, scale=3, elem_id="hb-pick"
-                    )
+                    pick = gr.Dropdown(label=t("pick_label"), choices=[], interactive=True, scale=3, elem_id="hb-pick")
                     show = gr.Button(t("show_page"), scale=1, elem_id="hb-show")
         with gr.Row(equal_height=False):
             page_image = gr.Image(

@@ -330,7 +330,7 @@ def test_docx_keeps_formula_and_field_text_as_plain_text(tmp_path: Path) -> None
     from docx import Document
 
     brief = _brief()
-    planted = "=cmd|' /C calc'!A0 {DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"} =HYPERLINK(\"x\")"
+    planted = '=cmd|\' /C calc\'!A0 {DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"} =HYPERLINK("x")'
     brief.documents[1].passages[0].text = planted
     path = brief.to_docx(tmp_path / "brief.docx")
     with zipfile.ZipFile(path) as archive:

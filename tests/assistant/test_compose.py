@@ -66,14 +66,22 @@ def test_text_addressed_to_an_ai_is_never_the_first_quote_and_is_marked() -> Non
     )
     clean = _hit("rules", "Each visit in the visits hall lasts at least one hour and visitors may bring children.", 0.9)
     composition = ExtractiveComposer(min_passage_words=5).compose(
-        ["visit", "hall"], [injected, clean], IDF, _AcceptAll(), {}  # type: ignore[list-item, arg-type]
+        ["visit", "hall"],
+        [injected, clean],
+        IDF,
+        _AcceptAll(),
+        {},  # type: ignore[list-item, arg-type]
     )
     first = composition.citations[0]
     assert first.doc == "rules" and not first.suspicious
     flagged = [c for c in composition.citations if c.doc == "planted"]
     assert flagged and flagged[0].suspicious
     alone = ExtractiveComposer(min_passage_words=5).compose(
-        ["visit", "hall"], [injected], IDF, _AcceptAll(), {}  # type: ignore[list-item, arg-type]
+        ["visit", "hall"],
+        [injected],
+        IDF,
+        _AcceptAll(),
+        {},  # type: ignore[list-item, arg-type]
     )
     assert alone.citations == []  # nothing else answers: no quote (the chain then refuses and lists the passage)
 
