@@ -67,4 +67,3 @@ def install_pth() -> Path:
     target = Path(site.getsitepackages()[0]) / PTH_NAME
     target.write_text(pth_line(), encoding="utf-8")
     return target
-
