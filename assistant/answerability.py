@@ -95,24 +95,29 @@ _ASK_PATTERNS: tuple[tuple[Quantity, str], ...] = (
     (
         "percentage",
         r"\b(?:what|which) (?:is |are |was )?(?:the |a )?(?:[\w-]+ ){0,3}(?:percentage|percent|proportion|share|"
-        r"fraction|rate)s?\b(?! of pay)|\bpercentage\b"
+        r"fraction|rate)s?\b(?! of pay)|\bpercentage\b|\bpass (?:mark|rate|score)\b"
         r"|\bper ?cent\b|\bhow much of (?:the|a|its|their)\b",
     ),
     (
         "money",
         r"\bhow much (?:money|cash|does .{0,40}\b(?:cost|pay|earn|charge)|is .{0,30}\b(?:paid|worth))\b"
         r"|\b(?:hourly |weekly |daily |annual )?(?:wages?|salary|salaries)\b|\bpay rates?\b|\brates? of pay\b|\bfees?\b"
-        r"|\bhow much (?:is|are) (?:the )?(?:fine|fee|charge|allowance)s?\b|\bwhat (?:is the )?(?:fine|price|cost)\b",
+        r"|\bhow much (?:is|are) (?:the )?(?:fine|fee|charge|allowance)s?\b"
+        r"|\bwhat(?:'s| is)? (?:the )?(?:fine|price|cost)\b",
     ),
     (
         "measurement",
-        r"\bhow (?:big|large|heavy|tall|far|wide|small|warm|cold|hot)\b|\bwhat (?:size|temperature)\b"
+        r"\bhow (?:big|large|heavy|tall|high|deep|far|wide|small|warm|cold|hot)\b|\bwhat (?:size|temperature)\b"
+        r"|\bin (?:metres|meters|feet|kilos|kilograms|kg|litres|liters|degrees)\b"
+        r"|\bat what (?:[\w-]+ ){0,3}(?:reading|level|concentration)\b"
         r"|\b(?:maximum|minimum|max|min) (?:weight|size|floor area|area|space)\b"
         r"|\bhow much (?:space|room|floor)\b|\bsquare met",
     ),
     (
         "duration",
-        r"\bhow long\b|\bhow many (?:more |consecutive |working |calendar )?"
+        r"\bhow long\b|\b(?:minimum|maximum|min|max) (?:length|duration)\b"
+        r"|\bin (?:seconds|minutes|hours|days|weeks|months|years)\??$"
+        r"|\bhow many (?:more |consecutive |working |calendar )?"
         r"(?:seconds|minutes|hours|days|nights|weeks|months|years)\b"
         r"|\bhow soon\b|\b(?:within|after|for) how (?:long|many)\b|\bhow much time\b"
         r"|\b(?:retention|notice|qualifying|waiting|minimum|maximum) (?:period|time)\b"

@@ -40,7 +40,7 @@ IDF = {
     "test": 4.0,
 }
 
-# (question, the kind of quantity it asks for): 36 phrasings of the kinds the check knows.
+# (question, the kind of quantity it asks for): 41 phrasings of the kinds the check knows.
 QUANTITY_QUESTIONS = [
     ("What dose of methadone can healthcare give on reception?", "dose"),
     ("How many mg of diazepam is a prisoner allowed to hold in possession?", "dose"),
@@ -60,6 +60,11 @@ QUANTITY_QUESTIONS = [
     ("What hourly wage do prisoners earn for firefighting work?", "money"),
     ("How much does a phone call to a mobile cost?", "money"),
     ("What is the maximum weight of a parcel a prisoner can receive?", "measurement"),
+    ("How high is the perimeter fence in metres?", "measurement"),
+    ("At what blood alcohol reading do we turn a visitor away?", "measurement"),
+    ("What's the minimum length of a social visit in minutes?", "duration"),
+    ("What's the fine for a visitor caught bringing in a phone?", "money"),
+    ("What's the pass mark for the academy exam?", "percentage"),
     ("How big does a single cell have to be?", "measurement"),
     ("What size must the exercise yard be?", "measurement"),
     ("What temperature must cells be kept at in winter?", "measurement"),
