@@ -73,7 +73,7 @@ class Assistant:
         composer: ExtractiveComposer | None = None,
         condenser: QueryCondenser | ModelCondenser | None = None,
         answerability: AnswerabilityPolicy | None = None,
-        top_k: int = 5,
+        top_k: int = 8,
         generator: GeneratedAnswerer | None = None,
         glossary: Glossary | None = None,
         vocabulary: frozenset[str] | None = None,
@@ -234,8 +234,10 @@ class Assistant:
         ]
         text, citations = "", []
         if decision.state != "not_covered":
+            # The answer quotes from its own top_k passages: asking for more (the evals retrieve
+            # 10) lists more passages but leaves the answer as it is.
             composition = self.composer.compose(
-                lexical_tokens(result.expanded_query), result.hits, idf, self.verifier, self.titles
+                lexical_tokens(result.expanded_query), result.hits[: self.top_k], idf, self.verifier, self.titles
             )
             text, citations = composition.text, composition.citations
             if not citations:

@@ -93,7 +93,7 @@ class AnswerSettings(BaseSettings):
 
     model_config = env_config()
 
-    top_k: int = 5
+    top_k: int = 8  # passages retrieved and offered to the composer (see ExtractiveComposer.max_passages)
     answer_threshold: float | None = None  # below it: "closest passages"; None: the calibrated value in code
     support_threshold: float | None = None  # a generated sentence's support; None: the calibrated value in code
 

@@ -198,9 +198,9 @@ def failures_of(results: Sequence[QuestionResult]) -> list[Failure]:
 class EvalRunner:
     """Asks every golden question (retrieving k passages), scores the answers, runs the baselines.
 
-    Retrieving k=10 rather than the assistant's top_k=5 leaves the answer unchanged: the
-    fused ranking is cut after sorting, so the first five passages are the same, and the
-    composer and the refusal policy only look at the first few.
+    Retrieving k=10 rather than the assistant's top_k (8) leaves the answer unchanged: the
+    fused ranking is cut after sorting, so the first passages are the same, the composer
+    quotes from the first top_k only, and the refusal policy looks at the first five.
     """
 
     def __init__(

@@ -10,7 +10,7 @@ from evals.bench.machine import Machine
 from evals.stats import percentile
 
 COLD_QUESTION = "How long can someone be kept in segregation?"
-TOP_K = 5  # passages per question for both systems (the assistant's default top_k)
+TOP_K = 8  # passages per question for both systems (the assistant's default top_k)
 REQUIRED_KEYS = ("ingest_s", "reingest_s", "answer_ms", "cold_start_s", "peak_rss_mb")
 
 
