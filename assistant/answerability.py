@@ -62,6 +62,7 @@ DEFAULT_LEXICAL_WEIGHT = 0.25
 DEFAULT_RARE_TERM_CHECK = False
 DEFAULT_ABSENT_NAME_CHECK = True
 DEFAULT_QUANTITY_NEAR_TERMS = 1  # focus terms a sentence needs to count as "near" for the answer-type check
+DEFAULT_TIME_COUNT_NEAR_TERMS = 2  # ... for "how many days/hours ..." questions
 # The counted-thing check: "off", "weak" (only when the confidence is under the answer threshold) or "on".
 DEFAULT_COUNTED_CHECK: CountedCheck = "on"
 GENERIC_IDF = 2.2  # terms in more than ~1 passage in 9 ("prison", "staff", "rule") carry no focus
@@ -192,6 +193,11 @@ def asked_quantity(question: str) -> Quantity | None:
         if pattern.search(question):
             return kind
     return None
+
+
+def asks_time_count(question: str) -> re.Match[str] | None:
+    """Whether the question asks a number of time units ("How many hours' notice ..."); the match names the unit."""
+    return _ASKS_TIME_COUNT.search(question)
 
 
 def gives_quantity(text: str, kind: Quantity) -> bool:
@@ -385,7 +391,7 @@ def check_answer_type(
     kind = asked_quantity(question)
     if kind is None:
         return None
-    unit = _ASKS_TIME_COUNT.search(question) if kind == "duration" else None
+    unit = asks_time_count(question) if kind == "duration" else None
     if unit is not None:
         # The unit asked in ("how many hours' notice") is not the topic: a sentence with "24 hours"
         # in it is not near the question for that alone.
@@ -572,6 +578,7 @@ class Evidence(BaseModel):
     quantity_asked: str | None = None
     quantity_missing: str | None = None  # the kind asked for and not given near one focus term
     quantity_missing_strict: str | None = None  # ... not given near two focus terms (a stricter "near")
+    time_count: bool = False  # the question asks a number of time units ("how many days ...")
     counted_missing: str | None = None  # the thing a "how many" question counts, no figure for it in the passages
     missing_focus: list[str] = Field(default_factory=list)
     missing_focus_share: float = 0.0
@@ -630,6 +637,9 @@ class AnswerabilityPolicy:
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     passages: int = 3
     quantity_near_terms: int = DEFAULT_QUANTITY_NEAR_TERMS  # focus terms that make a sentence "near": 1 or 2
+    # The same for a question that asks a number of time units ("how many days ..."): the precise
+    # question may need the figure in a sentence closer to its topic.
+    time_count_near_terms: int = DEFAULT_TIME_COUNT_NEAR_TERMS
     quantity_passages: int = 5  # the answer quotes up to five passages; a figure in any of them answers
     name_check: bool = True
     rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
@@ -667,6 +677,7 @@ class AnswerabilityPolicy:
                 "quantity_asked": asked_quantity(question),
                 "quantity_missing": check_answer_type(question, bodies, focus, 1),
                 "quantity_missing_strict": check_answer_type(question, bodies, focus, 2),
+                "time_count": asks_time_count(question) is not None,
                 "counted_missing": check_counted_thing(question, bodies, glossary),
                 "missing_focus": missing,
                 "missing_focus_share": round(share, 4),
@@ -693,7 +704,8 @@ class AnswerabilityPolicy:
                 terms = ", ".join(evidence.rare_terms)
                 message = f"The documents never mention: {terms}."
                 reasons.append(Reason(check="rare_terms", detail=terms, message=message))
-            kind = evidence.quantity_missing_strict if self.quantity_near_terms >= 2 else evidence.quantity_missing
+            near = max(self.quantity_near_terms, self.time_count_near_terms if evidence.time_count else 1)
+            kind = evidence.quantity_missing_strict if near >= 2 else evidence.quantity_missing
             if self.quantity_check and kind:
                 noun = _QUANTITY_NOUN.get(kind, "figure")
                 what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""

@@ -69,6 +69,7 @@ class Setting(BaseModel):
     rare_term_check: bool = True
     absent_name_check: bool = True
     quantity_near_terms: int = 1
+    time_count_near_terms: int = 1
     counted_check: CountedCheck = "off"
 
     def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
@@ -80,6 +81,7 @@ class Setting(BaseModel):
             rare_term_check=self.rare_term_check,
             absent_name_check=self.absent_name_check,
             quantity_near_terms=self.quantity_near_terms,
+            time_count_near_terms=self.time_count_near_terms,
             counted_check=self.counted_check,
             lexical_weight=lexical_weight,
         )
@@ -168,10 +170,12 @@ def choose_not_covered(
     best: tuple[tuple[float, ...], Setting] | None = None
     switches = [(q, r, a) for q in (False, True) for r in (False, True) for a in (False, True)]
     counted_modes: tuple[CountedCheck, ...] = ("off", "weak", "on")
-    grid = itertools.product(MISSING_FOCUS_GRID, switches, (1, 2), counted_modes)
-    for missing, (quantity, rare, absent), near, counted in grid:
-        if near == 2 and not quantity:
+    grid = itertools.product(MISSING_FOCUS_GRID, switches, (1, 2), (1, 2), counted_modes)
+    for missing, (quantity, rare, absent), near, time_near, counted in grid:
+        if (near == 2 or time_near == 2) and not quantity:
             continue  # the same decisions as near == 1
+        if near == 2 and time_near == 1:
+            continue  # the same decisions as time_near == 2
         setting = Setting(
             answer_threshold=answer_threshold,
             missing_focus=missing,
@@ -179,6 +183,7 @@ def choose_not_covered(
             rare_term_check=rare,
             absent_name_check=absent,
             quantity_near_terms=near,
+            time_count_near_terms=time_near,
             counted_check=counted,
         )
         false, recall = _refusal_rates(rows, setting, lexical_weight)
@@ -189,7 +194,7 @@ def choose_not_covered(
         # The looser "near" (one focus term) refuses less; it wins ties.
         # "weak" refuses a subset of what "on" refuses: on a tie it is the more conservative choice.
         checks = int(quantity) + int(rare) + int(absent) + int(counted != "off")
-        key = (recall, -false, checks, missing, -near, -counted_modes.index(counted))
+        key = (recall, -false, checks, missing, -near, -time_near, -counted_modes.index(counted))
         if best is None or key > best[0]:
             best = (key, setting)
     if best is None:
@@ -338,7 +343,7 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
             f"  fold {i}: answer_threshold {s.answer_threshold}, missing_focus {s.missing_focus}, "
             f"quantity_check {s.quantity_check}, rare_term_check {s.rare_term_check}, "
             f"absent_name_check {s.absent_name_check}, quantity_near_terms {s.quantity_near_terms}, "
-            f"counted_check {s.counted_check}"
+            f"time_count_near_terms {s.time_count_near_terms}, counted_check {s.counted_check}"
         )
     rec = cv.recommended
     if rec is not None:
@@ -347,13 +352,15 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
             f"Chosen on all questions: DEFAULT_ANSWER_THRESHOLD = {rec.answer_threshold}, "
             f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check}, "
             f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check}, "
-            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms}, DEFAULT_COUNTED_CHECK = {rec.counted_check!r} "
-            "in assistant/answerability.py",
+            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms}, "
+            f"DEFAULT_TIME_COUNT_NEAR_TERMS = {rec.time_count_near_terms}, "
+            f"DEFAULT_COUNTED_CHECK = {rec.counted_check!r} in assistant/answerability.py",
         ]
     if current is not None:
         lines.append(
             f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}, "
             f"{current.rare_term_check}, {current.absent_name_check}, {current.quantity_near_terms}, "
+            f"{current.time_count_near_terms}, "
             f"{current.counted_check!r}; "
             "HANDBOOK_ANSWER_THRESHOLD overrides the first)"
         )

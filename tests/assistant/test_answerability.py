@@ -12,6 +12,7 @@ from assistant.answerability import (
     Evidence,
     FocusTerm,
     asked_quantity,
+    asks_time_count,
     check_answer_type,
     check_counted_thing,
     check_focus_terms,
@@ -199,6 +200,7 @@ def test_a_count_of_time_units_needs_a_number_of_them_near_the_topic() -> None:
     assert check_answer_type(question, ["Cell searches shall be carried out promptly."], focus) == "duration"
     assert check_answer_type(question, ["Notice of a cell search is given 24 hours ahead."], focus) is None
     # "How many days a week" asks a frequency: "daily" answers it.
+    assert asks_time_count(question) is not None and asks_time_count("How long is a visit?") is None
     weekly = "How many days a week are visits held?"
     assert check_answer_type(weekly, ["Visits are held daily."], _focus("visit")) is None
 
@@ -322,6 +324,17 @@ def test_decide_answered_closest_and_not_covered() -> None:
     named = policy.decide(_evidence(unknown_names=["California"]))
     assert named.state == "not_covered" and named.reasons[0].message == "The documents never mention California."
     assert policy.decide(Evidence(has_passages=False)).state == "not_covered"
+
+
+@pytest.mark.unit
+def test_decide_a_count_of_time_units_with_its_own_near() -> None:
+    # The figure is near one focus term but not near two.
+    evidence = _evidence(quantity_asked="duration", quantity_missing=None, quantity_missing_strict="duration")
+    loose = AnswerabilityPolicy(quantity_near_terms=1, time_count_near_terms=1)
+    strict_for_time = AnswerabilityPolicy(quantity_near_terms=1, time_count_near_terms=2)
+    assert loose.decide(evidence.model_copy(update={"time_count": True})).state == "answered"
+    assert strict_for_time.decide(evidence.model_copy(update={"time_count": True})).state == "not_covered"
+    assert strict_for_time.decide(evidence).state == "answered"  # "how long": the looser near applies
 
 
 @pytest.mark.unit

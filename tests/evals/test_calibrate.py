@@ -96,6 +96,17 @@ def test_counted_check_is_chosen_weak_when_on_costs_a_false_refusal() -> None:
     assert all(state_of(r, low, 0.0) != "not_covered" for r in rows)
 
 
+def test_time_count_near_is_chosen_strict_when_it_catches_more_at_no_cost() -> None:
+    # Two unanswerable "how many days" questions have a figure near one focus term, not near two.
+    rows = [_row(f"a{i:02d}", True, 0.7) for i in range(20)] + [
+        _row(f"u{i}", False, 0.7, quantity_missing_strict="duration", time_count=True) for i in range(2)
+    ]
+    chosen = choose_not_covered(rows, 0.0, max_false_refusal=0.0)
+    assert (chosen.quantity_near_terms, chosen.time_count_near_terms) == (1, 2)
+    costly = [*rows, _row("a20", True, 0.7, quantity_missing_strict="duration", time_count=True)]
+    assert choose_not_covered(costly, 0.0, max_false_refusal=0.0).time_count_near_terms == 1
+
+
 def test_answer_threshold_separates_supported_answers_from_the_rest() -> None:
     rows = [_row(f"a{i}", True, 0.3 + 0.1 * i) for i in range(6)]  # 0.3 ... 0.8; relevant from 0.5
     threshold = choose_answer_threshold(rows, 0.0)
