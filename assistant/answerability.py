@@ -62,9 +62,9 @@ DEFAULT_LEXICAL_WEIGHT = 0.25
 DEFAULT_RARE_TERM_CHECK = False
 DEFAULT_ABSENT_NAME_CHECK = True
 DEFAULT_QUANTITY_NEAR_TERMS = 1  # focus terms a sentence needs to count as "near" for the answer-type check
-DEFAULT_TIME_COUNT_NEAR_TERMS = 2  # ... for "how many days/hours ..." questions
+DEFAULT_TIME_COUNT_NEAR_TERMS = 1  # ... for "how many days/hours ..." questions
 # The counted-thing check: "off", "weak" (only when the confidence is under the answer threshold) or "on".
-DEFAULT_COUNTED_CHECK: CountedCheck = "on"
+DEFAULT_COUNTED_CHECK: CountedCheck = "weak"
 GENERIC_IDF = 2.2  # terms in more than ~1 passage in 9 ("prison", "staff", "rule") carry no focus
 
 

@@ -43,7 +43,10 @@ if TYPE_CHECKING:
     from assistant.chain import Assistant
 
 FOLDS = 5
-MAX_FALSE_REFUSAL = 0.03
+# The target is 3% false refusals; the training folds get 2.5%, because the out-of-fold rate runs
+# above the training folds' (334 dev questions, 2026-11-30: 0.034 out of fold at a 3% training limit,
+# 0.026 at 2.5%).
+MAX_FALSE_REFUSAL = 0.025
 MISSING_FOCUS_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.01)  # 1.01: the focus-term check never decides
 STAFF_WORDING = 0.3  # overlap band: at most this share of the question's content words in the expected passage
 
@@ -324,7 +327,7 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
 
     lines = [
         f"{f.n} questions ({f.n_answerable} answerable, {f.n_unanswerable} unanswerable); {cv.folds}-fold "
-        f"cross-validation, false-refusal limit {cv.max_false_refusal:.0%} on the training folds",
+        f"cross-validation, false-refusal limit {cv.max_false_refusal:.1%} on the training folds",
         "",
         "Out-of-fold (each question decided by thresholds chosen without it):",
         f"  false-refusal rate {num(f.false_refusal_rate)}, refusal recall {num(f.refusal_recall)}, "

@@ -107,6 +107,15 @@ def test_time_count_near_is_chosen_strict_when_it_catches_more_at_no_cost() -> N
     assert choose_not_covered(costly, 0.0, max_false_refusal=0.0).time_count_near_terms == 1
 
 
+def test_the_cli_default_limit_is_the_calibration_default() -> None:
+    import inspect
+
+    from evals.calibrate import MAX_FALSE_REFUSAL
+    from evals.cli import eval_calibrate
+
+    assert inspect.signature(eval_calibrate).parameters["max_false_refusal"].default == MAX_FALSE_REFUSAL
+
+
 def test_answer_threshold_separates_supported_answers_from_the_rest() -> None:
     rows = [_row(f"a{i}", True, 0.3 + 0.1 * i) for i in range(6)]  # 0.3 ... 0.8; relevant from 0.5
     threshold = choose_answer_threshold(rows, 0.0)
