@@ -106,7 +106,11 @@ class ExtractiveComposer:
     max_words_total: int = 440
     min_relative_score: float = 0.3  # later passages must score at least this share of the first
     min_passage_words: int = 12  # fragments (a stray list line) are listed as passages, not quoted
-    use_windows: bool = True  # start the quote from the two sentences the retriever matched best
+    # Start the quote from the two sentences MiniLM matched best rather than from the sentence sharing
+    # the most (IDF-weighted) words with the question. It helped with MiniLM-only retrieval; with the
+    # fused retrieval and the grown dev set it costs key facts (264 answerable questions, 8 passages:
+    # 0.564 with windows, 0.580 without; staff wording 0.462 / 0.476), so it is off.
+    use_windows: bool = False
 
     def compose(
         self,
