@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ingest.embedding import PassageVectors
-from ingest.lexical import LEXICAL_VERSION, bm25s_module, lexical_tokens
+from ingest.lexical import BM25_B, BM25_K1, LEXICAL_VERSION, bm25s_module, lexical_tokens
 from ingest.records import Chunk, DocumentInfo, PageText
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class IndexWriter:
     def _write_bm25(directory: Path, chunks: list[Chunk]) -> None:
         bm25s = bm25s_module()
 
-        retriever = bm25s.BM25()
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         corpus = [lexical_tokens(c.embedding_text()) or ["_empty_"] for c in chunks] or [["_empty_"]]
         retriever.index(corpus, show_progress=False)
         retriever.save(str(directory / "bm25"))

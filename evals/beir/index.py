@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.beir.dataset import BeirDataset, file_sha256
+from ingest.lexical import LEXICAL_VERSION
 
 if TYPE_CHECKING:
     from ingest.embedding import PassageVectors
@@ -106,7 +107,9 @@ class BeirIndexBuilder:
                 or m not in cached.meta.extra_vectors
                 or cached.meta.extra_vectors[m].model_path != self.encoders[m].model_path
             ]
-            if cached is None or missing:
+            # A BM25 index built with another tokenizer or other parameters is rebuilt; the vectors are kept.
+            stale = cached is not None and cached.meta.lexical_version != LEXICAL_VERSION
+            if cached is None or missing or stale:
                 chunks = cached.chunks if cached is not None else document_chunks(dataset)
                 log.info("embedding %d documents of %s into %s", len(chunks), dataset.name, directory)
                 embeddings = (

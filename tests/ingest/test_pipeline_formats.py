@@ -178,17 +178,22 @@ def test_unchanged_folder_is_not_read_again(folder: Path, index_dir: Path, fake_
 def test_another_tokenizer_version_rebuilds_bm25_and_reuses_the_vectors(
     folder: Path, index_dir: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ingest.lexical import LEXICAL_VERSION
+
     _ingest(index_dir, fake_embedder, [folder])
     before = IndexSnapshot.open(index_dir)
-    assert before.meta.lexical_version == 1
+    assert before.meta.lexical_version == LEXICAL_VERSION
+    newer = LEXICAL_VERSION + 1
     for module in ("ingest.pipeline", "ingest.index_store"):
-        monkeypatch.setattr(f"{module}.LEXICAL_VERSION", 2)
+        monkeypatch.setattr(f"{module}.LEXICAL_VERSION", newer)
     fake_embedder.reset_counts()
     report = _ingest(index_dir, fake_embedder, [folder])
     assert report.switched and fake_embedder.embedded == 0
-    assert report.notes == ["BM25 index rebuilt: it was built with tokenizer version 1, this is version 2"]
+    assert report.notes == [
+        f"BM25 index rebuilt: it was built with tokenizer version {LEXICAL_VERSION}, this is version {newer}"
+    ]
     after = IndexSnapshot.open(index_dir)
-    assert after.meta.generation != before.meta.generation and after.meta.lexical_version == 2
+    assert after.meta.generation != before.meta.generation and after.meta.lexical_version == newer
     assert [c.id for c in after.chunks] == [c.id for c in before.chunks]
     again = _ingest(index_dir, fake_embedder, [folder])
     assert not again.switched and not again.notes
@@ -208,8 +213,11 @@ def test_index_written_before_the_tokenizer_was_recorded_reads_as_version_1(
     meta_path.write_text(json.dumps(meta))
     snap = IndexSnapshot.open(index_dir)
     assert snap.meta.lexical_version == 1 and snap.meta.documents["rules"].format == "pdf"
+    fake_embedder.reset_counts()
     report = _ingest(index_dir, fake_embedder, [folder / "rules.pdf"])
-    assert not report.switched and [f.status for f in report.files] == ["unchanged"]
+    # Version 1 is not today's: the files are unchanged, nothing is embedded, only BM25 is rebuilt.
+    assert [f.status for f in report.files] == ["unchanged"] and fake_embedder.embedded == 0
+    assert report.switched and IndexSnapshot.open(index_dir).meta.lexical_version > 1
 
 
 def test_another_chunker_version_rechunks_every_document(
