@@ -444,7 +444,7 @@ def check_rare_terms(
         return []
     out = []
     for match in re.finditer(r"(?<![\w-])[a-z][a-z'-]{3,}", question):
-        word = match.group(0).strip("'-")
+        word = re.sub(r"'s$", "", match.group(0)).strip("'-")  # "lad's" is the word "lad"
         if not word or word in vocabulary or any(part in vocabulary for part in _singulars(word)):
             continue
         stems = lexical_tokens(word)

@@ -388,6 +388,7 @@ def test_rare_terms_are_words_neither_the_documents_nor_english_know() -> None:
     glossary = Glossary([GlossaryEntry(("jammer",), ("signal blocking device",))])
     assert check_rare_terms(question, IDF, VOCABULARY, glossary) == []  # staff wording the glossary explains
     assert check_rare_terms("Are Tasers allowed?", IDF, VOCABULARY) == []  # capitalised: left to the names check
+    assert check_rare_terms("Is the lad's mobile phone approved?", IDF, VOCABULARY) == []  # a possessive is its word
 
 
 @pytest.mark.unit
