@@ -41,7 +41,7 @@ IDF = {
     "test": 4.0,
 }
 
-# (question, the kind of quantity it asks for): 41 phrasings of the kinds the check knows.
+# (question, the kind of quantity it asks for): 42 phrasings of the kinds the check knows.
 QUANTITY_QUESTIONS = [
     ("What dose of methadone can healthcare give on reception?", "dose"),
     ("How many mg of diazepam is a prisoner allowed to hold in possession?", "dose"),
@@ -62,6 +62,7 @@ QUANTITY_QUESTIONS = [
     ("How much does a phone call to a mobile cost?", "money"),
     ("What is the maximum weight of a parcel a prisoner can receive?", "measurement"),
     ("How high is the perimeter fence in metres?", "measurement"),
+    ("What time should the visits team be in before the families turn up?", "time of day"),
     ("At what blood alcohol reading do we turn a visitor away?", "measurement"),
     ("What's the minimum length of a social visit in minutes?", "duration"),
     ("What's the fine for a visitor caught bringing in a phone?", "money"),
@@ -143,6 +144,8 @@ def test_cyrillic_questions_do_not_crash_and_are_recognised(question: str) -> No
         ("Prisoners receive 75 per cent of the minimum wage.", "percentage", True),
         ("The fee is £2.50 per call.", "money", True),
         ("Lock-up is at 8.30 pm on weekdays.", "time of day", True),
+        ("Staff must be in place 30 minutes before visitors arrive.", "time of day", True),  # relative to an event
+        ("Visits last two hours.", "time of day", False),
         ("Each cell shall have at least 7.5 m2 of floor space.", "measurement", True),
         ("Cells are kept between 18 and 21 degrees.", "measurement", True),
         ("a dose of 30 mg daily", "dose", True),
