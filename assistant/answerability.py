@@ -617,6 +617,13 @@ _QUANTITY_NOUN: dict[str, str] = {
 }
 
 
+def _no_figure(check: Literal["quantity", "counted_thing"], detail: str, what: str, subject: str) -> Reason:
+    """ "The documents give no <what> in answer to "<question>"; ..." """
+    asked = f" in answer to \u201c{subject}\u201d" if subject else ""
+    message = f"The documents give no {what}{asked}; the passages on this topic state none."
+    return Reason(check=check, detail=detail, message=message)
+
+
 def question_subject(question: str, limit: int = 160) -> str:
     """The question on one line, shortened to `limit` characters, for quoting in a message."""
     text = re.sub(r"\s+", " ", question).strip()
@@ -645,7 +652,7 @@ class AnswerabilityPolicy:
     # The same for a question that asks a number of time units ("how many days ..."): the precise
     # question may need the figure in a sentence closer to its topic.
     time_count_near_terms: int = DEFAULT_TIME_COUNT_NEAR_TERMS
-    quantity_passages: int = 5  # the answer quotes up to five passages; a figure in any of them answers
+    quantity_passages: int = 5  # a figure in any of the top five passages answers (the answer quotes up to eight)
     name_check: bool = True
     rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
     absent_name_check: bool = DEFAULT_ABSENT_NAME_CHECK
@@ -712,15 +719,7 @@ class AnswerabilityPolicy:
             near = max(self.quantity_near_terms, self.time_count_near_terms if evidence.time_count else 1)
             kind = evidence.quantity_missing_strict if near >= 2 else evidence.quantity_missing
             if self.quantity_check and kind:
-                noun = _QUANTITY_NOUN.get(kind, "figure")
-                what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""
-                reasons.append(
-                    Reason(
-                        check="quantity",
-                        detail=kind,
-                        message=f"The documents give no {noun}{what}; the passages on this topic state none.",
-                    )
-                )
+                reasons.append(_no_figure("quantity", kind, _QUANTITY_NOUN.get(kind, "figure"), evidence.subject))
             if evidence.missing_focus and evidence.missing_focus_share >= self.missing_focus:
                 terms = ", ".join(evidence.missing_focus)
                 reasons.append(
@@ -733,14 +732,7 @@ class AnswerabilityPolicy:
         threshold = self.threshold_for(evidence.lang)
         counted = evidence.counted_missing if evidence.lexical_checks else None
         if counted and (self.counted_check == "on" or (self.counted_check == "weak" and confidence < threshold)):
-            what = f" in answer to \u201c{evidence.subject}\u201d" if evidence.subject else ""
-            reasons.append(
-                Reason(
-                    check="counted_thing",
-                    detail=counted,
-                    message=f"The documents give no number of {counted}{what}; the passages on this topic state none.",
-                )
-            )
+            reasons.append(_no_figure("counted_thing", counted, f"number of {counted}", evidence.subject))
         if reasons:
             return Decision(state="not_covered", confidence=confidence, reasons=reasons)
         if confidence < threshold:
