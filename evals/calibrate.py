@@ -76,18 +76,9 @@ class Setting(BaseModel):
     counted_check: CountedCheck = "off"
 
     def policy(self, lexical_weight: float) -> AnswerabilityPolicy:
-        return AnswerabilityPolicy(
-            answer_threshold=self.answer_threshold,
-            answer_thresholds={},  # the threshold under calibration applies to every language of the golden set
-            missing_focus=self.missing_focus,
-            quantity_check=self.quantity_check,
-            rare_term_check=self.rare_term_check,
-            absent_name_check=self.absent_name_check,
-            quantity_near_terms=self.quantity_near_terms,
-            time_count_near_terms=self.time_count_near_terms,
-            counted_check=self.counted_check,
-            lexical_weight=lexical_weight,
-        )
+        # Every field of a Setting is a field of the policy of the same name: a new check needs no copy here.
+        # The threshold under calibration applies to every language of the golden set.
+        return AnswerabilityPolicy(**self.model_dump(), answer_thresholds={}, lexical_weight=lexical_weight)
 
 
 class Figures(BaseModel):
