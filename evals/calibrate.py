@@ -333,29 +333,13 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
         )
     lines += ["", "Per fold (chosen on the other folds):"]
     for i, s in enumerate(cv.fold_settings):
-        lines.append(
-            f"  fold {i}: answer_threshold {s.answer_threshold}, missing_focus {s.missing_focus}, "
-            f"quantity_check {s.quantity_check}, rare_term_check {s.rare_term_check}, "
-            f"absent_name_check {s.absent_name_check}, quantity_near_terms {s.quantity_near_terms}, "
-            f"time_count_near_terms {s.time_count_near_terms}, counted_check {s.counted_check}"
-        )
+        lines.append(f"  fold {i}: " + ", ".join(f"{name} {value}" for name, value in s.model_dump().items()))
     rec = cv.recommended
     if rec is not None:
-        lines += [
-            "",
-            f"Chosen on all questions: DEFAULT_ANSWER_THRESHOLD = {rec.answer_threshold}, "
-            f"DEFAULT_MISSING_FOCUS = {rec.missing_focus}, DEFAULT_QUANTITY_CHECK = {rec.quantity_check}, "
-            f"DEFAULT_RARE_TERM_CHECK = {rec.rare_term_check}, DEFAULT_ABSENT_NAME_CHECK = {rec.absent_name_check}, "
-            f"DEFAULT_QUANTITY_NEAR_TERMS = {rec.quantity_near_terms}, "
-            f"DEFAULT_TIME_COUNT_NEAR_TERMS = {rec.time_count_near_terms}, "
-            f"DEFAULT_COUNTED_CHECK = {rec.counted_check!r} in assistant/answerability.py",
-        ]
+        # Each Setting field is the policy field of that name, whose default is DEFAULT_<NAME>.
+        chosen = ", ".join(f"DEFAULT_{name.upper()} = {value!r}" for name, value in rec.model_dump().items())
+        lines += ["", f"Chosen on all questions: {chosen} in assistant/answerability.py"]
     if current is not None:
-        lines.append(
-            f"  (now: {current.answer_threshold}, {current.missing_focus}, {current.quantity_check}, "
-            f"{current.rare_term_check}, {current.absent_name_check}, {current.quantity_near_terms}, "
-            f"{current.time_count_near_terms}, "
-            f"{current.counted_check!r}; "
-            "HANDBOOK_ANSWER_THRESHOLD overrides the first)"
-        )
+        now = ", ".join(repr(getattr(current, name)) for name in Setting.model_fields)
+        lines.append(f"  (now: {now}; HANDBOOK_ANSWER_THRESHOLD overrides the first)")
     return "\n".join(lines)

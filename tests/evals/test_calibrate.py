@@ -142,3 +142,20 @@ def test_cross_validation_reports_out_of_fold_figures_and_renders_them() -> None
     text = render_text(cv)
     assert "Out-of-fold" in text and "fold 4:" in text and "DEFAULT_ANSWER_THRESHOLD" in text
     assert set(cv.per_band) == {"unknown", "unanswerable"}
+
+
+def test_the_rendered_advice_names_the_policy_defaults_of_every_setting_field() -> None:
+    from assistant import answerability
+    from assistant.answerability import AnswerabilityPolicy
+
+    cv = cross_validate(ROWS, folds=5)
+    text = render_text(cv, current=AnswerabilityPolicy())
+    advice = next(line for line in text.splitlines() if line.startswith("Chosen on all questions:"))
+    now = next(line.strip() for line in text.splitlines() if line.strip().startswith("(now:"))
+    for name in Setting.model_fields:
+        # Each printed constant is one a developer can find and edit in assistant/answerability.py.
+        assert f"DEFAULT_{name.upper()} = " in advice
+        assert hasattr(answerability, f"DEFAULT_{name.upper()}")
+        assert hasattr(AnswerabilityPolicy(), name)
+    policy = AnswerabilityPolicy()
+    assert now.startswith(f"(now: {policy.answer_threshold!r}, ") and f"{policy.counted_check!r};" in now
