@@ -40,8 +40,8 @@ class RetrievalSettings(BaseSettings):
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             "en": {"minilm": 0.4, "e5": 0.4, "bm25": 0.3},
-            "ru": {"minilm": 0.2, "e5": 0.4, "bm25": 0.2},
-            "kk": {"minilm": 0.2, "e5": 0.4, "bm25": 0.2},
+            "ru": {"minilm": 0.2, "e5": 0.6, "bm25": 0.2},
+            "kk": {"minilm": 0.2, "e5": 0.6, "bm25": 0.2},
         }
     )
     # A dense candidate's score mixes its cosine with the best cosine of its two-sentence windows.

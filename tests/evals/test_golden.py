@@ -204,7 +204,8 @@ def test_multilingual_set_translates_dev_questions() -> None:
     for lang, at_least in (("ru", 32), ("kk", 16)):
         mine = [q for q in questions if q.lang == lang]
         assert len(mine) >= at_least, lang
-        assert 3 <= sum(not q.answerable for q in mine) <= 5, lang
+        # Enough unanswerable questions to measure refusals, and mostly answerable ones.
+        assert 4 <= sum(not q.answerable for q in mine) <= 0.3 * len(mine), lang
         assert [q.id for q in mine] == [f"{lang}{n:03d}" for n in range(1, len(mine) + 1)]
     assert {q.lang for q in questions} == {"ru", "kk"}
     # Same expected passages and English key facts as the dev question it translates.
