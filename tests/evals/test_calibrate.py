@@ -148,14 +148,13 @@ def test_the_rendered_advice_names_the_policy_defaults_of_every_setting_field() 
     from assistant import answerability
     from assistant.answerability import AnswerabilityPolicy
 
-    cv = cross_validate(ROWS, folds=5)
-    text = render_text(cv, current=AnswerabilityPolicy())
+    policy = AnswerabilityPolicy()
+    text = render_text(cross_validate(ROWS, folds=5), current=policy)
     advice = next(line for line in text.splitlines() if line.startswith("Chosen on all questions:"))
     now = next(line.strip() for line in text.splitlines() if line.strip().startswith("(now:"))
     for name in Setting.model_fields:
         # Each printed constant is one a developer can find and edit in assistant/answerability.py.
         assert f"DEFAULT_{name.upper()} = " in advice
         assert hasattr(answerability, f"DEFAULT_{name.upper()}")
-        assert hasattr(AnswerabilityPolicy(), name)
-    policy = AnswerabilityPolicy()
+        assert hasattr(policy, name)
     assert now.startswith(f"(now: {policy.answer_threshold!r}, ") and f"{policy.counted_check!r};" in now
