@@ -12,15 +12,21 @@ Layout of the index folder:
     gen-<stamp>/chroma/     embedded Chroma (absent when a Chroma server is used)
 
 A new generation is written beside the live one and only then named in CURRENT, so an
-ingest that fails or is killed leaves the previous index whole and queryable.
+ingest that fails or is killed leaves the previous index whole and queryable. A generation is
+complete once its meta.json exists: it is renamed into place after every other file is written
+and synced. After a switch, only generations older than the one just replaced are deleted; an
+index folder whose CURRENT is missing gets its newest complete generation back as current when
+the next writer takes the lock, so an ingest never builds on (and prunes to) an empty index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -43,10 +49,40 @@ CHROMA_BATCH = 4000
 WINDOWS = "windows.npy"
 WINDOW_OFFSETS = "window_offsets.npy"
 KEEP_PREVIOUS = 1  # generations kept after a switch, for processes still reading them
+# A write that fails (e.g. in Chroma) with less than this free on the index's device is reported as a full disk.
+LOW_SPACE_BYTES = 16 * 2**20
 
 
 class IndexMissingError(RuntimeError):
     """No index has been built in this folder."""
+
+
+class IndexStoreError(OSError):
+    """The file system refused a write to the index (read-only, full, no permission); the message is one line."""
+
+
+def os_error_cause(exc: OSError) -> str:
+    """Why an OSError happened, in a few words: "no space left on device", "read-only file system"..."""
+    if isinstance(exc, IndexStoreError):
+        return str(exc)
+    if exc.errno == errno.ENOSPC:
+        return "no space left on device"
+    if exc.errno:
+        return os.strerror(exc.errno).lower()
+    text = " ".join(str(exc).split())
+    # numpy reports a short write on a full disk as "742272 requested and 193504 written", without errno.
+    match = re.fullmatch(r"(\d+) requested and (\d+) written", text)
+    if match:
+        return f"no space left on device ({match[2]} of {match[1]} bytes written)"
+    return text or type(exc).__name__
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as one line for the user: the path, then the cause."""
+    if isinstance(exc, IndexStoreError):
+        return str(exc)
+    cause = os_error_cause(exc)
+    return f"{exc.filename}: {cause}" if exc.filename else cause
 
 
 class ChromaLocation(BaseModel):
@@ -78,6 +114,9 @@ class IndexMeta(BaseModel):
     # The tokenizer the BM25 index was built with (`ingest.lexical.LEXICAL_VERSION`); indexes written
     # before it was recorded were built with version 1.
     lexical_version: int = 1
+    # Orders generations (the newest complete one is recovered, older ones are pruned): one more than the
+    # highest in the folder when written; indexes from before it was recorded are 0 and ordered by name.
+    sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,6 +217,12 @@ class IndexSnapshot:
 def current_generation_dir(root: Path) -> Path:
     pointer = root / CURRENT
     if not pointer.exists():
+        newest = complete_generations(root)
+        if newest:
+            raise IndexMissingError(
+                f"{pointer} is missing, but {newest[-1][0].name} is a complete index: the next `handbook ingest` "
+                f"makes it current again (or write its name into {pointer})"
+            )
         raise IndexMissingError(f"{root}: no index here; build one with `handbook ingest`")
     directory = root / pointer.read_text().strip()
     if not (directory / "meta.json").exists():
@@ -185,6 +230,73 @@ def current_generation_dir(root: Path) -> Path:
             f"{root}: CURRENT names {directory.name}, which is incomplete; run `handbook ingest` again"
         )
     return directory
+
+
+def _read_meta(directory: Path) -> IndexMeta | None:
+    """The generation's meta.json, None when it is incomplete (no meta.json, unreadable, or not its own)."""
+    try:
+        meta = IndexMeta.model_validate_json((directory / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if meta.generation == directory.name else None
+
+
+def complete_generations(root: Path) -> list[tuple[Path, IndexMeta]]:
+    """The complete generations in `root`, oldest first (by sequence, then by name: names start with the time)."""
+    found = [(d, meta) for d in root.glob("gen-*") if d.is_dir() and (meta := _read_meta(d)) is not None]
+    return sorted(found, key=lambda item: (item[1].sequence, item[0].name))
+
+
+def recover_current(root: Path) -> str | None:
+    """Names the newest complete generation in CURRENT when CURRENT is missing or names no complete generation.
+
+    Called by writers under `ingest_lock`; returns the recovered generation, None when nothing was changed.
+    """
+    pointer = root / CURRENT
+    try:
+        named = pointer.read_text().strip()
+    except FileNotFoundError:
+        named = ""
+    except OSError as exc:
+        raise IndexStoreError(f"{pointer}: cannot read: {os_error_cause(exc)}; nothing was changed") from exc
+    if named and _read_meta(root / named) is not None:
+        return None
+    generations = complete_generations(root)
+    if not generations:
+        return None  # nothing to recover: the next ingest builds the first generation
+    directory, meta = generations[-1]
+    try:
+        _write_pointer(root, directory.name)
+    except OSError as exc:
+        raise IndexStoreError(
+            f"{pointer}: cannot make {directory.name} current again: {os_error_cause(exc)}; nothing was changed"
+        ) from exc
+    why = f"named {named}, which is incomplete" if named else "was missing"
+    log.warning(
+        "index %s: %s %s; made %s (the newest complete generation, %d document%s) current again",
+        root,
+        CURRENT,
+        why,
+        directory.name,
+        len(meta.documents),
+        "" if len(meta.documents) == 1 else "s",
+    )
+    return directory.name
+
+
+def _write_pointer(root: Path, generation: str) -> None:
+    """Replaces CURRENT atomically: a reader sees the old name or the new one, never a partial file."""
+    tmp = root / f"{CURRENT}.{uuid.uuid4().hex[:6]}.tmp"
+    try:
+        with tmp.open("w") as fh:
+            fh.write(generation)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / CURRENT)
+    finally:
+        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # CURRENT is replaced; a failed directory sync must not undo that
+        _fsync_dir(root)
 
 
 def has_index(root: Path) -> bool:
@@ -197,11 +309,23 @@ def has_index(root: Path) -> bool:
 
 @contextlib.contextmanager
 def ingest_lock(root: Path) -> Iterator[None]:
-    """One writer at a time; a second ingest waits instead of interleaving generations."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / "ingest.lock").open("w") as fh:
+    """One writer at a time; a second ingest waits instead of interleaving generations.
+
+    Holding it, a missing CURRENT is recovered first (`recover_current`). A folder that cannot be
+    written (read-only, no permission, full) raises IndexStoreError before anything is changed.
+    """
+    lock = root / "ingest.lock"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fh = lock.open("a")  # "a": taking the lock never truncates or rewrites anything
+    except OSError as exc:
+        raise IndexStoreError(
+            f"{exc.filename or lock}: cannot write to the index folder: {os_error_cause(exc)}; nothing was changed"
+        ) from exc
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
+            recover_current(root)
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
@@ -236,7 +360,7 @@ class IndexWriter:
                 raise ValueError(f"{len(chunks)} chunks but {len(mv.vectors)} {model_id} vectors")
         generation = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         directory = self.root / generation
-        directory.mkdir(parents=True)
+        generations = complete_generations(self.root)
         location = ChromaLocation(
             host=self.chroma.host,
             port=self.chroma.port,
@@ -253,6 +377,7 @@ class IndexWriter:
             chroma=location,
             documents=documents,
             lexical_version=LEXICAL_VERSION,  # what _write_bm25 tokenizes with
+            sequence=1 + max((m.sequence for _, m in generations), default=0),
             extra_vectors={
                 model_id: VectorSet(
                     model=mv.model,
@@ -264,6 +389,7 @@ class IndexWriter:
             },
         )
         try:
+            directory.mkdir(parents=True)
             with (directory / "chunks.jsonl").open("w") as fh:
                 fh.writelines(chunk.model_dump_json() + "\n" for chunk in chunks)
             with (directory / "pages.jsonl").open("w") as fh:
@@ -277,15 +403,50 @@ class IndexWriter:
                 np.save(directory / meta.extra_vectors[model_id].file, np.asarray(mv.vectors, dtype=np.float32))
             self._write_bm25(directory, chunks)
             self._write_chroma(location, directory, chunks, vectors)
-            (directory / "meta.json").write_text(meta.model_dump_json(indent=2))
+            # meta.json last, renamed into place once everything else is on disk: it marks the generation complete.
+            (directory / "meta.json.tmp").write_text(meta.model_dump_json(indent=2))
             _fsync_tree(directory)
-        except BaseException:
+            os.replace(directory / "meta.json.tmp", directory / "meta.json")
+            _fsync_dir(directory)
+            previous = self._switch(generation)
+        except BaseException as exc:
             # Also on Ctrl-C: the half-written generation goes, the live one stays.
+            if self._current() == generation:
+                raise  # switched just before the interruption: the new generation is the live one now
+            cause = self._store_failure(exc)  # before the drop: the free space is what the failed write left
             self._drop_generation(directory, location)
+            if cause is not None:
+                live = self._current()
+                before = f"the previous index ({live}) is unchanged" if live else "no index was written"
+                raise IndexStoreError(
+                    f"{self.root}: cannot write a new index generation: {cause}; "
+                    f"the partial generation was removed and {before}"
+                ) from exc
             raise
-        previous = self._switch(generation)
-        self._collect_garbage(keep={generation, *previous})
+        self._collect_garbage(generation, previous[0] if previous else None)
         return meta
+
+    def _store_failure(self, exc: BaseException) -> str | None:
+        """The file-system cause of a failed write, None for anything else (raised as it is)."""
+        if isinstance(exc, IndexStoreError) or not isinstance(exc, Exception):
+            return None
+        if isinstance(exc, OSError):
+            return os_error_cause(exc)
+        # Chroma's SQLite reports a full disk in its own exceptions ("database or disk is full"), or
+        # only as a failed compaction; a write that fails with (almost) no space left failed for that.
+        text = " ".join(str(exc).split()).lower()
+        if any(words in text for words in ("disk is full", "no space left", "os error 28")):
+            return "no space left on device"
+        with contextlib.suppress(OSError):
+            free = shutil.disk_usage(self.root).free
+            if free < LOW_SPACE_BYTES:
+                return f"no space left on device ({free // 1024} KiB free)"
+        return None
+
+    def _current(self) -> str | None:
+        with contextlib.suppress(OSError):
+            return (self.root / CURRENT).read_text().strip() or None
+        return None
 
     @staticmethod
     def _write_bm25(directory: Path, chunks: list[Chunk]) -> None:
@@ -323,30 +484,35 @@ class IndexWriter:
     def _switch(self, generation: str) -> list[str]:
         pointer = self.root / CURRENT
         previous = [pointer.read_text().strip()] if pointer.exists() else []
-        tmp = self.root / f"{CURRENT}.{uuid.uuid4().hex[:6]}.tmp"
-        with tmp.open("w") as fh:
-            fh.write(generation)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, pointer)
-        _fsync_dir(self.root)
+        _write_pointer(self.root, generation)
         log.info("index %s now serves generation %s", self.root, generation)
         return previous[:KEEP_PREVIOUS]
 
-    def _collect_garbage(self, keep: set[str]) -> None:
+    def _collect_garbage(self, current: str, replaced: str | None) -> None:
+        """Deletes what the switch to `current` made unneeded, and nothing a reader or a rollback may still use.
+
+        Kept: `current`, the generation it replaced (processes may still read it), and any complete
+        generation newer than that one (e.g. after CURRENT was set back by hand). Deleted: complete
+        generations older than the replaced one, and incomplete ones (failed or killed writes).
+        With nothing replaced, no complete generation is deleted.
+        """
+        complete = {d.name: meta for d, meta in complete_generations(self.root)}
+        order = {name: (meta.sequence, name) for name, meta in complete.items()}
         for directory in self.root.glob("gen-*"):
-            if directory.name not in keep:
-                location = None
-                with contextlib.suppress(Exception):
-                    location = IndexMeta.model_validate_json((directory / "meta.json").read_text()).chroma
-                if location is None and self.chroma.host:
-                    # Killed before meta.json: its server collection is named as in write().
-                    location = ChromaLocation(
-                        host=self.chroma.host,
-                        port=self.chroma.port,
-                        collection=f"{self.chroma.collection_prefix}-{directory.name}",
-                    )
-                self._drop_generation(directory, location)
+            if directory.name in (current, replaced):
+                continue
+            meta = complete.get(directory.name)
+            if meta is not None and (replaced not in order or order[directory.name] > order[replaced]):
+                continue
+            location = meta.chroma if meta is not None else None
+            if location is None and self.chroma.host:
+                # Killed before meta.json: its server collection is named as in write().
+                location = ChromaLocation(
+                    host=self.chroma.host,
+                    port=self.chroma.port,
+                    collection=f"{self.chroma.collection_prefix}-{directory.name}",
+                )
+            self._drop_generation(directory, location)
         for tmp in self.root.glob(f"{CURRENT}.*.tmp"):
             tmp.unlink(missing_ok=True)
 
