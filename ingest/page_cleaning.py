@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ingest.records import Line
@@ -14,8 +14,12 @@ _PAGE_COUNTER = re.compile(
     r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$|^-\s*\d{1,4}\s*-$|^[ivxlc]{1,6}$", re.IGNORECASE
 )
 _DOC_SYMBOL = re.compile(r"^[A-Z]{1,6}(?:/[A-Z0-9.]+){2,}$")  # A/RES/70/175, CAT/C/54/2
-_NUMBERS = re.compile(r"\d+")
-_EDGE_NUMBERS = re.compile(r"^(?:#\s*)+|(?:\s*#)+$")
+# Page numbers at either end of a running line ("6 TITLE 7", "TITLE 4").
+_EDGE_NUMBERS = re.compile(r"^(?:\d+\s*)+|(?:\s*\d+)+$")
+# A page counter inside one: "Page 5", "5 of 29", "5/29" (not part of a date or symbol: 14/03/2005, A/RES/70/175).
+_INNER_COUNTER = re.compile(
+    r"\bpage\s+(\d{1,4})(?:\s*(?:/|of)\s*\d{1,4})?\b|(?<![\d/])(\d{1,4})\s*(?:/|of)\s*\d{1,4}(?![\d/])"
+)
 _UNIT_LINE = re.compile(r"^(?:rule|article|principle|section|chapter|part|annex)\s+[\divxlc]", re.IGNORECASE)
 # Bullets come out of PDFs as private-use glyphs or control characters.
 _BULLET_GLYPHS = re.compile(r"^[\uf000-\uf8ff\u2022\u25aa\u25cf\u2023\u2043\u00b7\x02\x07\u25e6\u2219\uf0b7-]\s*")
@@ -42,8 +46,11 @@ class CleanedPages:
 class PageCleaner:
     """Finds lines repeated on most pages near the top or bottom and drops them.
 
-    `min_share` is the share of pages a line must recur on to count as running text;
-    digits are masked so that "Page 5 of 29" and "Page 6 of 29" count as the same line.
+    `min_share` is the share of pages a line must recur on to count as running text.
+    Lines count as the same when they differ only in page numbers: numbers at either end
+    ("6 TITLE 7", "TITLE 4"), or a counter ("Page 5 of 29") whose number goes up with the page.
+    Any other digit must be the same: lines that differ in digits or names are text (the entries
+    of a register, dated rows), never running lines, and so are lines of which a page has several.
     A running line is kept on a page where it makes up more than `max_line_share` (half) of the
     page's text: there it is the body (a page whose only text is that line), not a header.
     In the corpus a real header is at most a third of a near-empty cover page's text.
@@ -72,7 +79,7 @@ class PageCleaner:
             for pos, line in enumerate(lines):
                 if counter[pos]:
                     continue
-                if edge[pos] and _mask(line) in running and len(line) <= self.max_line_share * page_chars:
+                if edge[pos] and _key(line)[0] in running and len(line) <= self.max_line_share * page_chars:
                     removed_here += len(line)
                     continue
                 keep.append(Line(text=line, page=page_no))
@@ -94,19 +101,48 @@ class PageCleaner:
         return out
 
     def _running_lines(self, split: list[list[str]]) -> set[str]:
-        counts: Counter[str] = Counter()
-        for lines in split:
-            edge = lines[:EDGE_LINES] + lines[-EDGE_LINES:]
-            counts.update({_mask(line) for line in edge if not _UNIT_LINE.match(line)})
+        pages: defaultdict[str, set[int]] = defaultdict(set)
+        crowded: Counter[str] = Counter()  # pages where a key stands for several different lines
+        offsets: defaultdict[str, Counter[int]] = defaultdict(Counter)  # counter value minus page number
+        for page_no, lines in enumerate(split, start=1):
+            edge = set(lines[:EDGE_LINES] + lines[-EDGE_LINES:])
+            keys: Counter[str] = Counter()
+            for line in edge:
+                if _UNIT_LINE.match(line):
+                    continue
+                key, counter = _key(line)
+                keys[key] += 1
+                pages[key].add(page_no)
+                if counter is not None:
+                    offsets[key][counter - page_no] += 1
+            crowded.update(key for key, n in keys.items() if n > 1)
         threshold = max(self.min_pages, int(self.min_share * len(split) + 0.999))
-        # Keys shorter than a word are bare numbers; _PAGE_COUNTER handles those.
-        return {line for line, n in counts.items() if n >= threshold and len(line) >= 3}
+        running = set()
+        for key, on in pages.items():
+            # Keys shorter than a word are bare numbers; _PAGE_COUNTER handles those.
+            if len(on) < threshold or len(key) < 3 or crowded[key] * 10 > len(on):
+                continue
+            # A counter goes up with the page: most of its values lie at one distance from the page number.
+            if offsets[key] and offsets[key].most_common(1)[0][1] < 0.8 * sum(offsets[key].values()):
+                continue
+            running.add(key)
+        return running
 
 
 def _is_counter(line: str) -> bool:
     return bool(_PAGE_COUNTER.match(line) or _DOC_SYMBOL.match(line))
 
 
-def _mask(line: str) -> str:
-    # Page numbers sit at either end of a running header ("6 TITLE 7", "TITLE 4"): drop them.
-    return _EDGE_NUMBERS.sub("", _NUMBERS.sub("#", line.lower())).strip()
+def _key(line: str) -> tuple[str, int | None]:
+    """What a running line keeps from page to page, and the value of its page counter (if any).
+
+    Page numbers at either end are dropped and a page counter inside is masked; every other digit stays.
+    """
+    counter: list[int] = []
+
+    def mask(match: re.Match[str]) -> str:
+        counter.append(int(match.group(1) or match.group(2)))
+        return "#"
+
+    text = _INNER_COUNTER.sub(mask, _EDGE_NUMBERS.sub("", line.lower()), count=1).strip()
+    return text, (counter[0] if counter else None)

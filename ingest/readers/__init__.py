@@ -5,11 +5,13 @@ reader_for(Path("orders.docx")).read(path) -> DocumentText(format="docx", locati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ingest.readers.base import DocumentReader, DocumentText, Progress, ReaderError
 from ingest.readers.docx import DocxReader
 from ingest.readers.html import HtmlReader
+from ingest.readers.limits import LimitError, ReaderLimits
 from ingest.readers.markdown import MarkdownReader
 from ingest.readers.pdf import PdfReader
 from ingest.records import DocumentFormat
@@ -18,8 +20,10 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "DocumentReader",
     "DocumentText",
+    "LimitError",
     "Progress",
     "ReaderError",
+    "ReaderLimits",
     "UnsupportedFormatError",
     "format_of",
     "reader_for",
@@ -27,6 +31,13 @@ __all__ = [
 ]
 
 READERS: tuple[DocumentReader, ...] = (PdfReader(), DocxReader(), HtmlReader(), MarkdownReader())
+# Each format's reader built with given limits.
+_BUILD: dict[DocumentFormat, Callable[[ReaderLimits], DocumentReader]] = {
+    "pdf": lambda limits: PdfReader(limits=limits),
+    "docx": lambda limits: DocxReader(limits=limits),
+    "html": lambda limits: HtmlReader(limits=limits),
+    "md": lambda limits: MarkdownReader(limits=limits),
+}
 _BY_SUFFIX: dict[str, DocumentReader] = {suffix: reader for reader in READERS for suffix in reader.suffixes}
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_BY_SUFFIX)
 # How a message lists the formats: one extension each.
@@ -70,10 +81,11 @@ def unsupported_document(path: Path) -> bool:
     return path.suffix.lower() in UNSUPPORTED_DOCUMENT_SUFFIXES
 
 
-def reader_for(path: Path) -> DocumentReader:
-    """The reader for a file, by its extension; UnsupportedFormatError (one line) for any other."""
+def reader_for(path: Path, limits: ReaderLimits | None = None) -> DocumentReader:
+    """The reader for a file, by its extension, with `limits` (None: the defaults);
+    UnsupportedFormatError (one line) for any other extension."""
     reader = _BY_SUFFIX.get(path.suffix.lower())
     if reader is None:
         suffix = path.suffix.lower() or "(no extension)"
         raise UnsupportedFormatError(f"{path}: unsupported format {suffix} (supported: {SUPPORTED_LABEL})")
-    return reader
+    return reader if limits is None else _BUILD[reader.format](limits)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ingest.readers.base import DocumentText, Progress, ReaderError, check_file
 from ingest.readers.flow import BULLET, Paragraphs, format_number
+from ingest.readers.limits import Deadline, ReaderLimits
 from ingest.records import DocumentFormat
 from ingest.textnorm import one_line
 
@@ -29,6 +30,7 @@ _HEADING_NAME = re.compile(r"^heading\s+([1-9])$", re.IGNORECASE)
 # a drawing, deleted or moved-away text.
 _SKIPPED = {f"{{{_W}}}txbxContent", f"{{{_MC}}}Fallback", f"{{{_W}}}del", f"{{{_W}}}moveFrom"}
 MAX_LEVELS = 9
+_READ_STEP = 1 << 20  # bytes of a part expanded, counted and dropped at a time
 
 
 def _w(tag: str) -> str:
@@ -58,11 +60,13 @@ class DocxReader:
 
     format: DocumentFormat = "docx"
     suffixes: tuple[str, ...] = (".docx",)
+    limits: ReaderLimits = field(default_factory=ReaderLimits)
 
     def read(self, path: Path, progress: Progress | None = None) -> DocumentText:
         path = Path(path)
+        deadline = self.limits.deadline(path)
         check_file(path)
-        _check_package(path)
+        _check_package(path, self.limits, deadline)
         import docx
 
         try:
@@ -71,8 +75,9 @@ class DocxReader:
             raise ReaderError(f"{path}: corrupt DOCX ({one_line(exc)})") from exc
         styles = _Styles(document.styles.element)
         numbering = _Numbering(_numbering_element(document))
-        paragraphs = Paragraphs()
+        paragraphs = Paragraphs(path, self.limits, deadline)
         for element in _blocks(document.element.body):
+            deadline.check()
             if element.tag == _w("tbl"):
                 for row in element.iter(_w("tr")):
                     cells = [_text_of_cell(cell) for cell in row.iterchildren(_w("tc"))]
@@ -89,7 +94,10 @@ class DocxReader:
         return paragraphs.document(path, "docx", "no text in the document body")
 
 
-def _check_package(path: Path) -> None:
+def _check_package(path: Path, limits: ReaderLimits, deadline: Deadline) -> None:
+    """Refuses what is not a whole DOCX package, and a package over the limits before python-docx
+    loads it: python-docx holds every part expanded in memory and parses the XML parts whole.
+    """
     with path.open("rb") as fh:
         head = fh.read(8)
     if head == _OLE_MAGIC:
@@ -101,11 +109,45 @@ def _check_package(path: Path) -> None:
         raise ReaderError(f"{path}: corrupt DOCX (not a ZIP package: truncated, or another format renamed)")
     try:
         with zipfile.ZipFile(path) as package:
-            broken = package.testzip()
+            _check_sizes(path, package, limits, deadline)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
         raise ReaderError(f"{path}: corrupt DOCX (broken ZIP: {one_line(exc)})") from exc
-    if broken is not None:
-        raise ReaderError(f"{path}: corrupt DOCX (broken ZIP: bad CRC in {broken})")
+
+
+def _check_sizes(path: Path, package: zipfile.ZipFile, limits: ReaderLimits, deadline: Deadline) -> None:
+    """Every part expanded (CRC checked) step by step and counted, never held: a zip bomb is refused
+    by its declared size, or while it expands when the declared size lies; XML elements are counted too."""
+    most = limits.max_decompressed_bytes
+    infos = package.infolist()
+    for info in infos:
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # Word writes only these; zipfile expands bzip2 and LZMA without a bound on one read.
+            raise ReaderError(
+                f"{path}: corrupt DOCX ({info.filename} is compressed with method {info.compress_type}, "
+                "not Deflate as Word writes)"
+            )
+        if info.file_size > most:
+            raise limits.error(path, f"{info.filename} expands to {info.file_size:,} bytes", "max_decompressed_bytes")
+    if sum(info.file_size for info in infos) > most:
+        raise limits.error(path, f"the package expands past {most:,} bytes", "max_decompressed_bytes")
+    total = elements = 0
+    for info in infos:
+        xml: bool | None = None  # by content, not name: a package may name its parts as it likes
+        size = 0
+        with package.open(info) as part:
+            while step := part.read(_READ_STEP):
+                deadline.check()
+                if xml is None:  # UTF-8 or UTF-16, after a byte-order mark
+                    xml = step[:256].replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").startswith(b"<")
+                size += len(step)
+                total += len(step)
+                if size > most or total > most:
+                    what = f"{info.filename} expands" if size > most else "the package expands"
+                    raise limits.error(path, f"{what} past {most:,} bytes", "max_decompressed_bytes")
+                if xml:  # start tags; "<?", "<!" and a "</" split between two steps are few
+                    elements += step.count(b"<") - step.count(b"</")
+                    if elements > limits.max_elements:
+                        raise limits.error(path, f"more than {limits.max_elements:,} XML elements", "max_elements")
 
 
 def _numbering_element(document: Any) -> Any:

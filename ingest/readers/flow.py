@@ -6,6 +6,7 @@ import codecs
 from pathlib import Path
 
 from ingest.readers.base import DocumentText, ReaderError
+from ingest.readers.limits import Deadline, ReaderLimits, no_deadline
 from ingest.records import DocumentFormat, Line
 from ingest.textnorm import clean_chars, squash_space
 
@@ -18,20 +19,33 @@ class Paragraphs:
     """Collects a flow document's paragraphs in reading order; each becomes one location.
 
     Text is normalised as PDF text is (typographic characters unified, white space squashed),
-    so that quotes compare the same way; empty paragraphs are not counted.
+    so that quotes compare the same way; empty paragraphs are not counted. Each paragraph
+    added checks the reader's deadline, and the headings are counted against the limit.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, path: Path | None = None, limits: ReaderLimits | None = None, deadline: Deadline | None = None
+    ) -> None:
         self._lines: list[Line] = []
         self.marker = ""  # a list item's marker ("3.", "•"), put before the item's first paragraph
+        self._path = path or Path("document")
+        self._limits = limits or ReaderLimits()
+        self._deadline = deadline or no_deadline()
+        self._headings = 0
 
     def add(self, text: str, heading_level: int = 0) -> None:
+        self._deadline.check()
         if not text.strip():
             return
         if self.marker and not heading_level:
             text, self.marker = f"{self.marker} {text.strip()}", ""
         text = squash_space(clean_chars(text))
         if text and text != BULLET:
+            if heading_level:
+                self._headings += 1
+                if self._headings > self._limits.max_headings:
+                    most = self._limits.max_headings
+                    raise self._limits.error(self._path, f"more than {most:,} headings", "max_headings")
             self._lines.append(Line(text=text, page=len(self._lines) + 1, heading_level=heading_level))
 
     def __len__(self) -> int:

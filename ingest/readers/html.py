@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.readers.base import DocumentText, Progress, ReaderError, check_file
 from ingest.readers.flow import BULLET, Paragraphs, decode_as, decode_utf8, format_number
+from ingest.readers.limits import ReaderLimits, check_file_size
 from ingest.records import DocumentFormat
 
 # What a page wraps around its content: never part of a handbook's text.
@@ -49,16 +50,24 @@ class HtmlReader:
 
     format: DocumentFormat = "html"
     suffixes: tuple[str, ...] = (".html", ".htm", ".xhtml")
+    limits: ReaderLimits = field(default_factory=ReaderLimits)
 
     def read(self, path: Path, progress: Progress | None = None) -> DocumentText:
         path = Path(path)
+        deadline = self.limits.deadline(path)
         check_file(path)
-        text = decode_html(path, path.read_bytes())
+        check_file_size(path, self.limits)
+        data = path.read_bytes()
+        # BeautifulSoup holds about 1 KB per tag: they are counted before it builds its tree.
+        if data.count(b"<") > self.limits.max_elements:
+            raise self.limits.error(path, f"more than {self.limits.max_elements:,} tags", "max_elements")
+        text = decode_html(path, data)
         from bs4 import BeautifulSoup
 
         soup = BeautifulSoup(text, "lxml")
+        deadline.check()
         root = _content_root(soup)
-        paragraphs = Paragraphs()
+        paragraphs = Paragraphs(path, self.limits, deadline)
         _Walker(paragraphs).block(root)
         return paragraphs.document(
             path, "html", "no text after dropping navigation, headers, footers, scripts and styles"

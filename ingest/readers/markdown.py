@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.readers.base import DocumentText, Progress, check_file
 from ingest.readers.flow import BULLET, Paragraphs, decode_utf8
+from ingest.readers.limits import ReaderLimits, check_file_size
 from ingest.records import DocumentFormat
 
 # YAML front matter (`---` ... `---` at the very top) is metadata, not text.
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]*>")
+_TEXT_LINE = re.compile(r"^[ \t]*\S", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -31,17 +33,31 @@ class MarkdownReader:
 
     format: DocumentFormat = "md"
     suffixes: tuple[str, ...] = (".md", ".markdown")
+    limits: ReaderLimits = field(default_factory=ReaderLimits)
 
     def read(self, path: Path, progress: Progress | None = None) -> DocumentText:
         path = Path(path)
+        deadline = self.limits.deadline(path)
         check_file(path)
+        check_file_size(path, self.limits)
         source = _FRONT_MATTER.sub("", decode_utf8(path, path.read_bytes()), count=1)
+        # markdown-it holds about 0.5 KB per token and makes up to five of a line: lines are counted first.
+        if _over(source, self.limits.max_elements):
+            raise self.limits.error(path, f"more than {self.limits.max_elements:,} lines of text", "max_elements")
         from markdown_it import MarkdownIt
 
         tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(source)
-        paragraphs = Paragraphs()
+        deadline.check()
+        paragraphs = Paragraphs(path, self.limits, deadline)
         _Builder(paragraphs).run(tokens)
         return paragraphs.document(path, "md", "no text")
+
+
+def _over(source: str, most: int) -> bool:
+    """Whether the text has more than `most` lines that are not blank (counting stops there)."""
+    if source.count("\n") < most:
+        return False
+    return any(count > most for count, _ in enumerate(_TEXT_LINE.finditer(source), start=1))
 
 
 class _Builder:
@@ -52,7 +68,7 @@ class _Builder:
         self.cells: list[str] | None = None
 
     def run(self, tokens: list[Any]) -> None:
-        for token in tokens:
+        for token in tokens:  # each paragraph added checks the deadline
             kind = token.type
             if kind == "heading_open":
                 self.heading = int(token.tag[1])

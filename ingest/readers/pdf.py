@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.page_cleaning import PageCleaner
-from ingest.pdf_text import PdfError, PdfPages, page_ranges, read_pdf_pages
+from ingest.pdf_text import PdfError, PdfLimitError, PdfPages, page_ranges, read_pdf_pages
 from ingest.readers.base import DocumentText, Progress, ReaderError
+from ingest.readers.limits import LimitError, ReaderLimits
 from ingest.records import DocumentFormat
 
 LOST_TEXT_SHARE = 0.5  # a document that loses more than this share of its text or pages gets a note
+MAX_RANGES = 10  # page ranges a note names; more are counted
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,14 @@ class PdfReader:
     cleaner: PageCleaner = field(default_factory=PageCleaner)
     format: DocumentFormat = "pdf"
     suffixes: tuple[str, ...] = (".pdf",)
+    limits: ReaderLimits = field(default_factory=ReaderLimits)
 
     def read(self, path: Path, progress: Progress | None = None) -> DocumentText:
+        deadline = self.limits.deadline(path, PdfLimitError)
         try:
-            raw = read_pdf_pages(path, on_page=progress)
+            raw = read_pdf_pages(path, on_page=progress, limits=self.limits, deadline=deadline)
+        except PdfLimitError as exc:
+            raise LimitError(str(exc)) from exc
         except PdfError as exc:
             raise ReaderError(str(exc)) from exc
         cleaned = self.cleaner.clean(raw.pages)
@@ -48,4 +54,7 @@ def _text_losses(raw: PdfPages, emptied: list[int], lost_share: float) -> list[s
 
 
 def _pages(pages: list[int]) -> str:
-    return ("page " if len(pages) == 1 else "pages ") + page_ranges(pages)
+    ranges = page_ranges(pages).split(", ")
+    if len(ranges) > MAX_RANGES:  # a note stays one readable line
+        return f"{len(pages):,} pages ({', '.join(ranges[:MAX_RANGES])}, …)"
+    return ("page " if len(pages) == 1 else "pages ") + ", ".join(ranges)

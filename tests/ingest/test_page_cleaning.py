@@ -143,3 +143,89 @@ def test_generated_pdf_of_one_repeated_line_keeps_every_page(tmp_path: Path) -> 
     result = PageCleaner().clean(read_pdf_pages(pdf).pages)
     assert all(page for page in result.lines)
     assert all(_texts(result.lines)[n] == [REPEATED] for n in range(20, 60))
+
+
+REGISTER_HEADER = "HMP Test Property Register"
+
+
+def _word(number: int) -> str:
+    """1 -> "b", 26 -> "ba": a word of its own for every number."""
+    word = ""
+    while True:
+        number, rest = divmod(number, 26)
+        word = chr(97 + rest) + word
+        if not number:
+            return word
+
+
+def _register_entries(pages: int) -> list[list[str]]:
+    """Entries that differ only in digits, one to three a page, numbered on from page to page."""
+    entries, number = [], 0
+    for page in range(1, pages + 1):
+        lines = []
+        for _ in range(1 + page % 3):
+            number += 1
+            day, month, cell = 1 + number % 28, 1 + number % 12, 1 + (number * 7) % 40
+            lines.append(f"Entry {number:04d} received {day:02d}/{month:02d}/2019 cell {cell}")
+        entries.append(lines)
+    return entries
+
+
+def _make_register_pdf(path: Path, entries: list[list[str]]) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_font("Helvetica", size=10)
+    for number, lines in enumerate(entries, start=1):
+        pdf.add_page()
+        pdf.set_xy(15, 12)
+        pdf.cell(0, 5, REGISTER_HEADER)
+        for row, line in enumerate(lines):
+            pdf.set_xy(15, 24 + 6 * row)
+            pdf.cell(0, 5, line)
+        pdf.set_xy(15, 282)
+        pdf.cell(0, 5, f"Page {number} of {len(entries)}")
+    pdf.output(str(path))
+    return path
+
+
+def test_register_entries_differing_in_digits_kept(tmp_path: Path) -> None:
+    # Issue 26, row 4: the digits were masked, so the entries looked like one running line and
+    # most of a 3,000-page register was dropped; its header and page counter are still running lines.
+    entries = _register_entries(200)
+    pdf = _make_register_pdf(tmp_path / "register.pdf", entries)
+    result = PageCleaner().clean(read_pdf_pages(pdf).pages)
+    assert _texts(result.lines) == entries
+    assert result.emptied == []
+
+
+def test_register_entries_numbered_as_the_pages_kept() -> None:
+    # One entry a page, numbered as the page is: the entry number is inside the line, so it is text.
+    pages = [
+        [f"Entry {n:04d} cell {n % 9}", f"Property listed: bag {_word(n)}, shoes, one watch."] for n in range(1, 41)
+    ]
+    result = PageCleaner().clean([f"Register\n{a}\n{b}\n{n}" for n, (a, b) in enumerate(pages, 1)])
+    assert _texts(result.lines) == pages
+
+
+def test_lines_differing_in_edge_numbers_several_a_page_kept() -> None:
+    # "0001 Property bag" ... three a page: a page number stands once on a page, so these are entries.
+    pages = [[f"{3 * p + k:04d} Property bag" for k in range(3)] + [f"Body text {chr(97 + p)}."] for p in range(26)]
+    cleaned = _texts(PageCleaner().run(["\n".join(page) for page in pages]))
+    assert cleaned == pages
+
+
+def test_counter_inside_a_running_line_removed() -> None:
+    # "Policy on searching | Page 5 of 29": the counter goes up with the page, the rest stays the same.
+    bodies = [[f"Body sentence {chr(97 + n)} of the searching policy."] for n in range(10)]
+    pages = [f"Policy on searching | Page {n} of 10\n" + "\n".join(body) for n, body in enumerate(bodies, 1)]
+    assert _texts(PageCleaner().run(pages)) == bodies
+
+
+def test_numbered_lines_that_do_not_follow_the_pages_kept() -> None:
+    # "Item 3 of 40" on every page, but the numbers jump: not a page counter.
+    items = [
+        [f"Item {n * n % 37 + 1} of 40 searched", f"Body text {_word(n)} of the searching policy."] for n in range(12)
+    ]
+    assert _texts(PageCleaner().run(["\n".join(page) for page in items])) == items
