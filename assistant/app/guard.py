@@ -3,6 +3,7 @@
 `RequestGuard` is ASGI middleware placed in front of gradio's routes. It works on the raw
 request, before FastAPI parses a body, so a 100 MB POST is refused from its Content-Length
 (or after the first bytes over the limit when it streams without one) and never held in memory.
+With a login configured it also answers 401 to every route but the login page's own.
 """
 
 from __future__ import annotations
@@ -28,10 +29,33 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UPLOAD_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress")
+# With a login configured, the routes that answer without one: gradio's login page, what it loads, its form's
+# POST and signing out, and gradio's own request to itself while it starts (it starts the queue, once).
+LOGIN_PAGE_PATHS = frozenset(
+    {
+        *("/", "/login", "/logout"),
+        *("/favicon.ico", "/theme.css", "/gradio_api/theme.css", "/manifest.json", "/robots.txt"),
+        "/gradio_api/startup-events",
+    }
+)
+LOGIN_PAGE_PREFIXES = ("/assets/", "/static/", "/svelte/")  # the page's scripts, styles and images
 
 
 class RateLimited(Exception):
     """Too many requests of one kind; the message says how many are allowed and when to try again."""
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What `LoginThrottle.reserve` decided: refused for `wait_s` seconds, or admitted (`wait_s` 0)
+    as the `count`-th unsuccessful attempt under its keys."""
+
+    wait_s: float
+    count: int = 0
+
+    @property
+    def admitted(self) -> bool:
+        return self.wait_s <= 0
 
 
 @dataclass
@@ -41,6 +65,10 @@ class LoginThrottle:
     After `free_attempts` failures, every attempt under that key, right password included, is
     refused for `base_delay_s * 2 ** (failures - free_attempts)` seconds (at most `max_delay_s`)
     from the last failure. A key with no failure for `forget_after_s` starts afresh.
+
+    `reserve` checks the lockout and counts the attempt in one critical section, before the
+    password is checked: of 20 attempts sent at the same instant, `free_attempts` are checked
+    and the rest refused, whatever threads or tasks they run on.
     """
 
     free_attempts: int = 5
@@ -58,22 +86,49 @@ class LoginThrottle:
             waits = [self._locked_until(key, now) - now for key in keys]
         return max([0.0, *waits])
 
+    def reserve(self, *keys: str) -> LoginAttempt:
+        """Admits one attempt under all `keys`, counted as failed until `release`d, or refuses it.
+
+        The check and the count are one step under the lock: an attempt still being checked
+        already counts against the attempts that arrive beside it.
+        """
+        now = self.clock()
+        with self._lock:
+            wait = max([0.0, *(self._locked_until(key, now) - now for key in keys)])
+            if wait > 0:
+                return LoginAttempt(wait)
+            count = self._count(keys, now)
+        return LoginAttempt(0.0, count)
+
+    def release(self, *keys: str) -> None:
+        """Takes back one reserved attempt under each key (the password was right, or none was checked)."""
+        with self._lock:
+            for key in keys:
+                count, last = self._failures.get(key, (0, 0.0))
+                if count > 1:
+                    self._failures[key] = (count - 1, last)
+                else:
+                    self._failures.pop(key, None)
+
     def failed(self, *keys: str) -> int:
         """Records a failed attempt under every key; returns the largest failure count."""
         now = self.clock()
-        counts = []
         with self._lock:
-            for key in keys:
-                count, last = self._failures.get(key, (0, now))
-                count = 1 if now - last > self.forget_after_s else count + 1
-                self._failures[key] = (count, now)
-                counts.append(count)
-            self._forget_old(now)
-        return max(counts, default=0)
+            return self._count(keys, now)
 
     def succeeded(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+    def _count(self, keys: tuple[str, ...], now: float) -> int:
+        counts = []
+        for key in keys:
+            count, last = self._failures.get(key, (0, now))
+            count = 1 if now - last > self.forget_after_s else count + 1
+            self._failures[key] = (count, now)
+            counts.append(count)
+        self._forget_old(now)
+        return max(counts, default=0)
 
     def _locked_until(self, key: str, now: float) -> float:
         count, last = self._failures.get(key, (0, now))
@@ -115,17 +170,35 @@ class RateLimiter:
                     del self._events[stale]
 
 
+def client_key(address: str | None, user: str | None = None) -> str:
+    """Whom a rate limit counts: the signed-in user, else the client address; never a client-chosen value
+    (a session hash is picked by the client, so a new one per request would reset the count)."""
+    who = f"user:{user}" if user else f"addr:{address or 'unknown'}"
+    return hashlib.sha256(who.encode()).hexdigest()[:16]
+
+
 class _BodyTooLarge(Exception):
     pass
 
 
 class RequestGuard:
-    """ASGI middleware: body size limit, no uploads, and the login throttle on `POST /login`."""
+    """ASGI middleware: body size limit, no uploads, the login throttle on `POST /login`, and with
+    `logged_in` (a login configured) 401 for every route but the login page's own without a session.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, throttle: LoginThrottle | None = None) -> None:
+    `logged_in(app, request)` is the app's session check (`assistant.app.server.is_logged_in`).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        throttle: LoginThrottle | None = None,
+        logged_in: Callable[[Any, Any], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.throttle = throttle
+        self.logged_in = logged_in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,10 +212,28 @@ class RequestGuard:
         if declared is not None and declared > self.max_body_bytes:
             await _reply(send, 413, self._too_large(declared))
             return
+        if self.logged_in is not None and not self._public(scope) and not self._has_session(scope):
+            await _reply(send, 401, "Not authenticated: sign in on the app's page first")
+            return
         if self.throttle is not None and scope.get("method") == "POST" and path.endswith("/login"):
             await self._login(scope, receive, send)
             return
         await self._bounded(scope, receive, send)
+
+    @staticmethod
+    def _public(scope: Scope) -> bool:
+        path = str(scope.get("path", ""))
+        root = str(scope.get("root_path", "")).rstrip("/")
+        if root and path.startswith(root + "/"):  # served under a prefix: the route is what follows it
+            path = path[len(root) :]
+        return (path.rstrip("/") or "/") in LOGIN_PAGE_PATHS or path.startswith(LOGIN_PAGE_PREFIXES)
+
+    def _has_session(self, scope: Scope) -> bool:
+        from starlette.requests import Request
+
+        assert self.logged_in is not None
+        app = scope.get("app")  # Starlette puts the (gradio) app into the scope before its middleware runs
+        return app is not None and self.logged_in(app, Request(scope))
 
     def _too_large(self, size: int | None = None) -> str:
         got = f"{size} bytes" if size is not None else "more"
@@ -194,8 +285,9 @@ class RequestGuard:
         address = (scope.get("client") or ("unknown", 0))[0]
         # Keys, not names: a password typed into the user field must not reach the log or linger readable.
         keys = (f"addr:{address}", "user:" + hashlib.sha256(user.encode()).hexdigest())
-        wait = self.throttle.retry_after(*keys)
-        if wait > 0:
+        attempt = self.throttle.reserve(*keys)  # counted before the password is checked: see LoginThrottle
+        if not attempt.admitted:
+            wait = attempt.wait_s
             log.warning("login refused from %s: locked out for %.0f s more", address, math.ceil(wait))
             await _reply(send, 429, f"too many failed logins; try again in {math.ceil(wait)} s", retry_after=wait)
             return
@@ -216,12 +308,16 @@ class RequestGuard:
                 status = int(message.get("status", 0))
             await send(message)
 
-        await self.app(scope, replay, watching_send)
-        if status == 200:
-            self.throttle.succeeded(keys[1])
-        elif 400 <= status < 500:
-            count = self.throttle.failed(*keys)
-            log.warning("failed login from %s (%d failed attempts)", address, count)
+        try:
+            await self.app(scope, replay, watching_send)
+        finally:
+            if status == 200:
+                self.throttle.release(keys[0])  # the address keeps its earlier failures
+                self.throttle.succeeded(keys[1])
+            elif 400 <= status < 500 or status == 0:  # a wrong password (or the client left mid-check): it counts
+                log.warning("failed login from %s (%d failed attempts)", address, attempt.count)
+            else:  # a redirect (no login configured) or a server error: no password was judged
+                self.throttle.release(*keys)
 
 
 async def login_user(scope: Scope, body: bytes) -> str:

@@ -33,7 +33,9 @@ def live_app(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     work = tmp_path_factory.mktemp("app")
     settings = Settings(
         ingest=IngestSettings(index_dir=built_index),
-        app=AppSettings(feedback_db=work / "feedback.sqlite3", auth="", auth_file=None),
+        # No question limit: limits count per client address without a login, and the load bench's 20
+        # sessions all come from 127.0.0.1 (tests/assistant/app/test_security_round3.py tests the limits).
+        app=AppSettings(feedback_db=work / "feedback.sqlite3", auth="", auth_file=None, questions_per_minute=0),
     )
     running = launch(settings, "127.0.0.1", free_port(), work_dir=work)
     try:

@@ -81,7 +81,7 @@ def app(corpus: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> 
         ingest=IngestSettings(index_dir=index),
         app=AppSettings(
             feedback_db=work / "fb.sqlite3",
-            auth=f"trainer:{PASSWORD}",
+            auth=f"trainer:{PASSWORD},indexer:{PASSWORD}",  # limits count per user: one each for two tests
             auth_file=None,
             max_request_bytes=8192,
             questions_per_minute=4,
@@ -160,7 +160,8 @@ def test_questions_and_feedback_per_session_are_limited(app: Any) -> None:
         client.predict("How shall prisoners be treated?", api_name="/ask")
     with pytest.raises(AppError, match=r"too many questions: at most 4 a minute; try again in \d+ s"):
         client.predict("How shall prisoners be treated?", api_name="/ask")
-    assert Client(app.url, auth=("trainer", PASSWORD), verbose=False).predict("dignity", api_name="/ask")
+    with pytest.raises(AppError, match="too many questions"):  # a new session of the same user: the same client
+        Client(app.url, auth=("trainer", PASSWORD), verbose=False).predict("dignity", api_name="/ask")
     statuses = [client.predict("up", "", api_name="/feedback")[0] for _ in range(3)]
     assert statuses[:2] == ["Thank you, your feedback was stored."] * 2
     assert statuses[2].startswith("Not stored: too many feedback entries: at most 2 a minute")
@@ -173,7 +174,7 @@ def test_the_server_follows_a_new_index_generation(app: Any, corpus: tuple[Path,
     first_generation = app.warm.generation
 
     def ask(question: str) -> dict[str, Any]:
-        return Client(app.url, auth=("trainer", PASSWORD), verbose=False).predict(question, api_name="/ask")  # type: ignore[no-any-return]
+        return Client(app.url, auth=("indexer", PASSWORD), verbose=False).predict(question, api_name="/ask")  # type: ignore[no-any-return]
 
     assert all(c["doc"] == "rules" for c in ask("zebrafish aquarium cleaned on Tuesday")["citations"])
     make_pdf(folder / "lockers.pdf", LOCKERS_PAGES, header=None, footer_counter=False)
