@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
-from assistant.render import paragraphs_label
+from assistant.render import paragraphs_label, plain_text
 from ingest.index_store import IndexSnapshot
 from ingest.records import Chunk
 from ingest.textnorm import normalize_for_match
@@ -87,9 +87,9 @@ def section_html(
         [text for _, text in paragraphs], quote, [i for i, (n, _) in enumerate(paragraphs) if n in cited]
     )
     cited_set = set(cited)
-    parts = [f'<div class="hb-section"><h4>{html.escape(label)}</h4>']
+    parts = [f'<div class="hb-section"><h4>{_escaped(label)}</h4>']
     if section:
-        parts.append(f'<h5 class="hb-section-heading">{html.escape(section)}</h5>')
+        parts.append(f'<h5 class="hb-section-heading">{_escaped(section)}</h5>')
     for (n, text), spans in zip(paragraphs, marks, strict=True):
         css = "hb-para hb-cited" if n in cited_set else "hb-para"
         parts.append(
@@ -105,10 +105,15 @@ def section_html(
 def _marked(text: str, spans: list[tuple[int, int]]) -> str:
     out, at = [], 0
     for start, end in spans:
-        out += [html.escape(text[at:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        out += [_escaped(text[at:start]), "<mark>", _escaped(text[start:end]), "</mark>"]
         at = end
-    out.append(html.escape(text[at:]))
+    out.append(_escaped(text[at:]))
     return "".join(out)
+
+
+def _escaped(text: str) -> str:
+    # Control characters go per piece, after the quote's spans were found on the stored text.
+    return html.escape(plain_text(text))
 
 
 def _quote_marks(texts: list[str], quote: str, prefer: list[int]) -> list[list[tuple[int, int]]]:

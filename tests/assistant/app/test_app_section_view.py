@@ -24,6 +24,14 @@ def _marked(html: str) -> list[str]:
 
 
 @pytest.mark.unit
+def test_control_characters_never_reach_the_section_view() -> None:
+    paragraphs = [(2, "Visitors are searched\x1b]0;PWNED\x07\x1b[2J at the gate.")]
+    html = section_html("Visits\x1b[2J, \u00b6 2", "Searches\x07", paragraphs, "at the gate.", [2])
+    assert "\x1b" not in html and "\x07" not in html and "PWNED" not in html
+    assert _marked(html) == ["at the gate."]
+
+
+@pytest.mark.unit
 def test_every_character_is_escaped_and_the_quote_marked() -> None:
     paragraphs = [(3, "Staff <b>must</b> log & sign."), (4, 'Then "the" <script>x()</script> ends.')]
     html = section_html("Orders <1>, Scope & aims, \u00b6 4", "Scope & <aims>", paragraphs, "<script>x()</script>", [4])
