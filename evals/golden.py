@@ -58,6 +58,10 @@ class GoldenQuestion(BaseModel):
         le=1.0,
         description="share of the question's content words found in the expected passages (None: not computed)",
     )
+    # Written by the review queue (`handbook review`, the app's review tab): where the record came from
+    # and the reviewer's role. Hand-written sets leave both out.
+    source: Literal["review"] | None = Field(default=None, description='"review" for a record a reviewer wrote')
+    role: Literal["trainer", "evaluator", "admin"] | None = Field(default=None, description="the reviewer's role")
 
 
 def _describe(error: ValidationError) -> str:
