@@ -32,10 +32,10 @@ fetch: venv
 ingest: venv
 	$(BIN)/handbook ingest
 
+# Serves as soon as MiniLM and BM25 answer; e5 embeds in the background (the page shows how far it is).
 run: venv
 	$(BIN)/handbook corpus fetch || true
-	$(BIN)/handbook ingest || true
-	$(BIN)/handbook serve
+	$(BIN)/handbook serve --ingest
 
 serve: venv
 	$(BIN)/handbook serve

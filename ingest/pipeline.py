@@ -567,6 +567,9 @@ class Ingestor:
                 report.switched = True
                 report.removed = sorted(dropping)
             log.info("answering with minilm and bm25 now; %d chunks to embed for %s", pending, list(stored_extra))
+            for model_id, n in left.items():  # from now on the page can say how far the slow models are
+                if n:
+                    checkpoints[model_id].report(len(chunks) - n, len(chunks))
             if self.defer_extra:
                 report.deferred = {m: n for m, n in left.items() if n}
                 report.total_chunks = len(chunks)

@@ -1,4 +1,8 @@
-"""Shared fixtures: the shared corpus, a fake and a real embedder, and one real-corpus index per session."""
+"""Shared fixtures: the shared corpus, a fake and a real embedder, and one real-corpus index per session.
+
+The real-corpus index (both models over ../shared/corpus: minutes of embedding) is cached between
+runs (tests/index_cache.py): each session copies it from the cache, or builds it once.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ if str(REPO_ROOT) in sys.path:
 sys.path.insert(0, str(REPO_ROOT))
 
 from fakes import FakeEmbedder  # noqa: E402  (needs the path set above)
+from index_cache import cached_corpus_index, index_cache_key, index_cache_root  # noqa: E402
 
 
 @pytest.fixture
@@ -61,13 +66,14 @@ _E5: list[Any] = []
 
 
 def _e5_encoder() -> Any:
-    """The real e5 encoder, made once; None where its engine cannot run (then tests use MiniLM only)."""
+    """The real e5 encoder, made once (loaded when first used); None where its engine cannot run here
+    (then tests use MiniLM only)."""
     if not _E5:
-        from ingest.encoders import E5Encoder, EncoderError
+        from ingest.encoders import E5Encoder, EncoderError, check_e5_available
 
         try:
+            check_e5_available()
             encoder = E5Encoder()
-            encoder.load()
         except EncoderError:
             encoder = None
         _E5.append(encoder)
@@ -89,7 +95,7 @@ class CorpusIndex:
 def corpus_index(
     shared_corpus: Path, real_embedder: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CorpusIndex]:
-    """Ingests ../shared/corpus into a temporary index (takes a few minutes; done once)."""
+    """../shared/corpus ingested with the real models: from the cache of earlier runs, or built once (minutes)."""
     from ingest.corpus_manifest import Manifest
     from ingest.pipeline import Ingestor
 
@@ -97,9 +103,14 @@ def corpus_index(
     manifest = Manifest.load(manifest_path) if manifest_path.exists() else None
     index_dir = tmp_path_factory.mktemp("corpus-index") / "index"
     # The default configuration's models: MiniLM and, where its engine runs, multilingual e5.
-    extra = {"e5": _e5_encoder()} if _e5_encoder() is not None else None
-    ingestor = Ingestor(index_dir, real_embedder, manifest=manifest, progress=False, extra_encoders=extra)
-    report = ingestor.run([shared_corpus])
+    extra = {"e5": _e5_encoder()} if _e5_encoder() is not None else {}
+
+    def build(directory: Path) -> Any:
+        ingestor = Ingestor(directory, real_embedder, manifest=manifest, progress=False, extra_encoders=extra)
+        return ingestor.run([shared_corpus])
+
+    key = index_cache_key(shared_corpus, manifest_path, {"minilm": real_embedder, **extra})
+    report, _ = cached_corpus_index(index_cache_root(), key, index_dir, build)
     yield CorpusIndex(
         index_dir=index_dir, report=report, corpus=shared_corpus, embedder=real_embedder, manifest=manifest
     )
@@ -121,3 +132,18 @@ def corpus_settings(built_index: Path) -> Any:
     from ingest.settings import IngestSettings
 
     return Settings(ingest=IngestSettings(index_dir=built_index))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _question_log_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Answers given in tests are logged to a temporary question log, never beside ./feedback.sqlite3 (the default)."""
+    import os
+
+    if "HANDBOOK_QUESTION_LOG" in os.environ:
+        yield
+        return
+    os.environ["HANDBOOK_QUESTION_LOG"] = str(tmp_path_factory.mktemp("question-log") / "questions.sqlite3")
+    try:
+        yield
+    finally:
+        os.environ.pop("HANDBOOK_QUESTION_LOG", None)

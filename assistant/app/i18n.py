@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assistant.language import Language
+from assistant.language import LANGUAGES as PAGE_LANGUAGES
+from assistant.language import AnswerTexts, Language, profile
 
 if TYPE_CHECKING:
     import gradio as gr
 
-LANGUAGES: tuple[Language, ...] = ("en", "ru", "kk")
+LANGUAGES: tuple[Language, ...] = PAGE_LANGUAGES  # every language profile (assistant/language.py)
 N_EXAMPLES = 4
 
 LABELS: dict[Language, dict[str, str]] = {
@@ -184,6 +185,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "status_loading": "Loading the assistant… you can already type a question; it will be answered once "
         "loading ends.",
         "status_failed": "The assistant could not be loaded. The operator's log has the details.",
+        "status_improving": "Improving search: {done} of {total} passages.",
         "apology": "Sorry, something went wrong while answering. The error has been logged; please try again.",
         "refused_note": "No answer was given. These passages came closest; they were not judged to answer the "
         "question.",
@@ -205,6 +207,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "status_ready": "Проиндексировано документов: {n}. Готово.",
         "status_loading": "Помощник загружается… Вопрос можно ввести уже сейчас, ответ придёт после загрузки.",
         "status_failed": "Не удалось загрузить помощника. Подробности — в журнале оператора.",
+        "status_improving": "Поиск улучшается: обработано {done} из {total} фрагментов.",
         "apology": "Извините, при подготовке ответа произошла ошибка. Она записана в журнал; попробуйте ещё раз.",
         "refused_note": "Ответ не дан. Ближе всего к вопросу оказались эти фрагменты, но они не признаны "
         "ответом на него.",
@@ -227,6 +230,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "status_ready": "Индекстелген құжаттар саны: {n}. Дайын.",
         "status_loading": "Көмекші жүктелуде… Сұрақты қазір жаза беруге болады, жүктеу аяқталған соң жауап беріледі.",
         "status_failed": "Көмекшіні жүктеу мүмкін болмады. Толығырақ мәлімет оператордың журналында.",
+        "status_improving": "Іздеу сапасы жақсартылуда: {total} үзіндінің {done} үзіндісі дайын.",
         "apology": "Кешіріңіз, жауап дайындау кезінде қате шықты. Қате журналға жазылды; қайталап көріңіз.",
         "refused_note": "Жауап берілмеді. Сұраққа ең жақын үзінділер осылар, бірақ олар сұраққа жауап береді "
         "деп танылмады.",
@@ -261,6 +265,28 @@ def examples(lang: Language) -> list[str]:
     return [LABELS[lang][f"example_{i}"] for i in range(1, N_EXAMPLES + 1)]
 
 
+def answer_texts(lang: Language) -> AnswerTexts:
+    """The chat's own words around an answer (the caution, "not covered", the supporting passages heading, the
+    sources) in `lang`, the page's language; the language profiles hold them (assistant/language.py), and
+    assistant/render.py is where they are written."""
+    return profile(lang).texts
+
+
 def message(lang: Language, key: str, **fields: object) -> str:
     """A handler's message in `lang`, its `{name}` fields filled from `fields`."""
     return MESSAGES[lang][key].format(**fields)
+
+
+def browser_language(accept_language: str | None) -> Language:
+    """The first of the page's languages in a browser's Accept-Language header (`ru-RU,ru;q=0.9,en`); English
+    when none is listed. For messages that answer no question (the status line), whose language is the page's."""
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower().split("-")[0]
+        if tag in LANGUAGES:
+            return tag  # type: ignore[return-value]
+    return "en"
+
+
+def count(lang: Language, n: int) -> str:
+    """A count as the language writes it: 1,931 in English, 1 931 (no-break space) in Russian and Kazakh."""
+    return f"{n:,}" if lang == "en" else f"{n:,}".replace(",", "\u00a0")

@@ -1,4 +1,5 @@
-"""The assistant, built and warmed up in a background thread, following the index as ingests switch it.
+"""The assistant, built and warmed up in a background thread, following the index as ingests switch it;
+and the slow part of an ingest (e5), run in a background thread while the app already serves.
 
 Its own module because both the server (which starts it) and the page (whose handlers wait
 for it) need it: the page imports it from here, never from the server, so the server ->
@@ -7,17 +8,21 @@ page dependency stays one way.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.checkpoints import EmbedProgress, read_progress
 from ingest.index_store import CURRENT
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
+    from ingest.pipeline import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +106,14 @@ class WarmAssistant:
         """The index generation the current assistant answers from (None before it has loaded)."""
         return _generation_of(self._assistant)
 
+    def improving(self) -> EmbedProgress | None:
+        """How far an ingest running now has embedded a slow model (e5) into the followed index; None if none runs.
+
+        Read from the ingest's checkpoint (ingest/checkpoints.py): any ingest counts, `serve --ingest`'s
+        background one or a `handbook ingest` in another terminal.
+        """
+        return read_progress(self._index_dir) if self._index_dir is not None else None
+
     def _follow_index(self) -> None:
         if self._index_dir is None:
             return
@@ -140,3 +153,51 @@ class WarmAssistant:
 def _generation_of(assistant_: Any) -> str | None:
     meta = getattr(getattr(assistant_, "snapshot", None), "meta", None)
     return getattr(meta, "generation", None)
+
+
+class BackgroundIngest:
+    """Runs `run()` (an ingest) in a daemon thread at low CPU priority, while the app answers questions.
+
+    `handbook serve --ingest` ingests in the foreground until MiniLM and BM25 can answer, then leaves
+    the slow model (e5) to this: the ingest resumes from the checkpoint the foreground seeded, saves
+    its own as it goes (a stopped server loses at most one slice), and writes the fused generation,
+    which the app follows like any new generation.
+    """
+
+    def __init__(self, run: Callable[[], IngestReport], name: str = "background-ingest") -> None:
+        self._run = run
+        self._name = name
+        self._thread: threading.Thread | None = None
+        self.report: IngestReport | None = None
+        self.error: BaseException | None = None
+        self.seconds: float | None = None
+
+    def start(self) -> BackgroundIngest:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+            self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Waits for the ingest to end; False if it still runs after `timeout` seconds."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _work(self) -> None:
+        started = time.perf_counter()
+        # Questions first: this thread (and the engine threads it starts) yields the CPU to the web server's.
+        # Linux gives each thread its own nice value; elsewhere this changes nothing.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            self.report = self._run()
+        except BaseException as exc:  # kept for the caller; the app goes on answering from what is live
+            self.error = exc
+            log.exception("the background ingest failed")
+        finally:
+            self.seconds = time.perf_counter() - started

@@ -26,8 +26,9 @@ from assistant.retrieval.rankers import KindPrior, Ranker
 from assistant.retrieval.records import Query, ScoredChunk, SearchFilter, SearchResult, SourceRun
 from assistant.retrieval.sources import CandidateSource, DenseSource, LexicalSource
 from assistant.settings import RetrievalSettings
+from ingest.checkpoints import read_progress
 from ingest.embedding import PassageVectors
-from ingest.encoders import MINILM, TextEncoder
+from ingest.encoders import EMBEDDING_SPECS, PRIMARY_MODEL, TextEncoder
 from ingest.index_store import IndexSnapshot
 from ingest.lexical import lexical_tokens
 
@@ -64,7 +65,9 @@ class HybridRetriever:
         # Models configured (an encoder was given) whose vectors this index lacks.
         self.missing_models = list(missing_models)
         if self.missing_models:
-            log.warning(
+            # While an ingest embeds them (`serve --ingest`'s background e5) this is expected, not a warning.
+            embedding = read_progress(snapshot.root) is not None
+            (log.info if embedding else log.warning)(
                 "the index has no %s vectors (built without them): answering with %s until the next `handbook ingest`",
                 ", ".join(self.missing_models),
                 ", ".join(self.sources),
@@ -79,9 +82,13 @@ class HybridRetriever:
         glossary: Glossary | None = None,
         **options: Any,
     ) -> HybridRetriever:
-        """The stages from `config`: one dense source per model that has both an encoder and stored vectors."""
+        """The stages from `config`: one dense source per model that has both an encoder and stored vectors.
+
+        What each dense source does follows the model's registry entry (ingest/encoders.py): window
+        vectors where the model stores them, Chroma's approximate search for the primary model.
+        """
         config = config or RetrievalSettings()
-        encoders = {MINILM: encoders} if not isinstance(encoders, Mapping) else dict(encoders)
+        encoders = {PRIMARY_MODEL: encoders} if not isinstance(encoders, Mapping) else dict(encoders)
         sources: dict[str, CandidateSource] = {}
         missing: list[str] = []
         for model_id, encoder in encoders.items():
@@ -94,10 +101,10 @@ class HybridRetriever:
                 encoder,
                 vectors,
                 candidate_k=config.candidate_k,
-                window_weight=config.window_weight if model_id == MINILM else 0.0,
+                window_weight=config.window_weight if _has_window_vectors(model_id) else 0.0,
                 exact_search_limit=config.exact_search_limit,
                 expanded_for=config.expand_dense.get(model_id, ()),
-                ann=_chroma_search(snapshot) if model_id == MINILM else None,
+                ann=_chroma_search(snapshot) if model_id == PRIMARY_MODEL else None,
             )
         sources["bm25"] = LexicalSource(snapshot.bm25, candidate_k=config.candidate_k)
         fuser: Fuser = ConvexFuser(config.normalization) if config.fusion == "convex" else RrfFuser(config.rrf_k)
@@ -108,7 +115,7 @@ class HybridRetriever:
     @property
     def embedder(self) -> TextEncoder:
         """The primary (MiniLM) encoder: English sentence similarity for the citation check."""
-        source = self.sources.get(MINILM)
+        source = self.sources.get(PRIMARY_MODEL)
         if not isinstance(source, DenseSource):
             raise RuntimeError("the retriever has no MiniLM source")
         return source.encoder
@@ -170,7 +177,7 @@ class HybridRetriever:
         if lang != "en" and not lexical_tokens(expanded):
             readable = {s: w for s, w in weights.items() if s not in self.config.english_only}
             weights = readable or weights
-        evidence = self.config.evidence_source.get(lang, MINILM)
+        evidence = self.config.evidence_source.get(lang, PRIMARY_MODEL)
         runs: list[SourceRun] = []
         for name in self.sources:
             # The evidence model runs even at weight 0: answerability reads its best score.
@@ -199,7 +206,28 @@ class HybridRetriever:
             lang=lang,
             best_scores=best_scores,
             sources=tuple(run.name for run in fused_runs),
+            query_vectors={run.name: run.vector for run in runs if run.vector is not None},
         )
+
+    def window_similarities(self, result: SearchResult, hit: ScoredChunk, model: str = PRIMARY_MODEL) -> np.ndarray:
+        """The question's cosine with each two-sentence window of a hit (window i: sentences i and i + 1).
+
+        Empty where the model did not read the question or stores no windows for the chunk.
+        """
+        vector = result.query_vectors.get(model)
+        source = self.sources.get(model)
+        if vector is None or not isinstance(source, DenseSource):
+            return np.zeros(0, dtype=np.float32)
+        windows = source.vectors().windows_of(hit.row)
+        return np.asarray(windows, dtype=np.float32) @ vector if len(windows) else np.zeros(0, dtype=np.float32)
+
+    def text_similarities(self, result: SearchResult, texts: Sequence[str], model: str) -> np.ndarray | None:
+        """The question's cosine with each text, embedded now by `model`; None where it did not read the question."""
+        vector = result.query_vectors.get(model)
+        source = self.sources.get(model)
+        if vector is None or not isinstance(source, DenseSource) or not texts:
+            return None
+        return np.asarray(source.encoder.encode(list(texts)), dtype=np.float32) @ vector
 
     def _describe(self, hits: list[ScoredChunk], runs: list[SourceRun], evidence: SourceRun | None) -> None:
         """Fill each hit's evidence-model score and the ranks the answer records and the evals read."""
@@ -231,9 +259,14 @@ class HybridRetriever:
         return mask
 
 
+def _has_window_vectors(model_id: str) -> bool:
+    entry = EMBEDDING_SPECS.get(model_id)
+    return entry is not None and entry.window_vectors
+
+
 def _vector_loader(snapshot: IndexSnapshot, model_id: str) -> Callable[[], PassageVectors] | None:
     """A loader of one model's stored vectors, or None when the snapshot has none for that model."""
-    if model_id == MINILM:
+    if model_id == PRIMARY_MODEL:
 
         def load_primary() -> PassageVectors:
             vectors = snapshot.passage_vectors()

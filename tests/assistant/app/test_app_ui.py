@@ -21,6 +21,7 @@ from assistant.app.export import Exchange
 from assistant.app.feedback import FeedbackStore
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments
 from assistant.chain import check_question
+from assistant.language import PROFILES
 from ingest.records import DocumentInfo
 
 gr = pytest.importorskip("gradio")
@@ -79,9 +80,13 @@ class StubWarm:
         self.assistant = assistant
         self.ready = True
         self.failed = False
+        self.progress: Any = None  # what `improving()` reports: an ingest embedding e5 now
 
     def get(self, timeout: float | None = None) -> StubAssistant:
         return self.assistant
+
+    def improving(self) -> Any:
+        return self.progress
 
 
 @pytest.fixture
@@ -163,7 +168,7 @@ def test_answer_streams_in_pieces_then_fills_cards_picker_and_export(app: Any) -
 def test_generated_answer_streams_checked_sentences_then_quotes(app: Any) -> None:
     sentences = ["Prisoners may write to their family [1].", "They may also receive visits [1]."]
     final = _answer("Can he write to his family?", []).model_copy(
-        update={"mode": "generated", "model": "ollama:tiny", "answer": " ".join(sentences) + "\n\nSources:\n[1] x"}
+        update={"mode": "generated", "model": "ollama:tiny", "generated": " ".join(sentences)}
     )
     app.warm.assistant = StubAssistant(generated=sentences, final=final)
     steps = _run(app, "Can he write to his family?", [])
@@ -312,19 +317,19 @@ def test_text_addressed_to_an_ai_is_marked_on_its_card_in_the_chat_and_in_the_ex
     assert SUSPICIOUS_NOTE in ui.source_cards(ui.answer_sources(refused), {}, refused=True)
 
 
-CAUTION = "These passages are the closest the documents have; check that they answer your question."
+CAUTION = PROFILES["en"].texts.caution
 
 
 @pytest.mark.unit
 def test_closest_answer_shows_the_caution_above_the_quotes(app: Any) -> None:
     closest = _answer("Can he write to his family?", []).model_copy(
-        update={"state": "closest", "answer": f"{CAUTION}\n\n(quotes)", "reasons": ["loosely"]}
+        update={"state": "closest", "reasons": ["loosely"]}
     )
     app.warm.assistant = StubAssistant(final=closest)
     last = _run(app, "Can he write to his family?", [])[-1]
     shown, cards = last["chatbot"][1]["content"], last["cards"]
-    assert "**Closest passages.**" in shown and shown.count("closest the documents have") == 1
-    assert shown.index("Closest passages") < shown.index("**[1] Nelson Mandela Rules, Rule 58, p. 20**")
+    assert f"> \u26a0\ufe0f {CAUTION}" in shown and shown.count("closest the documents have") == 1
+    assert shown.index(CAUTION) < shown.index("**[1] Nelson Mandela Rules, Rule 58, p. 20**")
     assert "<mark>" in cards  # the quotes are still shown with their passages
     assert "No answer was given" not in cards
     assert 'class="hb-note hb-caution"' in cards and "closest the documents have" in cards
@@ -332,15 +337,16 @@ def test_closest_answer_shows_the_caution_above_the_quotes(app: Any) -> None:
 
 @pytest.mark.unit
 def test_not_covered_answer_says_what_is_missing_and_lists_the_closest_passages(app: Any) -> None:
-    text = "The documents never mention Ruritania.\nDocuments searched: Rules.\nClosest passages:\n- Rules, p. 20"
+    reasons = ["The documents never mention Ruritania."]
     refused = _answer("Pensions in Ruritania?", []).model_copy(
-        update={"state": "not_covered", "refused": True, "answer": text, "citations": []}
+        update={"state": "not_covered", "refused": True, "reasons": reasons, "citations": []}
     )
     app.warm.assistant = StubAssistant(final=refused)
     last = _run(app, "Pensions in Ruritania?", [])[-1]
     shown, cards = last["chatbot"][1]["content"], last["cards"]
     assert "The documents never mention Ruritania." in shown
-    assert "Closest passages" in shown and "**Closest passages.**" not in shown
+    assert "**Not covered by the documents.**" in shown and "Closest passages:" in shown
+    assert CAUTION not in shown
     assert "No answer was given" in cards
 
 

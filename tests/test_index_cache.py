@@ -1,0 +1,83 @@
+"""The cache of the real-corpus test index (tests/index_cache.py): built once, copied after; never a half entry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fakes import FakeEmbedder
+from index_cache import cached_corpus_index, index_cache_key, index_cache_root
+
+from ingest.pipeline import FileOutcome, IngestReport
+
+pytestmark = pytest.mark.unit
+
+
+class Builds:
+    """A stand-in for the real ingest: writes a file into the index folder and counts its calls."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls = 0
+        self.fail = fail
+
+    def __call__(self, index: Path) -> IngestReport:
+        self.calls += 1
+        index.mkdir(parents=True)
+        (index / "CURRENT").write_text("gen-1")
+        if self.fail:
+            raise KeyboardInterrupt  # as a Ctrl-C in the middle of the ingest
+        report = IngestReport(embedded=3, total_chunks=3, switched=True, embedded_by_model={"minilm": 3, "e5": 3})
+        report.files.append(FileOutcome(Path("/corpus/rules.pdf"), "rules", "new", pages=2, chunks=3))
+        return report
+
+
+def test_the_index_is_built_once_then_copied_from_the_cache(tmp_path: Path) -> None:
+    root, build = tmp_path / "cache", Builds()
+    report, hit = cached_corpus_index(root, "k1", tmp_path / "a" / "index", build)
+    assert (build.calls, hit) == (1, False)
+    again, hit = cached_corpus_index(root, "k1", tmp_path / "b" / "index", build)
+    assert (build.calls, hit) == (1, True)
+    assert (tmp_path / "b" / "index" / "CURRENT").read_text() == "gen-1"
+    assert again == report and again.files[0].path == Path("/corpus/rules.pdf")
+
+
+def test_an_interrupted_build_leaves_no_entry(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    with pytest.raises(KeyboardInterrupt):
+        cached_corpus_index(root, "k1", tmp_path / "a" / "index", Builds(fail=True))
+    assert list(root.iterdir()) == []  # neither the key nor the folder it was built in
+    build = Builds()
+    _, hit = cached_corpus_index(root, "k1", tmp_path / "b" / "index", build)
+    assert (build.calls, hit) == (1, False)
+
+
+def test_only_the_newest_keys_are_kept(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    for n, key in enumerate(["k1", "k2", "k3"]):
+        if key == "k3":
+            os.utime(root / "k1", (1, 1))  # the least recently used
+        cached_corpus_index(root, key, tmp_path / str(n) / "index", Builds())
+    assert sorted(p.name for p in root.iterdir()) == ["k2", "k3"]
+
+
+def test_the_key_follows_the_corpus_bytes_and_the_models(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.pdf").write_bytes(b"%PDF-1.4 one")
+    manifest = tmp_path / "manifest.toml"
+    models = {"minilm": FakeEmbedder(), "e5": FakeEmbedder("/fake/e5")}
+    key = index_cache_key(corpus, manifest, models)
+    assert index_cache_key(corpus, manifest, models) == key
+    assert index_cache_key(corpus, manifest, {**models, "e5": FakeEmbedder("/fake/e5-v2")}) != key
+    (corpus / "a.pdf").write_bytes(b"%PDF-1.4 two")
+    assert index_cache_key(corpus, manifest, models) != key
+
+
+def test_the_cache_folder_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HANDBOOK_TEST_INDEX_CACHE", str(tmp_path / "c"))
+    assert index_cache_root() == tmp_path / "c"
+    monkeypatch.setenv("HANDBOOK_TEST_INDEX_CACHE", "off")
+    assert index_cache_root() is None
+    monkeypatch.delenv("HANDBOOK_TEST_INDEX_CACHE")
+    assert index_cache_root() == Path.home() / ".cache" / "handbook-test-index"
