@@ -126,6 +126,9 @@ class _Warm:
     def get(self, timeout: float | None = None) -> Any:
         return self.assistant
 
+    def improving(self) -> None:
+        return None  # no ingest embedding e5 here
+
 
 @pytest.fixture()
 def flow_app(flow_snapshot: IndexSnapshot, tmp_path: Path) -> Any:
