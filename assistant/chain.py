@@ -1,8 +1,12 @@
-"""The answer chain: question and history -> condense -> retrieve -> compose -> generate, as LangChain runnables.
+"""The answer pipeline: question and history -> condense -> retrieve -> decide -> compose -> render.
 
-`generate` does something only when a language model is configured (HANDBOOK_LLM): the
-extractive composition is always made first and stays the answer whenever the generated
-one fails its citation check or the model fails.
+`Assistant.run` is the one path: it yields progress (`AnswerDelta`: a stage reached, or a checked
+sentence of a generated answer) and then the final `Answer`; `ask` takes that last item, and the
+CLI and the app stream `run`. `decide` is the answerability policy (answered, closest, not
+covered); `compose` is a `Composer` (assistant/answer/compose.py): the extractive one always, and, when a
+language model is configured (HANDBOOK_LLM), the generated one, whose answer replaces the
+extractive one only when it passes its citation check. The Answer is data; its text for the
+reader is written by assistant/answer/render.py at the end (`Answer.answer`).
 """
 
 from __future__ import annotations
@@ -12,18 +16,21 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answer, AnswerDelta, Passage, Turn, location_fields
-from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy, Decision, Reason
-from assistant.compose import ExtractiveComposer
+if TYPE_CHECKING:
+    from assistant.llm.generate import GeneratedAnswerer
+
+from assistant.answer.compose import Composer, ComposeRequest, Composition, ExtractiveComposer
+from assistant.answer.decision import AnswerabilityPolicy, Decision
+from assistant.answer.lead import default_selector
+from assistant.answer.records import Answer, AnswerDelta, Passage, Turn, location_fields
+from assistant.answer.render import answer_text, language_note
+from assistant.answer.verify import QuoteVerifier
 from assistant.condense import ModelCondenser, QueryCondenser
-from assistant.generate import GeneratedAnswerer, GenerationOutcome
 from assistant.glossary import Glossary
-from assistant.language import Language, quoted_in_document_language
 from assistant.retrieval import HybridRetriever, SearchFilter, SearchResult
 from assistant.settings import Settings
-from assistant.verify import QuoteVerifier
 from ingest.embedding import Embedder
 from ingest.encoders import MINILM, TextEncoder, build_encoders
 from ingest.index_store import IndexSnapshot
@@ -60,7 +67,6 @@ class _State:
     timings: dict[str, float] = field(default_factory=dict)
     standalone: str = ""
     result: SearchResult | None = None
-    answer: Answer | None = None
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -70,33 +76,30 @@ class Assistant:
     def __init__(
         self,
         retriever: HybridRetriever,
-        composer: ExtractiveComposer | None = None,
+        composer: Composer | None = None,
         condenser: QueryCondenser | ModelCondenser | None = None,
         answerability: AnswerabilityPolicy | None = None,
         top_k: int = 8,
         generator: GeneratedAnswerer | None = None,
         glossary: Glossary | None = None,
         vocabulary: frozenset[str] | None = None,
+        sentence_model: str | None = None,
     ) -> None:
-        from langchain_core.runnables import RunnableLambda
-
         self.retriever = retriever
         self.snapshot = retriever.snapshot
-        self.composer = composer or ExtractiveComposer()
+        self.composer: Composer = composer or ExtractiveComposer(lead=default_selector())
         self.condenser: QueryCondenser | ModelCondenser = condenser or QueryCondenser()
-        self.generator = generator
+        self.generator = generator  # a second Composer: a language model's answer, shown when it passes its check
         self.answerability = answerability or AnswerabilityPolicy()
         self.glossary = glossary  # synonyms of the question's focus terms for the answerability checks
         self.vocabulary = vocabulary  # general English words, for the rare-term check
         self.verifier = QuoteVerifier(self.snapshot)
         self.top_k = top_k
+        # The dense model that embeds the top passages' sentences at query time for the lead (None: none does).
+        self.sentence_model = sentence_model
+        self.settings_hash = ""  # Settings.settings_hash() when built from settings: the answers' audit trail
         self.titles = {d.id: d.short_title or d.title for d in self.snapshot.meta.documents.values()}
-        self.chain = (
-            RunnableLambda(self._condense)
-            | RunnableLambda(self._retrieve)
-            | RunnableLambda(self._compose)
-            | RunnableLambda(self._generate)
-        )
+        self.kinds = {d.id: d.kind for d in self.snapshot.meta.documents.values()}
 
     @classmethod
     def from_settings(
@@ -106,6 +109,8 @@ class Assistant:
         encoders: Mapping[str, TextEncoder] | None = None,
     ) -> Assistant:
         """The assistant the settings describe; `embedder` (MiniLM) or `encoders` (by model id) reuse loaded models."""
+        from assistant.answer.lead_weights import LEAD_SENTENCE_MODEL
+
         settings = settings or Settings()
         snapshot = IndexSnapshot.open(settings.ingest.index_dir)
         glossary_path = settings.ingest.glossary_path
@@ -122,15 +127,18 @@ class Assistant:
             top_k=settings.answer.top_k,
             glossary=glossary,
             vocabulary=_general_vocabulary(),
+            sentence_model=LEAD_SENTENCE_MODEL,
         )
+        assistant.settings_hash = settings.settings_hash()
         if settings.llm.backend:
             assistant.use_language_model(settings)
         return assistant
 
     def use_language_model(self, settings: Settings) -> None:
         """Adds generated answers (and model condensing) from the backend named by HANDBOOK_LLM."""
-        from assistant.citation_check import DEFAULT_SUPPORT_THRESHOLD, CitationChecker
-        from assistant.llm import LLMSpec, build_chat_model, options_from
+        from assistant.llm.backends import LLMSpec, build_chat_model, options_from
+        from assistant.llm.citation_check import DEFAULT_SUPPORT_THRESHOLD, CitationChecker
+        from assistant.llm.generate import GeneratedAnswerer
 
         spec = LLMSpec.parse(settings.llm.backend)
         chat_model = build_chat_model(spec, options_from(settings.llm))
@@ -168,10 +176,15 @@ class Assistant:
         kinds: Sequence[str] = (),
         k: int | None = None,
     ) -> Answer:
-        answer: Answer = self.chain.invoke(self._state(question, history, doc_ids, kinds, k))
+        """The final Answer of `run`."""
+        answer: Answer | None = None
+        for event in self.run(question, history, doc_ids, kinds, k):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
         return answer
 
-    def stream(
+    def run(
         self,
         question: str,
         history: Sequence[Turn | str] = (),
@@ -179,14 +192,53 @@ class Assistant:
         kinds: Sequence[str] = (),
         k: int | None = None,
     ) -> Iterator[AnswerDelta | Answer]:
-        """Like `ask`, but passes on each checked sentence of a generated answer as it is written.
+        """The pipeline, step by step: progress deltas, then the Answer (always the last item).
 
-        The last item is always the Answer: the generated one, or the extractive one with
-        a note saying why the generated one is not shown (then the sentences passed on
-        before the failure are to be replaced by it).
+        A generated answer's checked sentences come as deltas while the model writes; when the
+        generated answer then fails its check, the final Answer is the extractive one with a
+        note saying why, and the sentences passed on are to be replaced by it.
         """
-        state = self._compose(self._retrieve(self._condense(self._state(question, history, doc_ids, kinds, k))))
-        yield from self._generation_events(state)
+        state = self._state(question, history, doc_ids, kinds, k)
+        self._condense(state)
+        self._retrieve(state)
+        yield AnswerDelta(stage="retrieved")
+        result = state.result
+        assert result is not None
+        t = time.perf_counter()
+        idf = self.retriever.idf()
+        evidence = self.answerability.evidence(state.standalone, result, idf, self.glossary, self.vocabulary)
+        decision = self.answerability.decide(evidence)
+        composition = Composition([])
+        if decision.state != "not_covered":
+            request = self._request(state, idf)
+            composition = _last(self.composer.stream(request))
+            decision = self.answerability.settle(decision, quoted=bool(composition.citations))
+        state.timings["compose"] = _ms(t)
+        yield AnswerDelta(stage="composed")
+        note, model = "", ""
+        if self.generator is not None and decision.state != "not_covered":
+            t = time.perf_counter()
+            generated = Composition([], mode="generated", ok=False, note="the language model returned nothing")
+            for item in self.generator.stream(self._request(state, idf)):
+                if isinstance(item, Composition):
+                    generated = item
+                else:
+                    yield item
+            model = self.generator.label
+            if generated.ok:
+                composition, note = generated, generated.note
+            else:
+                note = f"Generated answer not shown: {generated.note}. The quoted passages are shown instead."
+            state.timings["generate"] = _ms(t)
+        yield self._answer(state, evidence, decision, composition, note, model)
+
+    stream = run  # the name the CLI, the app and earlier callers use
+
+    def runnable(self) -> Any:
+        """The pipeline as a LangChain runnable ({"question", "history"?, "doc_ids"?, "kinds"?, "k"?} -> Answer)."""
+        from langchain_core.runnables import RunnableLambda
+
+        return RunnableLambda(lambda inputs: self.ask(**inputs))
 
     def _state(
         self, question: str, history: Sequence[Turn | str], doc_ids: Sequence[str], kinds: Sequence[str], k: int | None
@@ -195,24 +247,48 @@ class Assistant:
         turns = [t if isinstance(t, Turn) else Turn(question=t) for t in history]
         return _State(text, turns, SearchFilter(tuple(doc_ids), tuple(kinds)), k or self.top_k)
 
-    def _condense(self, state: _State) -> _State:
+    def _condense(self, state: _State) -> None:
         t = time.perf_counter()
         state.standalone = self.condenser.condense(state.question, state.history)
         state.timings["condense"] = _ms(t)
-        return state
 
-    def _retrieve(self, state: _State) -> _State:
+    def _retrieve(self, state: _State) -> None:
         state.result = self.retriever.search(state.standalone, k=state.k, search_filter=state.search_filter)
         state.timings.update(state.result.timings_ms)
-        return state
 
-    def _compose(self, state: _State) -> _State:
-        t = time.perf_counter()
+    def _request(self, state: _State, idf: dict[str, float]) -> ComposeRequest:
+        """What the composers answer from: the first top_k passages (asking for more lists more, quotes the same)."""
         result = state.result
         assert result is not None
-        idf = self.retriever.idf()
-        evidence = self.answerability.evidence(state.standalone, result, idf, self.glossary, self.vocabulary)
-        decision = self.answerability.decide(evidence)
+        model = self.sentence_model
+
+        def texts(sentences: Sequence[str]) -> Any:
+            return self.retriever.text_similarities(result, sentences, model) if model else None
+
+        return ComposeRequest(
+            question=state.standalone,
+            lang=result.lang,
+            terms=lexical_tokens(result.expanded_query),
+            hits=result.hits[: self.top_k],
+            idf=idf,
+            verifier=self.verifier,
+            titles=self.titles,
+            kinds=self.kinds,
+            windows=lambda hit: self.retriever.window_similarities(result, hit),
+            texts=texts if model else None,
+        )
+
+    def _answer(
+        self,
+        state: _State,
+        evidence: Any,
+        decision: Decision,
+        composition: Composition,
+        note: str,
+        model: str,
+    ) -> Answer:
+        result = state.result
+        assert result is not None
         searched = self._searched(state.search_filter)
         passages = [
             Passage(
@@ -232,88 +308,46 @@ class Assistant:
             )
             for h in result.hits
         ]
-        text, citations = "", []
-        if decision.state != "not_covered":
-            # The answer quotes from its own top_k passages: asking for more (the evals retrieve
-            # 10) lists more passages but leaves the answer as it is.
-            composition = self.composer.compose(
-                lexical_tokens(result.expanded_query), result.hits[: self.top_k], idf, self.verifier, self.titles
-            )
-            text, citations = composition.text, composition.citations
-            if not citations:
-                # Passages were found, but none holds a verifiable quote (only fragments): list them.
-                nothing = Reason(
-                    check="nothing_quotable", detail="", message="No passage held a sentence that could be quoted."
-                )
-                reasons = [*decision.reasons, nothing]
-                decision = Decision(state="closest", confidence=decision.confidence, reasons=reasons)
-                text = "\n".join([CLOSEST_CAUTION, *(f"- {p.label()}" for p in passages[:3])])
-            elif decision.state == "closest":
-                text = f"{CLOSEST_CAUTION}\n\n{text}"
-        if decision.state == "not_covered":
-            text = self._not_covered_text(searched, passages, decision)
-        state.timings["compose"] = _ms(t)
-        state.answer = Answer(
+        answer = Answer(
             question=state.question,
             standalone_question=state.standalone,
-            answer=text,
             refused=decision.refused,
             state=decision.state,
             reasons=[r.message for r in decision.reasons],
-            citations=citations,
+            lead=composition.lead,
+            citations=composition.citations,
             passages=passages,
             documents_searched=searched,
+            searched_titles=[self.titles.get(d, d) for d in searched],
             confidence=decision.confidence,
             timings_ms=state.timings,
+            mode=composition.mode,
+            generated=composition.generated,
+            note=note,
+            model=model,
             lang=result.lang,
-            language_note=quoted_in_document_language(_language(result.lang)),
+            index_generation=self.snapshot.meta.generation,
+            settings_hash=self.settings_hash,
             evidence=evidence,
+            lead_candidates=composition.candidates,
         )
-        return state
-
-    def _generate(self, state: _State) -> Answer:
-        answer = None
-        for event in self._generation_events(state):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None
-        return answer
-
-    def _generation_events(self, state: _State) -> Iterator[AnswerDelta | Answer]:
-        answer, result = state.answer, state.result
-        assert answer is not None and result is not None
-        if self.generator is not None and not answer.refused:
-            t = time.perf_counter()
-            outcome = GenerationOutcome(ok=False, note="the language model returned nothing")
-            for item in self.generator.stream(state.standalone, result.hits, self.titles):
-                if isinstance(item, GenerationOutcome):
-                    outcome = item
-                else:
-                    yield AnswerDelta(text=item)
-            answer.model = self.generator.label
-            if outcome.ok:
-                text = f"{CLOSEST_CAUTION}\n\n{outcome.text}" if answer.state == "closest" else outcome.text
-                answer.mode, answer.answer, answer.citations = "generated", text, outcome.citations
-                answer.note = outcome.note
-            else:
-                answer.note = f"Generated answer not shown: {outcome.note}. The quoted passages are shown instead."
-            answer.timings_ms["generate"] = _ms(t)
+        answer.language_note = language_note(answer)
+        answer.answer = answer_text(answer)
         answer.timings_ms["total"] = _ms(state.started)
-        yield answer
+        return answer
 
     def _searched(self, search_filter: SearchFilter) -> list[str]:
         kinds = {d: info.kind for d, info in self.snapshot.meta.documents.items()}
         allowed = search_filter.allowed_docs(kinds)
         return sorted(kinds if allowed is None else allowed)
 
-    def _not_covered_text(self, searched: list[str], passages: list[Passage], decision: Decision) -> str:
-        names = "; ".join(self.titles.get(d, d) for d in searched) or "none (the filter matches no document)"
-        lines = [r.message for r in decision.reasons] or ["The documents do not cover this question."]
-        lines.append(f"Documents searched: {names}.")
-        if passages:
-            lines.append("Closest passages:")
-            lines += [f"- {p.label()}" for p in passages[:3]]
-        return "\n".join(lines)
+
+def _last(events: Iterator[AnswerDelta | Composition]) -> Composition:
+    composition = Composition([])
+    for event in events:
+        if isinstance(event, Composition):
+            composition = event
+    return composition
 
 
 def build_retriever(
@@ -339,7 +373,7 @@ def build_retriever(
 
 def _general_vocabulary() -> frozenset[str] | None:
     """The English word list of the packaged all-MiniLM-L6-v2 tokenizer (whatever model embeds), if installed."""
-    from assistant.answerability import load_vocabulary
+    from assistant.answer.decision import load_vocabulary
     from ingest.settings import default_model_path
 
     try:
@@ -347,10 +381,6 @@ def _general_vocabulary() -> frozenset[str] | None:
     except (OSError, ImportError) as exc:
         log.warning("no general English vocabulary (%s): the rare-term check is off", exc)
         return None
-
-
-def _language(lang: str) -> Language:
-    return "ru" if lang == "ru" else "kk" if lang == "kk" else "en"
 
 
 def _ms(since: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,8 +14,9 @@ import typer
 import assistant  # noqa: F401  (sets the offline environment first)
 
 if TYPE_CHECKING:
+    from assistant.app.warm import BackgroundIngest
     from assistant.settings import Settings
-    from ingest.pipeline import Ingestor, IngestReport
+    from ingest.pipeline import DocumentFinder, Ingestor, IngestReport
     from ingest.settings import IngestSettings
 
 # Plain help text: rich-formatted help costs ~0.8 s of imports on every `--help`.
@@ -101,12 +103,13 @@ def corpus_fetch(
         raise typer.Exit(1)
 
 
-def _ingestor(settings: IngestSettings, quiet: bool) -> Ingestor:
+def _ingestor(settings: IngestSettings, quiet: bool, finder: DocumentFinder | None = None) -> Ingestor:
     from ingest.chunking import Chunker
     from ingest.corpus_manifest import Manifest, ManifestError
     from ingest.encoders import MINILM, EncoderError, build_encoders
     from ingest.index_store import ChromaConfig
     from ingest.pipeline import Ingestor
+    from ingest.readers import ReaderLimits
 
     manifest = None
     if settings.manifest_path.exists():
@@ -126,6 +129,8 @@ def _ingestor(settings: IngestSettings, quiet: bool) -> Ingestor:
         ChromaConfig(settings.chroma_host, settings.chroma_port, settings.chroma_collection_prefix),
         progress=not quiet,
         extra_encoders=encoders,
+        finder=finder,
+        reader_limits=ReaderLimits.from_settings(settings),
     )
 
 
@@ -139,36 +144,68 @@ def ingest(
     prune: Annotated[
         bool, typer.Option("--prune", help="Also remove indexed documents that are not among the given paths.")
     ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Read the subfolders of a given folder too.")
+    ] = True,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks", help="Follow symbolic links in a given folder (never those that lead out of it)."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Add or update documents in the index (chunks, vectors, BM25); other indexed documents stay unless --prune."""
     settings = _settings(index)
     sources = paths or [settings.ingest.corpus_dir]
-    ingestor = _ingestor(settings.ingest, quiet)
+    from ingest.pipeline import DocumentFinder
+
+    ingestor = _ingestor(settings.ingest, quiet, DocumentFinder(recursive, follow_symlinks))
     try:
         report = ingestor.run(sources, prune=prune)
     except KeyboardInterrupt:
         raise _fail("interrupted; the previous index is unchanged", 130) from None
+    except OSError as exc:  # the file system refused the index (read-only, full disk, permission): one line
+        raise _fail(_os_error(exc)) from None
     _print_ingest_report(report, settings.ingest.index_dir)
-    if report.failed:
+    if report.failed or report.no_documents:
         raise typer.Exit(1)
+
+
+def _os_error(exc: OSError) -> str:
+    from ingest.index_store import os_error_line
+
+    logging.getLogger(__name__).debug("index store error", exc_info=exc)  # the traceback with --verbose
+    return os_error_line(exc)
+
+
+def _escape_controls(text: str) -> str:
+    """File names may hold newlines, escape codes or bidi overrides: shown escaped, one line, as named."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _print_ingest_report(report: IngestReport, index_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(stderr=False)
     table = Table("document", "status", "pages", "chunks", "seconds")
-    for f in report.files:
-        table.add_row(f.doc_id, f.status, str(f.pages), str(f.chunks), f"{f.seconds:.1f}")
+    for f in report.files:  # Text: a "[" in a file name is no markup
+        table.add_row(Text(_escape_controls(f.doc_id)), f.status, str(f.pages), str(f.chunks), f"{f.seconds:.1f}")
     if report.files:
         console.print(table)
     for f in report.files:
         if f.message:
-            typer.echo(("error: " if f.status == "failed" else "note: ") + f.message, err=True)
+            typer.echo(("error: " if f.status == "failed" else "note: ") + _escape_controls(f.message), err=True)
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
+    if report.no_documents:  # instead of "index already up to date", which would hide it
+        typer.echo(f"error: {_escape_controls(report.no_documents)}", err=True)
+        return
     for doc_id in report.removed:
         typer.echo(f"removed from the index: {doc_id}")
     if report.kept:
@@ -235,12 +272,14 @@ def index_remove(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; the previous index is unchanged", 130) from None
+    except OSError as exc:
+        raise _fail(_os_error(exc)) from None
     _print_ingest_report(report, settings.ingest.index_dir)
 
 
 def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore[no-untyped-def]
     from assistant.chain import Assistant
-    from assistant.llm import LLMConfigError, LLMSpec
+    from assistant.llm.backends import LLMConfigError, LLMSpec
     from ingest.encoders import EncoderError
     from ingest.index_store import IndexMissingError
 
@@ -259,50 +298,53 @@ def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore
         raise _fail(str(exc)) from None
 
 
-def _print_answer(answer, show_passages: bool = False, already_shown: str = "") -> None:  # type: ignore[no-untyped-def]
-    """Prints the answer; `already_shown` is the streamed part of a generated answer, not printed twice."""
+def _print_answer(  # type: ignore[no-untyped-def]
+    answer, show_passages: bool = False, already_shown: str = "", all_passages: bool = False
+) -> None:
+    """Prints the answer as `assistant.answer.render` lays it out: the lead, then the first supporting passages
+    (every one with `all_passages`). `already_shown` is the streamed part of a generated answer, not printed twice."""
     from rich.console import Console
 
-    from assistant.answerability import CLOSEST_CAUTION
+    from assistant.answer.render import OPEN_PASSAGES, answer_parts, plain_text
 
     console = Console(soft_wrap=True)  # never break a quote with inserted line ends
-    if answer.language_note:
-        console.print(answer.language_note, style="cyan", highlight=False, markup=False)
-    text = answer.answer
-    if answer.mode == "generated" and already_shown and text.startswith(already_shown):
-        console.print(text[len(already_shown) :], highlight=False, markup=False)
-    else:
-        if already_shown:
-            console.print("\n")
-        if answer.state == "closest":
-            # The caution stands apart from the quotes, so the reader sees it before trusting them.
-            console.print(f"Caution: {CLOSEST_CAUTION}", style="bold yellow", highlight=False, markup=False)
-            text = text.removeprefix(CLOSEST_CAUTION).lstrip("\n")
-        elif answer.state == "not_covered":
-            console.print("Not covered by the documents.", style="bold red", highlight=False, markup=False)
-        console.print(text, highlight=False, markup=False)
+    styles = {"note": "cyan", "caution": "bold yellow", "not_covered": "bold red", "heading": "bold", "more": "dim"}
+    streamed = answer.mode == "generated" and bool(already_shown)
+    if already_shown:
+        console.print("\n")
+    parts = answer_parts(answer, passages=None if all_passages else OPEN_PASSAGES)
+    for i, part in enumerate(parts):
+        if part.kind == "generated" and streamed:
+            continue
+        # Quotes and titles are document text: no escape code of a document reaches the terminal.
+        text = plain_text(part.text) + (" (--all prints them)" if part.kind == "more" else "")
+        end = "\n" if i == len(parts) - 1 else "\n\n"
+        console.print(text, style=styles.get(part.kind), highlight=False, markup=False, end=end)
     if answer.note:
-        console.print(f"\nNote: {answer.note}", style="yellow", highlight=False, markup=False)
+        console.print(f"\nNote: {plain_text(answer.note)}", style="yellow", highlight=False, markup=False)
     if show_passages and answer.passages:
         console.print("\nPassages retrieved:", style="dim")
         for p in answer.passages:
-            console.print(f"  {p.score:.4f}  {p.label()}", style="dim", markup=False)
+            console.print(f"  {p.score:.4f}  {plain_text(p.label())}", style="dim", markup=False)
 
 
-def _stream_answer(assistant_, question: str, show_passages: bool = False, **kwargs):  # type: ignore[no-untyped-def]
-    """Prints each checked sentence of a generated answer as it is written, then the sources (or the fallback)."""
-    from assistant.answer import Answer
+def _stream_answer(  # type: ignore[no-untyped-def]
+    assistant_, question: str, show_passages: bool = False, all_passages: bool = False, **kwargs
+):
+    """Prints each checked sentence of a generated answer as it is written, then the rest (or the fallback)."""
+    from assistant.answer.records import Answer
+    from assistant.answer.render import plain_text
 
     shown: list[str] = []
     answer = None
-    for event in assistant_.stream(question, **kwargs):
+    for event in assistant_.run(question, **kwargs):
         if isinstance(event, Answer):
             answer = event
-        else:
-            typer.echo(("" if not shown else " ") + event.text, nl=False)
+        elif event.text:
+            typer.echo(("" if not shown else " ") + plain_text(event.text), nl=False)
             shown.append(event.text)
     assert answer is not None
-    _print_answer(answer, show_passages, " ".join(shown))
+    _print_answer(answer, show_passages, " ".join(shown), all_passages)
     return answer
 
 
@@ -323,20 +365,43 @@ def ask(
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (see README).")] = False,
     passages: Annotated[bool, typer.Option("--passages", help="Also list the retrieved passages.")] = False,
+    all_passages: Annotated[
+        bool, typer.Option("--all", help="Print every supporting passage (default: the lead and the first two).")
+    ] = False,
     llm: LLMOpt = None,
 ) -> None:
-    """Answer one question with quoted, cited passages."""
+    """Answer one question: the sentences that answer, then the quoted, cited passages that back them."""
     from assistant.chain import QuestionError
 
     assistant_ = _load_assistant(index, llm)
     try:
         if as_json:
+            from assistant.answer.render import plain_json
+
             answer = assistant_.ask(question, doc_ids=doc or (), kinds=kind or (), k=k)
-            typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+            typer.echo(json.dumps(plain_json(answer.to_json_dict()), ensure_ascii=False, indent=2))
         else:
-            _stream_answer(assistant_, question, passages, doc_ids=doc or (), kinds=kind or (), k=k)
+            answer = _stream_answer(
+                assistant_, question, passages, all_passages, doc_ids=doc or (), kinds=kind or (), k=k
+            )
     except QuestionError as exc:
         raise _fail(str(exc), 2) from None
+    _log_answer(answer, index)
+
+
+def _log_answer(answer, index: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Writes the answer to the question log (HANDBOOK_QUESTION_LOG), redacted; a log that cannot open warns."""
+    import sqlite3
+
+    from assistant.review.question_log import QuestionLog
+
+    try:
+        question_log = QuestionLog.from_settings(_settings(index))
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        typer.echo(f"warning: question log not written: {exc}", err=True)
+        return
+    if question_log is not None:
+        question_log.record(answer, "cli")
 
 
 @app.command()
@@ -346,7 +411,8 @@ def chat(
     llm: LLMOpt = None,
 ) -> None:
     """Multi-turn conversation in the terminal (follow-ups keep the topic). Empty line or Ctrl-D ends it."""
-    from assistant.answer import Turn
+    from assistant.answer.records import Turn
+    from assistant.answer.render import plain_text
     from assistant.chain import QuestionError
 
     assistant_ = _load_assistant(index, llm)
@@ -369,8 +435,9 @@ def chat(
         except QuestionError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
+        _log_answer(answer, index)
         if answer.standalone_question != question:
-            typer.echo(f"(searched as: {answer.standalone_question})")
+            typer.echo(f"(searched as: {plain_text(answer.standalone_question)})")
         history.append(Turn(question=question, answer=answer.answer, standalone=answer.standalone_question))
 
 
@@ -389,6 +456,14 @@ def serve(
     ssl_keyfile: Annotated[
         Path | None, typer.Option("--ssl-keyfile", help="The private key (PEM) of --ssl-certfile.")
     ] = None,
+    ingest_first: Annotated[
+        bool,
+        typer.Option(
+            "--ingest",
+            help="Ingest the corpus folder first (HANDBOOK_CORPUS_DIR, default corpus/pdf): serve as soon as "
+            "MiniLM and BM25 answer; e5 embeds in the background and the page switches to it when done.",
+        ),
+    ] = False,
 ) -> None:
     """Start the chat app for staff and trainers in the browser (login: HANDBOOK_AUTH or HANDBOOK_AUTH_FILE)."""
     import signal
@@ -420,6 +495,7 @@ def serve(
                 "Set HANDBOOK_AUTH or HANDBOOK_AUTH_FILE.",
                 err=True,
             )
+    background = _ingest_for_serve(settings, quiet=False) if ingest_first else None
     try:
         running = launch(settings, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     except IndexMissingError as exc:
@@ -435,10 +511,68 @@ def serve(
     try:
         while True:
             time.sleep(0.5)
+            if background is not None and not background.running:
+                _background_done(background)
+                background = None
     except KeyboardInterrupt:
         typer.echo("stopping")
     finally:
         running.close()
+
+
+def _ingest_for_serve(settings: Settings, quiet: bool) -> BackgroundIngest | None:
+    """`serve --ingest`: ingests the corpus folder here until MiniLM and BM25 can answer, and returns the
+    ingest that embeds the slower models (e5) in the background, started; None when nothing is left to embed.
+
+    A second run with nothing changed finds the index complete and serves at once; one stopped while e5
+    embedded resumes from the checkpoint (ingest/checkpoints.py).
+    """
+    from assistant.app.warm import BackgroundIngest
+
+    sources = [settings.ingest.corpus_dir]
+    ingestor = _ingestor(settings.ingest, quiet)
+    ingestor.defer_extra = True
+    try:
+        report = ingestor.run(sources)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; the previous index is unchanged", 130) from None
+    except OSError as exc:  # read-only or full disk: serve what the index holds, if anything
+        typer.echo(f"error: {_os_error(exc)}", err=True)
+        return None
+    _print_ingest_report(report, settings.ingest.index_dir)
+    if not report.deferred:
+        return None
+    left = ", ".join(f"{n:,} passages for {model}" for model, n in report.deferred.items())
+    typer.echo(f"Improving search in the background: {left}; the page shows the progress and switches when done.")
+
+    def finish() -> IngestReport:
+        from ingest.checkpoints import end_progress
+
+        try:
+            return _ingestor(settings.ingest, quiet=True).run(sources)
+        finally:
+            end_progress(settings.ingest.index_dir)  # the page stops saying "improving", whatever happened
+
+    return BackgroundIngest(finish).start()
+
+
+def _background_done(background: BackgroundIngest) -> None:
+    """One line when `serve --ingest`'s background ingest ends."""
+    from ingest.textnorm import one_line
+
+    if background.report is None:
+        reason = one_line(background.error) if background.error is not None else "no report"
+        typer.echo(
+            f"warning: improving search failed ({reason}); the app answers from the index "
+            "it has. `handbook ingest` resumes where it stopped.",
+            err=True,
+        )
+        return
+    embedded = ", ".join(f"{n:,} {model}" for model, n in background.report.embedded_by_model.items() if n)
+    typer.echo(
+        f"Search improved: {embedded or 'nothing'} embedded in {background.seconds or 0:.0f} s; "
+        "the next question uses the fused index."
+    )
 
 
 @feedback_app.command("export")
@@ -476,9 +610,9 @@ def brief(
     doc: Annotated[list[str] | None, typer.Option("--doc", help="Use only this document id (repeatable).")] = None,
 ) -> None:
     """A trainer's handout: the most relevant verbatim passages on a topic, cited; optionally a quiz."""
-    from assistant.brief import BriefBuilder
     from assistant.chain import QuestionError, check_question
-    from assistant.quiz import QuizBuilder
+    from assistant.trainers.brief import BriefBuilder
+    from assistant.trainers.quiz import QuizBuilder
 
     try:
         check_question(topic)  # before the slow model load
@@ -497,7 +631,9 @@ def brief(
     if topic_quiz is not None:
         markdown += "\n" + topic_quiz.to_markdown()
     if out is None:
-        typer.echo(markdown)
+        from assistant.answer.render import plain_text
+
+        typer.echo(plain_text(markdown))  # md_escape has cleaned the document text; the topic too
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(markdown, encoding="utf-8")
@@ -507,6 +643,188 @@ def brief(
         if topic_quiz is not None:
             quiz_path = topic_quiz.to_docx(docx.with_name(f"{docx.stem}-quiz{docx.suffix or '.docx'}"))
             typer.echo(f"quiz written to {quiz_path}", err=True)
+
+
+
+def _review_queue(settings: Settings, page_text: bool = False):  # type: ignore[no-untyped-def]
+    """The review queue over the feedback store and the question log the settings name."""
+    from assistant.app.feedback import FeedbackStore
+    from assistant.review.question_log import open_log
+    from assistant.review.queue import ReviewQueue
+
+    feedback_db = settings.app.feedback_db
+    log_path = settings.review.question_log_path(feedback_db)
+    text_of = None
+    if page_text:
+        from ingest.index_store import IndexMissingError, IndexSnapshot
+
+        try:
+            text_of = IndexSnapshot.open(settings.ingest.index_dir).page_text
+        except IndexMissingError as exc:
+            raise _fail(str(exc)) from None
+    return ReviewQueue(
+        settings.review.review_path(feedback_db),
+        settings.review.glossary_suggestions_path(feedback_db),
+        feedback=FeedbackStore(feedback_db) if feedback_db.exists() else None,
+        question_log=open_log(log_path, settings.review.log_days) if log_path and log_path.exists() else None,
+        page_text=text_of,
+    )
+
+
+@app.command()
+def review(
+    item: Annotated[
+        str | None, typer.Argument(help="The item to decide (e.g. fb-12, log-34); none: list the queue.")
+    ] = None,
+    passage: Annotated[
+        list[str] | None,
+        typer.Option("--passage", help="DOC:PAGES[:REF] that answers it, e.g. 'rules:20:Rule 58' (repeatable)."),
+    ] = None,
+    key_fact: Annotated[
+        list[str] | None, typer.Option("--key-fact", help="Words copied verbatim from the passage (repeatable).")
+    ] = None,
+    kind: Annotated[str, typer.Option("--kind", help="fact, procedure, definition, comparison or multi-hop.")] = "fact",
+    not_covered: Annotated[bool, typer.Option("--not-covered", help="The documents do not cover this.")] = False,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="Nothing to learn from it.")] = False,
+    glossary: Annotated[
+        str | None, typer.Option("--glossary", help="'staff term=document term' for the glossary suggestions.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Find passages to mark: prints DOC:PAGES:REF and the text.")
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help="Your role, written into the record.")] = "evaluator",
+    as_json: Annotated[bool, typer.Option("--json", help="List the queue as JSON.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Items to list.")] = 20,
+    index: IndexOpt = None,
+) -> None:
+    """The review queue: thumbs-down and low-confidence answers, newest first; decide one into a golden record."""
+    from dataclasses import asdict
+
+    from pydantic import ValidationError
+
+    from assistant.review.queue import ReviewDecision, ReviewError, parse_place
+
+    settings = _settings(index)
+    if search is not None:
+        _review_search(search, index, limit)
+        return
+    queue = _review_queue(settings, page_text=bool(passage))
+    if item is None:
+        items = queue.items(limit)
+        if as_json:
+            typer.echo(json.dumps([asdict(i) for i in items], ensure_ascii=False, indent=2))
+            return
+        if not items:
+            typer.echo("The review queue is empty.")
+        for i in items:
+            asked = f", asked {i.asked} times" if i.asked > 1 else ""
+            confidence = f", confidence {i.confidence:.2f}" if i.confidence is not None else ""
+            typer.echo(f"{i.key}  {i.created}  {i.kind} ({i.state}{confidence}{asked}) [{i.lang}]")
+            typer.echo(f"    {_escape_controls(i.question)}")
+            if i.comment:
+                typer.echo(f"    comment: {_escape_controls(i.comment)}")
+            for label in i.passage_labels()[:3]:
+                typer.echo(f"    - {_escape_controls(label)}")
+        return
+    chosen = [passage and "--passage", not_covered and "--not-covered", dismiss and "--dismiss"]
+    given = [c for c in chosen if c]
+    if len(given) > 1:
+        raise _fail(f"{' and '.join(given)}: choose one decision", 2)
+    if not given and glossary is None:
+        raise _fail("give a decision: --passage, --not-covered, --dismiss or --glossary", 2)
+    staff_term, document_term = "", ""
+    if glossary is not None:
+        staff_term, eq, document_term = glossary.partition("=")
+        if not eq:
+            raise _fail(f"--glossary {glossary!r}: expected 'staff term=document term'", 2)
+    action = "passages" if passage else "not_covered" if not_covered else "dismiss" if dismiss else "glossary"
+    try:
+        decision = ReviewDecision(
+            action=action,  # type: ignore[arg-type]
+            expected=[parse_place(p) for p in passage or []],
+            key_facts=key_fact or [],
+            kind=kind,  # type: ignore[arg-type]
+            staff_term=staff_term,
+            document_term=document_term,
+        )
+        outcome = queue.review(item, decision, role)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"{'.'.join(str(p) for p in first['loc']) or 'decision'}: {first['msg']}", 2) from None
+    except ReviewError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(outcome.message())
+
+
+def _review_search(query: str, index: Path | None, limit: int) -> None:
+    """Passages of the index for a query, as DOC:PAGES:REF lines that --passage takes."""
+    assistant_ = _load_assistant(index)
+    result = assistant_.retriever.search(query, k=min(limit, 20))
+    for hit in result.hits:
+        chunk = hit.chunk
+        pages = f"{chunk.page_start}" if chunk.page_start == chunk.page_end else f"{chunk.page_start}-{chunk.page_end}"
+        typer.echo(f"{chunk.doc_id}:{pages}:{chunk.ref}")
+        typer.echo("    " + _escape_controls(" ".join(chunk.text.split())[:240]))
+
+
+report_app = typer.Typer(help="Reports for the people who keep the handbooks.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("gaps")
+def report_gaps(
+    out: Annotated[Path, typer.Option("--out", help="Folder for gaps.md, gaps.csv and gaps.png.")],
+    log_file: Annotated[
+        Path | None, typer.Option("--log", help="Question log (default: HANDBOOK_QUESTION_LOG).")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only questions from this date on (YYYY-MM-DD).")] = None,
+    topics: Annotated[int, typer.Option("--topics", min=1, max=50, help="At most this many topics.")] = 12,
+    index: IndexOpt = None,
+) -> None:
+    """Questions the documents did not (fully) answer, grouped by topic: where the handbooks are silent."""
+    from datetime import UTC, datetime
+
+    from assistant.review.gap_files import write_gap_report
+    from assistant.review.gaps import GAP_STATES, analyzer_for, empty_report
+    from assistant.review.question_log import open_log
+    from ingest.encoders import EncoderError, build_encoders
+    from ingest.index_store import IndexMissingError, IndexSnapshot
+
+    settings = _settings(index)
+    start = None
+    if since is not None:
+        try:
+            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise _fail(f"--since {since!r}: expected a date as YYYY-MM-DD", 2) from None
+    path = log_file or settings.review.question_log_path(settings.app.feedback_db)
+    if path is None:
+        raise _fail("the question log is off (HANDBOOK_QUESTION_LOG=off); give --log FILE", 2)
+    try:
+        rows = open_log(path, settings.review.log_days).rows(since=start)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc), 2) from None
+    report = empty_report(len(rows), start)
+    if any(r.state in GAP_STATES for r in rows):  # the model loads only when there is something to cluster
+        try:
+            snapshot = IndexSnapshot.open(settings.ingest.index_dir)
+        except IndexMissingError:
+            snapshot = None  # sections then come from the passages the answers listed
+        try:
+            encoders = build_encoders(settings.ingest, snapshot.meta.model_path if snapshot else None)
+        except EncoderError as exc:
+            raise _fail(str(exc)) from None
+        report = analyzer_for(encoders, snapshot, max_clusters=topics).analyze(rows, since=start)
+    try:
+        written = write_gap_report(report, out)
+    except OSError as exc:
+        raise _fail(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+    typer.echo(
+        f"{len(report.questions)} of {report.logged} questions not covered or closest, "
+        f"{len(report.clusters)} topic{'s' if len(report.clusters) != 1 else ''}: " + ", ".join(str(p) for p in written)
+    )
+    for c in report.clusters:
+        typer.echo(f"  {c.number:>2}. {c.label} ({c.size})")
 
 
 _register_plugins()

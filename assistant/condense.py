@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer import Turn
+from assistant.answer.records import Turn
 from ingest.lexical import lexical_tokens
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ModelCondenser:
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         if not history:
             return question
-        from assistant.llm_prompt import condense_messages
+        from assistant.llm.prompt import condense_messages
 
         try:
             reply = self.chat_model.invoke(condense_messages(question, history))

@@ -39,6 +39,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.language import PROFILES
+
 # A word, keeping inner "&" and "'" ("C&R", "women's"); hyphens and spaces separate words.
 _TOKEN_RE = re.compile(r"\w(?:[\w&']*\w)?")
 _SUFFIXES_LONG: tuple[str, ...] = ("ing", "ed", "es", "s", "d")  # longest first for stripping
@@ -46,13 +48,9 @@ _SUFFIXES_SHORT: tuple[str, ...] = ("s",)
 _POSSESSIVE = "'s"
 
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
-# Russian case/number/gender endings dropped from a phrase word to get its stem, longest first.
-_RU_ENDINGS: tuple[str, ...] = (
-    *("ого", "его", "ому", "ему", "ыми", "ими", "ами", "ями"),
-    *("ая", "яя", "ое", "ее", "ой", "ей", "ый", "ий", "ые", "ие", "ую", "юю"),
-    *("ах", "ях", "ам", "ям", "ом", "ем", "ов", "ев"),
-    *("а", "я", "о", "е", "ы", "и", "й", "ь", "у", "ю"),
-)
+# Russian case/number/gender endings dropped from a phrase word to get its stem, longest first
+# (the Russian language profile's, assistant/language.py).
+_RU_ENDINGS: tuple[str, ...] = PROFILES["ru"].glossary_endings
 _STEM_MIN = 5  # an ending is only dropped when this many letters remain
 _SHORT_STEM_EXTRA = 3  # letters a word may add to a stem shorter than _STEM_MIN
 _LONG_STEM_EXTRA = 8  # ... and to a longer stem (Kazakh stacks plural + possessive + case)

@@ -19,7 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field, model_validator
 
-from assistant.answer import location_fields
+from assistant.answer.records import location_fields
 from assistant.chain import check_question
 from assistant.retrieval import HybridRetriever, ScoredChunk, SearchFilter
 from assistant.settings import Settings

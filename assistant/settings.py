@@ -15,17 +15,24 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
+from assistant.language import LANGUAGES as LANGUAGES
+from assistant.language import PROFILES
+from ingest.encoders import english_only_models, model_ids
 from ingest.settings import IngestSettings, env_config
 
-SOURCES = ("minilm", "e5", "bm25")
-LANGUAGES = ("en", "ru", "kk")
+LEXICAL_SOURCE = "bm25"
+
+
+def sources() -> tuple[str, ...]:
+    """The fusion's candidate sources: every dense model of the registry (ingest/encoders.py), then BM25."""
+    return (*model_ids(), LEXICAL_SOURCE)
 
 
 class RetrievalSettings(BaseSettings):
     """Every knob of the retrieval pipeline (assistant/retrieval): `HANDBOOK_RETRIEVAL__<FIELD>`.
 
     `weights[lang][source]` is the weight of a candidate source in the fusion for questions in
-    that language (sources: the dense models `minilm` and `e5`, and `bm25`); a source with weight 0
+    that language (sources: the dense models of the registry, `minilm` and `e5`, and `bm25`); a source with weight 0
     is not run. Chosen on BEIR SciFact train and the dev set (docs/retrieval.md): MiniLM and BM25
     understand only English, so a Russian or Kazakh question leans on e5, and on BM25 only through
     the English terms the glossary adds for its Russian and Kazakh phrases.
@@ -37,12 +44,10 @@ class RetrievalSettings(BaseSettings):
     fusion: Literal["convex", "rrf"] = "convex"
     normalization: Literal["minmax", "zscore"] = "minmax"
     rrf_k: int = Field(default=20, ge=1)
+    # The defaults are the language profiles' (assistant/language.py): en minilm 0.4, e5 0.4, bm25 0.3;
+    # ru and kk minilm 0.2, e5 0.6, bm25 0.2.
     weights: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {
-            "en": {"minilm": 0.4, "e5": 0.4, "bm25": 0.3},
-            "ru": {"minilm": 0.2, "e5": 0.6, "bm25": 0.2},
-            "kk": {"minilm": 0.2, "e5": 0.6, "bm25": 0.2},
-        }
+        default_factory=lambda: {str(code): dict(p.fusion_weights) for code, p in PROFILES.items()}
     )
     # A dense candidate's score mixes its cosine with the best cosine of its two-sentence windows.
     window_weight: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -60,9 +65,11 @@ class RetrievalSettings(BaseSettings):
     )
     # Sources that read English only: they sit out a question in which not one English word is
     # left after glossary expansion (a Russian question the glossary knows nothing of).
-    english_only: list[str] = Field(default_factory=lambda: ["minilm", "bm25"])
+    english_only: list[str] = Field(default_factory=lambda: [*english_only_models(), LEXICAL_SOURCE])
     # Whose best cosine is the evidence strength that answerability reads, per language.
-    evidence_source: dict[str, str] = Field(default_factory=lambda: {"en": "minilm", "ru": "e5", "kk": "e5"})
+    evidence_source: dict[str, str] = Field(
+        default_factory=lambda: {str(code): p.evidence_source for code, p in PROFILES.items()}
+    )
 
     @field_validator("weights")
     @classmethod
@@ -70,9 +77,9 @@ class RetrievalSettings(BaseSettings):
         if "en" not in weights:
             raise ValueError("weights: needs an 'en' entry (the fallback for other languages)")
         for lang, per_source in weights.items():
-            unknown = set(per_source) - set(SOURCES)
+            unknown = set(per_source) - set(sources())
             if unknown:
-                raise ValueError(f"weights.{lang}: unknown source {sorted(unknown)[0]!r} (use {', '.join(SOURCES)})")
+                raise ValueError(f"weights.{lang}: unknown source {sorted(unknown)[0]!r} (use {', '.join(sources())})")
             if any(w < 0 for w in per_source.values()) or not any(w > 0 for w in per_source.values()):
                 raise ValueError(f"weights.{lang}: weights must be >= 0 and at least one > 0")
         return weights
@@ -80,8 +87,9 @@ class RetrievalSettings(BaseSettings):
     @model_validator(mode="after")
     def _check_evidence(self) -> RetrievalSettings:
         for lang, source in self.evidence_source.items():
-            if source not in ("minilm", "e5"):
-                raise ValueError(f"evidence_source.{lang}: {source!r} is not a dense model (use minilm or e5)")
+            if source not in model_ids():
+                dense = " or ".join(model_ids())
+                raise ValueError(f"evidence_source.{lang}: {source!r} is not a dense model (use {dense})")
         return self
 
     def weights_for(self, lang: str) -> dict[str, float]:
@@ -130,6 +138,38 @@ class AppSettings(BaseSettings):
     login_max_lockout_s: float = 300.0  # the back-off doubles from 1 s up to this
 
 
+class ReviewSettings(BaseSettings):
+    """The question log, the review queue and the gap report (README, "The question log", "The review queue").
+
+    Their files sit beside the feedback database unless set: `questions.sqlite3`, `review.jsonl`
+    and `glossary-suggestions.toml`.
+    """
+
+    model_config = env_config()
+
+    # A path, "off" (nothing is logged), or "" for questions.sqlite3 beside the feedback database.
+    question_log: str = ""
+    log_days: int = Field(default=90, ge=1)  # rows older than this many days are purged
+    review_file: Path | None = None  # the golden-set records reviewers write (None: beside the feedback db)
+    glossary_suggestions: Path | None = None  # staff term -> document term pairs, merged by hand
+
+    @property
+    def log_off(self) -> bool:
+        return self.question_log.strip().lower() == "off"
+
+    def question_log_path(self, feedback_db: Path) -> Path | None:
+        """Where the question log is kept; None when it is switched off."""
+        if self.log_off:
+            return None
+        return Path(self.question_log) if self.question_log.strip() else Path(feedback_db).parent / "questions.sqlite3"
+
+    def review_path(self, feedback_db: Path) -> Path:
+        return self.review_file or Path(feedback_db).parent / "review.jsonl"
+
+    def glossary_suggestions_path(self, feedback_db: Path) -> Path:
+        return self.glossary_suggestions or Path(feedback_db).parent / "glossary-suggestions.toml"
+
+
 class Settings(BaseModel):
     """The whole configuration: one group per layer, each read from the environment when created."""
 
@@ -138,3 +178,25 @@ class Settings(BaseModel):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+
+    def settings_hash(self) -> str:
+        """12 hex digits identifying what shapes an answer: retrieval, answer and model settings, the embedding
+        models and the glossary's content (never a password, API key or path). Logged with every answer."""
+        import hashlib
+        import json
+
+        glossary = self.ingest.glossary_path
+        try:
+            glossary_digest = hashlib.sha256(glossary.read_bytes()).hexdigest() if glossary.is_file() else ""
+        except OSError:
+            glossary_digest = "unreadable"
+        shaping = {
+            "retrieval": self.retrieval.model_dump(mode="json"),
+            "answer": self.answer.model_dump(mode="json"),
+            "llm": self.llm.model_dump(mode="json", exclude={"api_key"}),
+            "embedding_models": self.ingest.embedding_models,
+            "embedding_model": self.ingest.embedding_model,
+            "glossary": glossary_digest,
+        }
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:12]

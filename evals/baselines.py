@@ -239,7 +239,12 @@ class NaiveRagBaseline:
         results = self._store.similarity_search_with_score(query, k=k)
         # Chroma's default space is squared L2; for unit vectors cosine = 1 - d / 2.
         return [
-            RetrievedPassage(doc=str(d.metadata["doc"]), pages=[int(d.metadata["page"])], score=round(1 - dist / 2, 6))
+            RetrievedPassage(
+                doc=str(d.metadata["doc"]),
+                pages=[int(d.metadata["page"])],
+                score=round(1 - dist / 2, 6),
+                text=d.page_content,
+            )
             for d, dist in results
         ]
 

@@ -1,6 +1,6 @@
 """Answerability calibration by k-fold cross-validation: thresholds chosen without the questions they are scored on.
 
-Every question is asked once; its answerability evidence (`assistant.answerability.Evidence`)
+Every question is asked once; its answerability evidence (`assistant.answer.decision.Evidence`)
 and what its answer would quote (asked again with the permissive policy when the decision was
 "not covered") are stored as a `Row`. `AnswerabilityPolicy.decide` is a pure function of the
 evidence, so every threshold setting is scored from the rows without asking again.
@@ -20,7 +20,7 @@ Two choices are made, on the training folds only:
 Folds are fixed by a hash of the question id (`fold_of`), so adding questions never moves
 the others. The figures reported are out-of-fold: each question is decided by thresholds
 chosen on the other folds. The setting chosen on all questions is what to put in
-assistant/answerability.py; its in-sample figures are not reported (they flatter).
+assistant/answer/decision.py; its in-sample figures are not reported (they flatter).
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from assistant.answerability import AnswerabilityPolicy, CountedCheck, Evidence, State
+from assistant.answer.decision import AnswerabilityPolicy, CountedCheck, Evidence, State
 from evals.golden import GoldenQuestion
 from evals.metrics import hit_rank, key_facts_found
 from evals.progress import progress_bar
 from evals.records import QuestionRecord
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
+    from assistant.answer.records import Answer
     from assistant.chain import Assistant
 
 FOLDS = 5
@@ -114,10 +114,9 @@ def fold_of(question_id: str, folds: int = FOLDS) -> int:
 
 
 def state_of(row: Row, setting: Setting, lexical_weight: float) -> State:
-    state = setting.policy(lexical_weight).decide(row.evidence).state
-    if state != "not_covered" and not row.quoted:
-        return "closest"  # nothing to quote: the chain lists the passages as the closest
-    return state
+    policy = setting.policy(lexical_weight)
+    # As the pipeline decides: the evidence, then whether the composer found anything to quote.
+    return policy.settle(policy.decide(row.evidence), quoted=row.quoted).state
 
 
 def figures(rows: Sequence[Row], states: Sequence[State]) -> Figures:
@@ -338,7 +337,7 @@ def render_text(cv: CrossValidation, current: AnswerabilityPolicy | None = None)
     if rec is not None:
         # Each Setting field is the policy field of that name, whose default is DEFAULT_<NAME>.
         chosen = ", ".join(f"DEFAULT_{name.upper()} = {value!r}" for name, value in rec.model_dump().items())
-        lines += ["", f"Chosen on all questions: {chosen} in assistant/answerability.py"]
+        lines += ["", f"Chosen on all questions: {chosen} in assistant/answer/decision.py"]
     if current is not None:
         now = ", ".join(repr(getattr(current, name)) for name in Setting.model_fields)
         lines.append(f"  (now: {now}; HANDBOOK_ANSWER_THRESHOLD overrides the first)")

@@ -71,6 +71,7 @@ def build_eval_app() -> typer.Typer:
     eval_app.command("calibrate")(eval_calibrate)
     eval_app.command("calibrate-support")(eval_calibrate_support)
     eval_app.command("check")(eval_check)
+    eval_app.command("lead")(eval_lead)
     return eval_app
 
 
@@ -176,6 +177,50 @@ def eval_calibrate_support(
     pairs = collect_pairs(_assistant(index), _questions(golden, limit), progress=not quiet)
     results = [calibrate_support(pairs, w, max_false_accept) for w in (0.0, 0.25, 0.5, 0.75, 1.0)]
     typer.echo(json.dumps([r.model_dump() for r in results], indent=2) if as_json else render_text(results))
+
+
+def eval_lead(
+    golden: Annotated[
+        list[Path], typer.Option("--golden", help="Golden sets with key facts (repeat it: dev, dev_multilingual).")
+    ],
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    scorer: Annotated[
+        str | None, typer.Option("--scorer", help="Use this scorer (hand, logistic, logistic-no-e5), not the best.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the weights fitted on all questions to answer/lead_weights.py.")
+    ] = False,
+    limit: LimitOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Learn the lead's sentence scorer from the key facts; print out-of-fold figures (evals/lead_training.py)."""
+    from evals.lead_training import train_lead, write_weights
+
+    questions = [q for path in golden for q in _questions(path, limit)]
+    assistant = _assistant(index)
+    report = train_lead(assistant, questions, scorer, progress=not quiet)
+    if write:
+        from assistant.answer import lead_weights
+
+        selector = getattr(assistant.composer, "lead", None)
+        target = Path(lead_weights.__file__).resolve()
+        write_weights(report, selector.passages if selector is not None else 5, target)
+        typer.echo(f"weights written: {target}", err=True)
+    if as_json:
+        typer.echo(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"candidate sentences {report.candidates}, holding a key fact {report.positives}")
+    typer.echo("simulated lead, key facts found out of fold (en / ru+kk / all):")
+    for name, shares in report.comparison.shares.items():
+        typer.echo(f"  {name:16s} {shares['en']:.3f} / {shares['cyrillic']:.3f} / {shares['all']:.3f}")
+    typer.echo(f"chosen: {report.chosen}; asked again with each fold's model (out of fold):")
+    for name, m in report.metrics.items():
+        typer.echo(
+            f"  {name:14s} n {m.n_answerable:3d}  key facts in 60 words {_num(m.lead_key_fact_share)}  "
+            f"key-fact coverage {_num(m.key_fact_coverage)}  words before passages {m.words_before_passages}  "
+            f"p50 {m.latency_ms.p50} ms"
+        )
 
 
 def eval_check(
@@ -291,7 +336,8 @@ def _print_summary(report: EvalReport) -> None:
     for key, label, _lower in HEADLINE:
         values = [m.value(key) for _, m in systems]
         table.add_row(
-            label, *("–" if v is None else f"{v:.1f}" if key.startswith("latency") else f"{v:.3f}" for v in values)
+            label,
+            *("–" if v is None else f"{v:.1f}" if key.startswith(("latency", "words")) else f"{v:.3f}" for v in values),
         )
     kinds = Table("kind", "n", "hit@5", "MRR@10", "key facts", "refusal recall", "false refusals", title="per kind")
     for kind, m in report.per_kind.items():
@@ -301,11 +347,21 @@ def _print_summary(report: EvalReport) -> None:
     console.print(table)
     console.print(kinds)
     if report.per_overlap:
-        bands = Table("overlap", "n", "hit@5", "MRR@10", "key facts", "false refusals", title="per overlap band")
+        bands = Table(
+            "overlap", "n", "hit@5", "MRR@10", "key facts", "in 60 words", "false refusals", title="per overlap band"
+        )
         for band, m in report.per_overlap.items():
-            cells = [m.hit_5, m.mrr_10, m.key_fact_coverage, m.false_refusal_rate]
+            cells = [m.hit_5, m.mrr_10, m.key_fact_coverage, m.lead_key_fact_share, m.false_refusal_rate]
             bands.add_row(band, str(m.n), *("–" if v is None else f"{v:.3f}" for v in cells))
         console.print(bands)
+    if len(report.per_lang) > 1:
+        columns = ("language", "n", "hit@5", "key facts", "in 60 words", "words before passages")
+        langs = Table(*columns, title="per language")
+        for lang, m in report.per_lang.items():
+            shown = [_num(v) for v in (m.hit_5, m.key_fact_coverage, m.lead_key_fact_share)]
+            words = "–" if m.words_before_passages is None else f"{m.words_before_passages:.0f}"
+            langs.add_row(lang, str(m.n), *shown, words)
+        console.print(langs)
     for name, b in report.baselines.items():
         build = "–" if b.build_seconds is None else f"{b.build_seconds:.1f} s"
         console.print(f"baseline {name}: build {build}{' (cached)' if b.cached else ''}", highlight=False)

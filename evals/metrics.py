@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from evals.golden import LANGS, STAFF_WORDING_MAX, ExpectedPassage
+from evals.placement import placement_metrics
 from evals.records import Latency, Metrics, QuestionRecord, RetrievedPassage
 from evals.stats import percentile
 from ingest.textnorm import normalize_for_match
@@ -284,8 +285,12 @@ def compute_metrics(records: Sequence[QuestionRecord], answers: bool = True) -> 
                 "refusal_recall": _round(refusal_recall(records)),
                 "false_refusal_rate": _round(false_refusal_rate(records)),
                 **{f"{state}_share": _round(state_share(records, state)) for state in STATES},
+                **placement_metrics(records),
             }
         )
+    elif any(r.answer for r in records):
+        # A retrieval-only baseline given a reading text (the tutorial's top passage): where its facts sit.
+        metrics = metrics.model_copy(update=placement_metrics(records))
     return metrics
 
 

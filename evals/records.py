@@ -18,6 +18,7 @@ class RetrievedPassage(BaseModel):
     pages: list[int]  # page numbers; for Word, HTML and Markdown documents paragraph numbers
     ref: str = ""
     score: float = 0.0
+    text: str = Field(default="", exclude=True)  # a baseline's chunk text (for its first 60 words); not reported
 
 
 class CitedQuote(BaseModel):
@@ -92,6 +93,9 @@ class Metrics(BaseModel):
     ref_questions: int = 0  # denominator of ref_accuracy
     key_fact_coverage: float | None = None
     key_fact_share: float | None = None  # per fact rather than per question
+    lead_key_fact_share: float | None = None  # key facts within the first 60 words of the answer
+    words_before_key_fact: float | None = None  # median words before the answer's first key fact
+    words_before_passages: float | None = None  # median words before the supporting passages
     citation_validity: float | None = None
     citations: int = 0  # denominator of citation_validity
     refusal_recall: float | None = None

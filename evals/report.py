@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from assistant.render import citation_label
+from assistant.answer.render import citation_label
 from evals.metrics import DOCUMENT_BAND, K_VALUES, MISS_K, STAFF_BAND
 from evals.records import Metrics, RetrievedPassage
 from evals.runner import SYSTEM, EvalReport
@@ -24,6 +24,9 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
     ("ref_accuracy", "ref accuracy", False),
     ("key_fact_coverage", "key-fact coverage (questions)", False),
     ("key_fact_share", "key-fact share (facts)", False),
+    ("lead_key_fact_share", "key facts in the first 60 words", False),
+    ("words_before_key_fact", "words before the first key fact (median)", True),
+    ("words_before_passages", "words before the supporting passages (median)", True),
     ("citation_validity", "citation validity", False),
     ("refusal_recall", "refusal recall", False),
     ("false_refusal_rate", "false-refusal rate", True),
@@ -32,31 +35,35 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-_GROUP_COLUMNS = "n | hit@1 | hit@5 | MRR@10 | nDCG@10 | ref acc. | key facts | refusal recall | false refusals |"
-_GROUP_RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+_GROUP_COLUMNS = (
+    "n | hit@1 | hit@5 | MRR@10 | nDCG@10 | ref acc. | key facts | key facts in 60 words | words before passages "
+    "| refusal recall | false refusals |"
+)
+_GROUP_RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def _group_rows(groups: dict[str, Metrics]) -> list[str]:
     """One table row per group (kind, overlap band, language) with the same columns."""
     rows = []
     for name, m in groups.items():
-        values = [m.hit_1, m.hit_5, m.mrr_10, m.ndcg_10, m.ref_accuracy, m.key_fact_coverage]
-        values += [m.refusal_recall, m.false_refusal_rate]
-        rows.append(f"| {name} | {m.n} | " + " | ".join(_fmt(v) for v in values) + " |")
+        values = [m.hit_1, m.hit_5, m.mrr_10, m.ndcg_10, m.ref_accuracy, m.key_fact_coverage, m.lead_key_fact_share]
+        cells = [_fmt(v) for v in values] + [_fmt(m.words_before_passages, "words")]
+        cells += [_fmt(v) for v in (m.refusal_recall, m.false_refusal_rate)]
+        rows.append(f"| {name} | {m.n} | " + " | ".join(cells) + " |")
     return rows
 
 
 def _fmt(value: float | None, key: str = "") -> str:
     if value is None:
         return "–"
-    return f"{value:.1f}" if key.startswith("latency") else f"{value:.3f}"
+    return f"{value:.1f}" if key.startswith(("latency", "words")) else f"{value:.3f}"
 
 
 def _delta(ours: float | None, other: float | None, key: str) -> str:
     if ours is None or other is None:
         return "–"
     delta = ours - other
-    return f"{delta:+.1f}" if key.startswith("latency") else f"{delta:+.3f}"
+    return f"{delta:+.1f}" if key.startswith(("latency", "words")) else f"{delta:+.3f}"
 
 
 def _passage(p: RetrievedPassage) -> str:
@@ -142,6 +149,8 @@ def render_markdown(report: EvalReport, plots: bool = True) -> str:
         lines += ["", "## Per language", "", "| language | " + _GROUP_COLUMNS, _GROUP_RULE]
         lines += _group_rows(report.per_lang)
 
+    lines += _reading_order(report)
+
     lines += ["", f"## Failed questions ({len(report.failures)})", ""]
     if not report.failures:
         lines.append("None.")
@@ -221,6 +230,33 @@ def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
     plot_per_kind(report, paths[3])
     log.info("evaluation report written to %s", out_dir)
     return paths
+
+
+def _reading_order(report: EvalReport) -> list[str]:
+    """Where the key facts sit in the answer, per language and overlap band, beside the tutorial's top passage."""
+    naive = report.baselines.get("naive")
+    groups: list[tuple[str, Metrics, Metrics | None]] = [("all", report.metrics, naive.metrics if naive else None)]
+    for name, m in report.per_lang.items():
+        groups.append((f"language {name}", m, naive.per_lang.get(name) if naive else None))
+    for name, m in report.per_overlap.items():
+        groups.append((f"overlap {name}", m, naive.per_overlap.get(name) if naive else None))
+    lines = [
+        "",
+        "## Reading order",
+        "",
+        "Key facts within the first 60 words of the answer, the median words before the first key fact and before "
+        "the supporting passages; the LangChain tutorial's first 60 words of its top passage for comparison "
+        "(`--baseline naive`).",
+        "",
+        "| questions | n | key facts in 60 words | words before first key fact | words before passages "
+        "| tutorial: key facts in 60 words |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, m, tutorial in groups:
+        cells = [_fmt(m.lead_key_fact_share), _fmt(m.words_before_key_fact, "words")]
+        cells += [_fmt(m.words_before_passages, "words"), _fmt(tutorial.lead_key_fact_share if tutorial else None)]
+        lines.append(f"| {name} | {m.n} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _out_of_fold(report: EvalReport) -> list[str]:

@@ -25,11 +25,12 @@ from evals.metrics import (
     ndcg,
     ref_correct,
 )
+from evals.placement import lead_text
 from evals.progress import progress_bar
 from evals.records import CitedQuote, Metrics, QuestionRecord, RetrievedPassage
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
+    from assistant.answer.records import Answer
     from assistant.chain import Assistant
     from evals.baselines import Baseline
 
@@ -83,6 +84,8 @@ class BaselineReport(BaseModel):
     cached: bool
     metrics: Metrics
     per_kind: dict[str, Metrics] = Field(default_factory=dict)
+    per_overlap: dict[str, Metrics] = Field(default_factory=dict)
+    per_lang: dict[str, Metrics] = Field(default_factory=dict)
     questions: list[BaselineQuestion] = Field(default_factory=list)
 
 
@@ -126,6 +129,8 @@ class EvalReport(BaseModel):
                     "build_seconds": b.build_seconds,
                     "cached": b.cached,
                     "per_kind": {kind: m.to_json_dict() for kind, m in b.per_kind.items()},
+                    "per_overlap": {band: m.to_json_dict() for band, m in b.per_overlap.items()},
+                    "per_lang": {lang: m.to_json_dict() for lang, m in b.per_lang.items()},
                     "questions": [q.model_dump() for q in b.questions],
                 }
                 for name, b in self.baselines.items()
@@ -148,6 +153,8 @@ class EvalReport(BaseModel):
                 cached=bool(raw.get("cached", False)),
                 metrics=Metrics.model_validate(raw),
                 per_kind={k: Metrics.model_validate(m) for k, m in (raw.get("per_kind") or {}).items()},
+                per_overlap={k: Metrics.model_validate(m) for k, m in (raw.get("per_overlap") or {}).items()},
+                per_lang={k: Metrics.model_validate(m) for k, m in (raw.get("per_lang") or {}).items()},
                 questions=[BaselineQuestion.model_validate(q) for q in raw.get("questions") or []],
             )
         return cls(
@@ -295,8 +302,10 @@ class EvalRunner:
                 t = time.perf_counter()
                 retrieved = baseline.search(q.question, self.k)
                 elapsed = round((time.perf_counter() - t) * 1000, 2)
+                # What a reader of the tutorial's pipeline meets first: the first 60 words of its top passage.
+                reading = lead_text(retrieved[0].text) if retrieved else ""
                 record = QuestionRecord.of_question(q).model_copy(
-                    update={"retrieved": retrieved, "latency_ms": elapsed}
+                    update={"retrieved": retrieved, "latency_ms": elapsed, "answer": reading}
                 )
                 records.append(record)
                 questions.append(
@@ -310,6 +319,8 @@ class EvalRunner:
             cached=baseline.cached,
             metrics=compute_metrics(records, answers=False),
             per_kind=metrics_per_kind(records, answers=False),
+            per_overlap=metrics_per_overlap(records, answers=False),
+            per_lang=metrics_per_lang(records, answers=False),
             questions=questions,
         )
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from assistant.citation_check import DEFAULT_LEXICAL_WEIGHT, CitationChecker
+from assistant.llm.citation_check import DEFAULT_LEXICAL_WEIGHT, CitationChecker
 from evals.golden import GoldenQuestion
 from evals.progress import progress_bar
 from ingest.textnorm import normalize_for_match

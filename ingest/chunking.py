@@ -10,7 +10,7 @@ from ingest.sentences import sentence_spans
 
 # Bump whenever a change to the readers, structure recovery or chunking alters the chunks or stored
 # location texts of a document: an index built with another version is re-chunked on the next ingest.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4  # 4: an en or em dash ending a line no longer joins the words around it
 
 _LIST_START = re.compile(r"^(?:\(?[a-z0-9]{1,3}[.)]\s|\u2022)", re.IGNORECASE)
 _HYPHENATED = re.compile(r"[a-z]-$")

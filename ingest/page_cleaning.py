@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ingest.records import Line
-from ingest.textnorm import clean_chars
+from ingest.textnorm import clean_chars, final_dash, strip_controls
 
 # Page counters and document symbols that stand alone on a line.
 _PAGE_COUNTER = re.compile(
@@ -93,8 +93,13 @@ class PageCleaner:
     @staticmethod
     def _lines(text: str) -> list[str]:
         out = []
-        for raw in clean_chars(text).splitlines():
-            line = _SPACE.sub(" ", raw).strip()
+        for raw in strip_controls(text).splitlines():
+            line = _SPACE.sub(" ", clean_chars(raw)).strip()
+            dash = final_dash(raw)
+            if dash and line.endswith("-"):
+                # An en or em dash, kept as printed: the chunker joins a line ending in "-" to a next line
+                # starting in lower case as one hyphenated word ("Affairs-" + "created" -> "Affairscreated").
+                line = line[:-1] + dash
             line = _BULLET_GLYPHS.sub("\u2022 ", line) if _BULLET_GLYPHS.match(line) else line
             if line and line != "\u2022":
                 out.append(line)

@@ -1,9 +1,10 @@
 """Every module imports only downward, and none imports a module that imports it back.
 
 The layers are corpus -> ingest -> assistant -> (assistant.app | assistant.cli), with evals
-outside, driving the assistant. The imports are read from the source with `ast`, so imports
-inside functions (the lazy ones) and under `if TYPE_CHECKING:` count as much as those at the top:
-a cycle broken by a function-level import is still a cycle.
+outside, driving the assistant; inside the assistant, the rooms of `ROOMS`. The imports are read
+from the source with `ast`, so imports inside functions (the lazy ones) and under
+`if TYPE_CHECKING:` count as much as those at the top: a cycle broken by a function-level import
+is still a cycle.
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ FORBIDDEN: tuple[tuple[str, str], ...] = (
     ("ingest", "assistant"),
     ("ingest", "evals"),
     ("assistant", "evals"),
+)
+# Inside the assistant, rooms in the order the answer pipeline builds on them: the language profiles,
+# settings and glossary; retrieval; the answer (decision, composers, lead, verification, rendering);
+# the language models; the pipeline (chain, condensing, the LangChain retriever); the trainers'
+# brief and quiz. A room imports only from the rooms before it.
+ROOMS: tuple[tuple[str, ...], ...] = (
+    ("assistant.language", "assistant.settings", "assistant.glossary"),
+    ("assistant.retrieval",),
+    ("assistant.answer",),
+    ("assistant.llm",),
+    ("assistant.chain", "assistant.condense", "assistant.langchain_retriever"),
+    ("assistant.trainers",),
+)
+FORBIDDEN += tuple(
+    (low, high) for i, lower in enumerate(ROOMS) for upper in ROOMS[i + 1 :] for low in lower for high in upper
 )
 # The assistant's library modules never import the app; the app and the CLI sit on top of them.
 APP = "assistant.app"
@@ -167,6 +183,16 @@ def project_imports() -> list[Import]:
     modules = find_modules(ROOT, PACKAGES)
     assert "assistant.app.ui" in modules and "ingest.pipeline" in modules  # the walk found the tree
     return find_imports(modules)
+
+
+@pytest.mark.unit
+def test_every_assistant_module_lives_in_a_room() -> None:
+    homes = [name for tier in ROOMS for name in tier] + ["assistant.app", "assistant.cli", "assistant.review"]
+    modules = find_modules(ROOT, ("assistant",))
+    homeless = sorted(m for m in modules if m != "assistant" and not any(_under(m, home) for home in homes))
+    assert homeless == [], f"modules outside the rooms of tests/test_layers.py: {homeless}"
+    for room in ("assistant.answer", "assistant.llm", "assistant.trainers", "assistant.retrieval"):
+        assert room in modules, f"{room} is a package"
 
 
 @pytest.mark.unit

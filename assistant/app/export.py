@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from assistant.answer import Answer
-from assistant.injection import SUSPICIOUS_NOTE
-from assistant.render import SOURCES, md_escape
+from assistant.answer.records import Answer
+from assistant.answer.render import answer_record_markdown, md_escape, plain_text
 
 
 @dataclass
@@ -22,10 +21,6 @@ class Exchange:
     question: str
     answer: Answer | None = None
     notice: str = ""
-
-
-def _quote_block(text: str) -> str:
-    return "\n".join("> " + md_escape(line) if line.strip() else ">" for line in text.splitlines())
 
 
 def conversation_markdown(
@@ -45,27 +40,6 @@ def conversation_markdown(
         if answer is None:
             lines.append(f"_{md_escape(ex.notice or 'No answer.')}_")
             continue
-        if answer.standalone_question and answer.standalone_question != answer.question:
-            lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
-        if answer.note:
-            lines += [f"_Note: {md_escape(answer.note)}_", ""]
-        if answer.refused or not answer.citations:
-            lines.append(md_escape(answer.answer).replace("\n", "  \n"))
-            continue
-        if answer.mode == "generated":
-            lines += [
-                md_escape(answer.generated_text()),
-                "",
-                f"_Written by {md_escape(answer.model)}; the passages it cites:_",
-                "",
-            ]
-        for c in answer.citations:
-            lines += [_quote_block(f"\u201c{c.quote}\u201d [{c.n}]"), ""]
-        lines += [f"**{SOURCES}**", ""]
-        for c in answer.citations:
-            flag = f" {SUSPICIOUS_NOTE}" if c.suspicious else ""
-            lines.append(f"{c.n}. {md_escape(c.label())} (document `{c.doc}`){flag}")
-        searched = ", ".join(f"`{d}`" for d in answer.documents_searched)
-        if searched:
-            lines += ["", f"Documents searched: {searched}. Confidence {answer.confidence:.2f}."]
-    return "\n".join(lines).rstrip() + "\n"
+        lines.append(answer_record_markdown(answer))  # assistant/answer/render.py: the lead, quotes, sources in full
+    # md_escape cleans the document text it escapes; this also covers the ids and anything added later.
+    return plain_text("\n".join(lines).rstrip() + "\n")

@@ -268,7 +268,7 @@ def examples(lang: Language) -> list[str]:
 def answer_texts(lang: Language) -> AnswerTexts:
     """The chat's own words around an answer (the caution, "not covered", the supporting passages heading, the
     sources) in `lang`, the page's language; the language profiles hold them (assistant/language.py), and
-    assistant/render.py is where they are written."""
+    assistant/answer/render.py is where they are written."""
     return profile(lang).texts
 
 

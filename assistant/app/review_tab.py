@@ -20,8 +20,8 @@ import gradio as gr
 from gradio.components import Component
 from pydantic import ValidationError
 
+from assistant.answer.render import md_escape
 from assistant.app.roles import Access, AccessDenied, Feature
-from assistant.render import md_escape
 from assistant.review.gap_files import render_markdown, write_gap_report
 from assistant.review.gaps import analyzer_for, empty_report
 from assistant.review.golden_record import KINDS, ExpectedPlace

@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
-from assistant.render import paragraphs_label, plain_text
+from assistant.answer.render import paragraphs_label, plain_text
 from ingest.index_store import IndexSnapshot
 from ingest.records import Chunk
 from ingest.textnorm import normalize_for_match

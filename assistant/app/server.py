@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import assistant  # noqa: F401  (sets the offline environment before gradio is imported)
+from assistant.app.roles import Access, load_roles, split_role
 from assistant.app.warm import WarmAssistant
 from assistant.settings import AppSettings, Settings
 from ingest.index_store import IndexMeta, current_generation_dir
@@ -40,9 +42,10 @@ class AuthConfigError(ValueError):
 
 
 def parse_auth(text: str, source: str = "HANDBOOK_AUTH", separator: str = ",") -> list[tuple[str, str]]:
-    """`user:password` entries split by `separator`; blank entries and `#` comments are skipped.
+    """`user:password[:role]` entries split by `separator`; blank entries and `#` comments are skipped.
 
-    The password is everything after the first ':', so it may itself contain ':'.
+    The password is everything after the first ':' and before a final `:staff`, `:trainer`, `:evaluator`
+    or `:admin` (the account's role, `assistant.app.roles`), so it may itself contain ':'.
     """
     pairs: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -52,6 +55,7 @@ def parse_auth(text: str, source: str = "HANDBOOK_AUTH", separator: str = ",") -
             continue
         user, colon, password = entry.partition(":")
         user = user.strip()
+        password = split_role(password)[0]
         where = f"{source}: entry {number}"
         if not colon:
             raise AuthConfigError(f"{where} has no ':' (expected user:password)")
@@ -170,6 +174,20 @@ def private_work_dir() -> Path:
     return path
 
 
+def use_private_gradio_dir(folder: Path) -> None:
+    """Points gradio's temporary and cache folder (`GRADIO_TEMP_DIR`) at `folder`, in this process.
+
+    By default gradio uses the shared `$TMPDIR/gradio`: the copies of every file it serves, and
+    (gradio 6.31) `vibe_edit_history`, which `launch` creates, so another user who made that path a
+    file, or a folder of theirs, stopped serve. Modules imported before this read the variable at
+    import (`DEFAULT_TEMP_DIR` in gradio.routes, gradio.route_utils, ...): those constants are set too.
+    """
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("gradio.") and isinstance(getattr(module, "DEFAULT_TEMP_DIR", None), str):
+            setattr(module, "DEFAULT_TEMP_DIR", str(folder))  # noqa: B010  (a module's constant, not an attribute)
+
+
 def launch(
     settings: Settings | None = None,
     host: str = DEFAULT_HOST,
@@ -219,16 +237,16 @@ def launch(
         check_interval_s=follow_index_s,
     ).start()
 
+    owns_work = work_dir is None
+    work = private_work_dir() if work_dir is None else Path(work_dir)
+    # Before gradio is imported (or, if it was, before it makes its folders): nothing in the shared /tmp.
+    use_private_gradio_dir(work / "gradio")
+
     from assistant.app.feedback import FeedbackStore
     from assistant.app.guard import RateLimiter
     from assistant.app.pdf_pages import PageRenderer, SourceDocuments, add_pdf_route
     from assistant.app.ui import HandbookApp
 
-    owns_work = work_dir is None
-    work = private_work_dir() if work_dir is None else Path(work_dir)
-    # gradio copies every file it serves (page images, downloads) into its cache, by default the
-    # shared /tmp/gradio: keep those copies in the private folder too. Read when components are made.
-    os.environ["GRADIO_TEMP_DIR"] = str(work / "gradio")
     sources = SourceDocuments(meta.documents, settings.ingest.corpus_dir)
     handbook_app = HandbookApp(
         warm_assistant,
@@ -240,6 +258,7 @@ def launch(
         answer_concurrency=answer_concurrency,
         question_limit=RateLimiter(settings.app.questions_per_minute, "questions"),
         feedback_limit=RateLimiter(settings.app.feedback_per_minute, "feedback entries"),
+        **_review_parts(settings, warm_assistant, work / "exports", bool(auth_pairs)),
     )
     warm_assistant.on_change(handbook_app.index_changed)
     blocks = handbook_app.build()
@@ -272,6 +291,40 @@ def launch(
     )
 
 
+def _review_parts(settings: Settings, warm: WarmAssistant, export_dir: Path, login: bool) -> dict[str, Any]:
+    """The roles, the question log and the evaluators' tabs (review queue, gap report) of HandbookApp."""
+    import sqlite3
+
+    from assistant.app.feedback import FeedbackStore
+    from assistant.app.review_tab import GapsTab, ReviewTab
+    from assistant.review.question_log import QuestionLog
+    from assistant.review.queue import ReviewQueue
+
+    access = Access(load_roles(settings.app) if login else None)
+    try:
+        question_log = QuestionLog.from_settings(settings)
+    except (OSError, sqlite3.Error) as exc:  # the app still answers; the operator sees why nothing is logged
+        log.warning("question log %s cannot be opened (%s): answers are not logged", settings.review.question_log, exc)
+        question_log = None
+    feedback_db = settings.app.feedback_db
+
+    def current() -> Assistant:
+        return warm.get(900.0)  # a reviewer who opens the tab during warm-up waits for it
+
+    def page_text(doc: str, page: int) -> str | None:
+        return current().snapshot.page_text(doc, page)
+
+    queue = ReviewQueue(
+        settings.review.review_path(feedback_db),
+        settings.review.glossary_suggestions_path(feedback_db),
+        feedback=FeedbackStore(feedback_db),
+        question_log=question_log,
+        page_text=page_text,
+    )
+    tabs = [ReviewTab(queue, access, current), GapsTab(question_log, access, current, export_dir)]
+    return {"access": access, "question_log": question_log, "role_tabs": tabs}
+
+
 def _launch_blocks(
     blocks: Any,
     host: str,
@@ -291,7 +344,14 @@ def _launch_blocks(
     from assistant.app.ui import CSS
 
     throttle = LoginThrottle(settings.login_free_attempts, max_delay_s=settings.login_max_lockout_s)
-    guard = Middleware(RequestGuard, max_body_bytes=settings.max_request_bytes, throttle=throttle)  # type: ignore[arg-type]
+    guard = Middleware(
+        RequestGuard,  # type: ignore[arg-type]
+        max_body_bytes=settings.max_request_bytes,
+        throttle=throttle,
+        # With a login, only the login page answers without one (gradio leaves /openapi.json, the
+        # heartbeat, cancel, reset and others open).
+        logged_in=is_logged_in if auth_pairs else None,
+    )
     tls: dict[str, Any] = {}
     if ssl_certfile is not None or ssl_keyfile is not None:
         # ssl_verify=False concerns only gradio's own start-up request to itself (a certificate made

@@ -17,18 +17,22 @@ from typing import Any, Literal
 import gradio as gr
 from gradio.components import Component
 
-from assistant.answer import Answer, AnswerDelta, Citation, Passage, Turn
-from assistant.answerability import CLOSEST_CAUTION
+from assistant.answer.injection import SUSPICIOUS_NOTE, looks_injected
+from assistant.answer.records import Answer, AnswerDelta, Citation, Turn
+from assistant.answer.render import answer_markdown as render_answer
+from assistant.answer.render import caution_text, citation_label, md_escape, pages_label, plain_json, plain_text
 from assistant.app.export import Exchange, conversation_markdown
 from assistant.app.feedback import FeedbackError, FeedbackRecord, FeedbackStore
-from assistant.app.guard import RateLimited, RateLimiter
-from assistant.app.i18n import gradio_i18n
+from assistant.app.guard import RateLimited, RateLimiter, client_key
+from assistant.app.i18n import answer_texts, browser_language, count, gradio_i18n, message
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments, SourceNotFound
+from assistant.app.roles import Access, AccessDenied, Feature
 from assistant.app.section_view import SectionView
 from assistant.app.warm import WarmAssistant
 from assistant.chain import MAX_QUESTION_CHARS, QuestionError, check_question
-from assistant.injection import SUSPICIOUS_NOTE, looks_injected
-from assistant.render import citation_label, md_escape, pages_label
+from assistant.language import Language
+from assistant.review.question_log import QuestionLog
+from assistant.review.question_log import Source as LogSource
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +133,7 @@ class Source:
     pages: list[int]
     passage: str
     quote: str  # the verbatim quote to highlight; "" for a passage that was not quoted
-    suspicious: bool = False  # contains text addressed to an AI system (assistant.injection)
+    suspicious: bool = False  # contains text addressed to an AI system (assistant.answer.injection)
     section: str = ""  # the innermost heading
     paragraphs: list[int] = field(default_factory=list)  # a flow document's (DOCX, HTML, Markdown); no pages
     around: list[int] = field(default_factory=list)  # the paragraphs of the whole passage, for the section view
@@ -167,12 +171,9 @@ def answer_sources(answer: Answer) -> list[Source]:
 
 
 def _citation_source(answer: Answer, citation: Citation) -> Source:
-    passage: Passage | None = next(
-        (p for p in answer.passages if p.doc == citation.doc and citation.quote in p.text), None
-    )
-    if passage is None:  # e.g. whitespace differs: match ignoring it
-        pattern = _loose_pattern(citation.quote)
-        passage = next((p for p in answer.passages if p.doc == citation.doc and pattern.search(p.text)), None)
+    # The citation names the passage its quote comes from.
+    index = citation.passage
+    passage = answer.passages[index] if index is not None and 0 <= index < len(answer.passages) else None
     return Source(
         f"c{citation.n}",
         citation.doc,
@@ -193,7 +194,8 @@ def _loose_pattern(quote: str) -> re.Pattern[str]:
 
 
 def highlight(passage: str, quote: str) -> str:
-    """The passage as HTML, every character escaped, with the quoted words in <mark>."""
+    """The passage as HTML, every character escaped, with the quoted words in <mark>; no control characters."""
+    passage, quote = plain_text(passage), plain_text(quote)
     if quote:
         start = passage.find(quote)
         end = start + len(quote)
@@ -216,7 +218,13 @@ def pdf_link(doc: str, page: int) -> str:
     return f"pdf/{html.escape(doc, quote=True)}#page={int(page)}"
 
 
-def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool = False, closest: bool = False) -> str:
+def source_cards(
+    sources: Sequence[Source],
+    kinds: dict[str, str],
+    refused: bool = False,
+    closest: bool = False,
+    lang: Language = "en",
+) -> str:
     if not sources:
         return '<p class="hb-note">The sources of the answer appear here.</p>'
     parts = []
@@ -226,11 +234,11 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
             "to answer the question.</p>"
         )
     elif closest:
-        parts.append(f'<p class="hb-note hb-caution">\u26a0\ufe0f {html.escape(CLOSEST_CAUTION)}</p>')
+        parts.append(f'<p class="hb-note hb-caution">\u26a0\ufe0f {html.escape(caution_text(answer_texts(lang)))}</p>')
     for s in sources:
         first = (s.pages or s.paragraphs or [1])[0]
-        meta = " · ".join(html.escape(x) for x in (kinds.get(s.doc, ""), s.doc) if x)
-        head = html.escape(", ".join(x for x in (s.label(),) if x))
+        meta = " · ".join(html.escape(plain_text(x)) for x in (kinds.get(s.doc, ""), s.doc) if x)
+        head = html.escape(plain_text(s.label()))
         parts.append(
             f'<div class="hb-card" data-doc="{html.escape(s.doc, quote=True)}" data-page="{first}">'
             f'<div class="hb-card-head">{head}</div>'
@@ -249,29 +257,21 @@ def source_cards(sources: Sequence[Source], kinds: dict[str, str], refused: bool
     return "\n".join(parts)
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The answer as the chat shows it: quotes with their citation headings, document text escaped."""
+def answer_markdown(answer: Answer, lang: Language = "en") -> str:
+    """The answer as the chat shows it (assistant/answer/render.py lays it out: the lead, then the supporting passages,
+    the first two open), the chat's own words in the page's language `lang`, document text escaped."""
     lines: list[str] = []
-    if answer.language_note:
-        lines += [f"_{md_escape(answer.language_note)}_", ""]
     if answer.standalone_question and answer.standalone_question != answer.question:
-        lines += [f"_Searched as: {md_escape(answer.standalone_question)}_", ""]
+        lines += [f"_{md_escape(message(lang, 'searched_as', query=answer.standalone_question))}_", ""]
     if answer.note:
         lines += [f"> \u26a0\ufe0f {md_escape(answer.note)}", ""]
-    if answer.state == "closest":
-        lines += [f"> \u26a0\ufe0f **Closest passages.** {md_escape(CLOSEST_CAUTION)}", ""]
+    lines.append(render_answer(answer, answer_texts(lang)))
     if answer.refused or not answer.citations:
-        text = answer.answer.removeprefix(CLOSEST_CAUTION).lstrip("\n") if answer.state == "closest" else answer.answer
-        lines.append(md_escape(text))
-        return "\n".join(lines)
-    if answer.mode == "generated":
-        lines += [md_escape(answer.generated_text().removeprefix(CLOSEST_CAUTION).lstrip("\n")), ""]
-    for c in answer.citations:
-        flag = f" _{SUSPICIOUS_NOTE}_" if c.suspicious else ""
-        lines += [f"**[{c.n}] {md_escape(c.label())}**{flag}", f"\u201c{md_escape(c.shown())}\u201d", ""]
+        return "\n".join(lines).rstrip()
     if answer.mode == "generated":
         lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
-    lines.append(f"_Confidence {answer.confidence:.2f}. Check each quote against its page (sources on the right)._")
+    confidence = message(lang, "confidence", confidence=f"{answer.confidence:.2f}")
+    lines.append(f"_{md_escape(confidence)}_")
     return "\n".join(lines)
 
 
@@ -299,9 +299,12 @@ def _session_key(request: gr.Request | None) -> str:
 
 
 def _limit(limiter: RateLimiter | None, request: gr.Request | None) -> None:
-    """Counts one request of this session against `limiter`; raises `RateLimited` over the limit."""
+    """Counts one request of this client (its user, else its address) against `limiter`; raises `RateLimited`
+    over the limit. Not per session: the REST API lets a client leave out or invent its session hash."""
     if limiter is not None:
-        limiter.check(_session_key(request))
+        client = getattr(request, "client", None) if request is not None else None
+        user = getattr(request, "username", None) if request is not None else None
+        limiter.check(client_key(getattr(client, "host", None), user if isinstance(user, str) else None))
 
 
 def _download(path: Path | None) -> Any:
@@ -311,11 +314,19 @@ def _download(path: Path | None) -> Any:
     return gr.DownloadButton(value=str(path), interactive=True)
 
 
-def _chat_messages(exchanges: Sequence[Exchange], pending: str | None = None) -> list[dict[str, str]]:
+def _page_language(request: gr.Request | None) -> Language:
+    """The page's language (the browser's): the language of the chat's own words."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    return browser_language(headers.get("accept-language") if headers is not None else None)
+
+
+def _chat_messages(
+    exchanges: Sequence[Exchange], pending: str | None = None, lang: Language = "en"
+) -> list[dict[str, str]]:
     messages: list[dict[str, str]] = []
     for ex in exchanges:
         messages.append({"role": "user", "content": md_escape(ex.question)})
-        shown = answer_markdown(ex.answer) if ex.answer is not None else f"\u26a0\ufe0f {md_escape(ex.notice)}"
+        shown = answer_markdown(ex.answer, lang) if ex.answer is not None else f"\u26a0\ufe0f {md_escape(ex.notice)}"
         messages.append({"role": "assistant", "content": shown})
     if pending is not None:
         messages[-1]["content"] = pending
@@ -336,6 +347,9 @@ class HandbookApp:
         answer_concurrency: int = 2,
         question_limit: RateLimiter | None = None,
         feedback_limit: RateLimiter | None = None,
+        access: Access | None = None,
+        question_log: QuestionLog | None = None,
+        role_tabs: Sequence[Any] = (),
     ) -> None:
         self.warm = warm
         self.documents = documents
@@ -348,6 +362,10 @@ class HandbookApp:
         self.answer_concurrency = answer_concurrency
         self.question_limit = question_limit
         self.feedback_limit = feedback_limit
+        self.access = access or Access()  # roles (assistant/app/roles.py); no login: the chat and the brief
+        self.question_log = question_log  # None: HANDBOOK_QUESTION_LOG=off
+        self.role_tabs = list(role_tabs)  # the evaluators' tabs (assistant/app/review_tab.py)
+        self._gated: list[tuple[gr.Tab, Feature]] = []  # each tab beyond the chat, with what it needs
         # The page's static text in English, Russian and Kazakh: gradio picks by the browser's language.
         self.i18n = gradio_i18n(MAX_QUESTION_CHARS)
         self._page: Page | None = None
@@ -382,12 +400,9 @@ class HandbookApp:
             return
         exchange = Exchange(question=text)
         exchanges.append(exchange)
-        waiting = (
-            "_Searching the documents…_"
-            if self.warm.ready
-            else "_Loading the assistant (first start, about a minute)…_"
-        )
-        yield self._pending(exchanges, waiting)
+        lang = _page_language(request)
+        waiting = f"_{message(lang, 'searching' if self.warm.ready else 'loading')}_"
+        yield self._pending(exchanges, waiting, lang)
         answer: Answer | None = None
         written: list[str] = []
         try:
@@ -395,10 +410,12 @@ class HandbookApp:
                 if isinstance(event, Answer):
                     answer = event
                     continue
+                if not event.text:
+                    continue  # a stage of the pipeline reached: nothing to show yet
                 # A generated answer, sentence by sentence, each already checked against its passage.
                 written.append(event.text)
-                pending = f"_Checking each sentence against its passage\u2026_\n\n{md_escape(' '.join(written))}"
-                yield self._pending(exchanges, pending)
+                pending = f"_{message(lang, 'checking')}_\n\n{md_escape(' '.join(written))}"
+                yield self._pending(exchanges, pending, lang)
             assert answer is not None
         except QuestionError as exc:
             exchange.notice = str(exc)
@@ -409,11 +426,12 @@ class HandbookApp:
             exchange.notice = APOLOGY
             yield self._settled(exchanges, request, keep_sources=True)
             return
-        shown = answer_markdown(answer)
+        shown = answer_markdown(answer, lang)
         for piece in stream_pieces(shown)[:-1] if not written else []:
-            yield self._pending(exchanges, piece)
+            yield self._pending(exchanges, piece, lang)
             time.sleep(STREAM_PAUSE_S)
         exchange.answer = answer
+        self._log_answer(answer, request, "app")
         yield self._settled(exchanges, request)
 
     def _answer_events(
@@ -427,10 +445,10 @@ class HandbookApp:
         doc_ids = [d for d in (doc_filter or []) if d in self.doc_ids]
         return self.warm.get(WARM_WAIT_S).stream(text, history=history, doc_ids=doc_ids)
 
-    def _pending(self, exchanges: list[Exchange], text: str) -> Updates:
+    def _pending(self, exchanges: list[Exchange], text: str, lang: Language = "en") -> Updates:
         """The chat with `text` where the answer will be, and the question box emptied; sources unchanged."""
         c = self.page.chat
-        return {c.chatbot: _chat_messages(exchanges, pending=text), c.exchanges: exchanges, c.question: ""}
+        return {c.chatbot: _chat_messages(exchanges, pending=text, lang=lang), c.exchanges: exchanges, c.question: ""}
 
     def _settled(
         self, exchanges: list[Exchange], request: gr.Request | None, keep_sources: bool = False, question: str = ""
@@ -438,8 +456,9 @@ class HandbookApp:
         """The chat and export once a question is settled (answered or not); the latest answer's sources too,
         unless `keep_sources` (a question that got no answer leaves the previous one's sources shown)."""
         c = self.page.chat
+        lang = _page_language(request)
         updates: Updates = {
-            c.chatbot: _chat_messages(exchanges),
+            c.chatbot: _chat_messages(exchanges, lang=lang),
             c.exchanges: exchanges,
             c.question: question,
             c.export: self._write_export(exchanges, request),
@@ -451,7 +470,8 @@ class HandbookApp:
         sources = answer_sources(last)
         choices = [(s.label(), f"{turn}:{s.key}") for s in sources]
         updates[c.pick] = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-        updates[c.cards] = source_cards(sources, self.kinds, refused=last.refused, closest=last.state == "closest")
+        closest = last.state == "closest"
+        updates[c.cards] = source_cards(sources, self.kinds, refused=last.refused, closest=closest, lang=lang)
         return updates
 
     def _write_export(self, exchanges: list[Exchange], request: gr.Request | None) -> Any:
@@ -481,7 +501,9 @@ class HandbookApp:
         """Answers one question: the JSON object of `handbook ask --json`."""
         try:
             _limit(self.question_limit, request)
-            return self.warm.get(WARM_WAIT_S).ask(question).to_json_dict()
+            answer = self.warm.get(WARM_WAIT_S).ask(question)
+            self._log_answer(answer, request, "api")
+            return plain_json(answer.to_json_dict())  # type: ignore[no-any-return]
         except (QuestionError, RateLimited) as exc:  # the caller's mistake: no traceback in the operator's log
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -598,24 +620,37 @@ class HandbookApp:
 
     # ---- status -----------------------------------------------------------------------
 
-    def status(self) -> Updates:
-        """The status line; once the assistant is loaded (or failed to load), the timer that polls it stops."""
-        text, loading = self._status_text()
+    def status(self, request: gr.Request | None = None) -> Updates:
+        """The status line, in the browser's language; once the assistant is loaded (or failed to load) and no
+        ingest improves the index, the timer that polls it stops."""
+        lang = browser_language(request.headers.get("accept-language") if request is not None else None)
+        text, loading = self._status_text(lang)
         s = self.page.status
         return {s.text: text} if loading else {s.text: text, s.timer: gr.Timer(active=False)}
 
-    def _status_text(self) -> tuple[str, bool]:
-        """The status line, and whether the assistant is still loading."""
+    def _status_text(self, lang: Language = "en") -> tuple[str, bool]:
+        """The status line, and whether it may still change (loading, or an ingest embedding e5)."""
         if self.warm.failed:
-            return "**The assistant could not be loaded.** The operator's log has the details.", False
+            return f"**{message(lang, 'status_failed')}**", False
         if self.warm.ready:
-            return f"{len(self.documents)} documents indexed. Ready.", False
-        return "Loading the assistant… you can already type a question; it will be answered once loading ends.", True
+            ready = message(lang, "status_ready", n=len(self.documents))
+            # `serve --ingest` answers before e5 has embedded every passage; the page says how far it is.
+            progress = self.warm.improving()
+            if progress is None:
+                return ready, False
+            done, total = count(lang, progress.done), count(lang, progress.total)
+            improving = message(lang, "status_improving", done=done, total=total)
+            return f"{ready} {improving}", True
+        return message(lang, "status_loading"), True
 
     # ---- trainers: topic brief and quiz -----------------------------------------------
 
     def build_brief(self, topic: str | None, doc_filter: list[str] | None, request: gr.Request) -> Updates:
         """Topic brief: the passages of the documents on one topic, as Markdown, .md and .docx; clears the quiz."""
+        try:
+            self.access.require(request, "brief")
+        except AccessDenied as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
         try:
             text = check_question(topic)
             _limit(self.question_limit, request)
@@ -627,7 +662,7 @@ class HandbookApp:
             )
             return self._brief_result(f"**{reason}**")
         try:
-            from assistant.brief import BriefBuilder
+            from assistant.trainers.brief import BriefBuilder
 
             doc_ids = tuple(d for d in (doc_filter or []) if d in self.doc_ids)
             brief = BriefBuilder(self.warm.get(WARM_WAIT_S)).build(text, doc_ids=doc_ids)
@@ -659,10 +694,14 @@ class HandbookApp:
 
     def make_quiz(self, brief: Any, n_questions: float, kind: str, request: gr.Request) -> Updates:
         """A quiz from the current brief, with its answer key."""
+        try:
+            self.access.require(request, "brief")
+        except AccessDenied as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
         if brief is None:
             return self._quiz_result("**Build a topic brief first.**")
         try:
-            from assistant.quiz import QuizBuilder
+            from assistant.trainers.quiz import QuizBuilder
 
             quiz_kind = QUIZ_KINDS.get(kind)
             if quiz_kind is None:
@@ -707,11 +746,28 @@ class HandbookApp:
             )
             with gr.Tab(t("tab_ask"), id="ask"):
                 chat = self._chat_tab(exchanges)
-            with gr.Tab(t("tab_brief"), id="brief"):
+            # With a login, the tabs beyond the chat appear once the account's role is known (`_tabs_for`).
+            with gr.Tab(t("tab_brief"), id="brief", visible=not self.access.login) as brief_tab:
                 brief = self._brief_tab()
+            gated: list[tuple[gr.Tab, Feature]] = [(brief_tab, "brief")]
+            for extra in self.role_tabs:
+                with gr.Tab(extra.title, id=extra.tab_id, visible=False) as tab:
+                    extra.build(tab)
+                gated.append((tab, extra.feature))
+            self._gated = gated
+            blocks.load(self._tabs_for, outputs=[tab for tab, _ in gated], api_visibility="private", queue=False)
             gr.api(self.ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=self.answer_concurrency)
         self._page = Page(blocks, status, chat, brief)
         return blocks
+
+    def _tabs_for(self, request: gr.Request) -> Updates:
+        """Shows each tab to the roles that may use it (the handlers check the role again)."""
+        return {tab: gr.Tab(visible=self.access.allows(request, feature)) for tab, feature in self._gated}
+
+    def _log_answer(self, answer: Answer, request: gr.Request | None, source: LogSource) -> None:
+        """The answer into the question log, redacted, with the asker's role (never the user name or session)."""
+        if self.question_log is not None:
+            self.question_log.record(answer, source, self.access.role(request) or "")
 
     def _chat_tab(self, exchanges: gr.State) -> ChatView:
         t = self.i18n

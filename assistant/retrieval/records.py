@@ -51,6 +51,7 @@ class SourceRun:
     score_rows: RowScorer  # this source's score (and best window) for any rows, e.g. another source's candidates
     windows: dict[int, int] = field(default_factory=dict)  # candidate row -> its best window
     best: float = 0.0  # the best candidate's score: the evidence strength of a dense source
+    vector: np.ndarray | None = None  # a dense source's query vector (the lead scores sentences with it)
 
 
 @dataclass
@@ -76,3 +77,4 @@ class SearchResult:
     lang: str = "en"
     best_scores: dict[str, float] = field(default_factory=dict)  # each dense source's best candidate score
     sources: tuple[str, ...] = ()  # the sources that ran
+    query_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # each dense source's query vector

@@ -91,7 +91,8 @@ class DenseSource:
         scores, windows = score_rows(rows)
         rescored = sorted(zip(rows, (float(x) for x in scores), strict=True), key=lambda pair: (-pair[1], pair[0]))
         best_windows = {row: w for row, w in zip(rows, windows, strict=True) if w is not None}
-        return SourceRun(self.name, rescored, score_rows, best_windows, best=rescored[0][1] if rescored else 0.0)
+        best = rescored[0][1] if rescored else 0.0
+        return SourceRun(self.name, rescored, score_rows, best_windows, best=best, vector=vector)
 
     def _scores(self, vector: np.ndarray, rows: list[int]) -> tuple[np.ndarray, list[int | None]]:
         stored = self.vectors()

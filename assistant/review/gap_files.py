@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from assistant.render import md_escape
+from assistant.answer.render import md_escape
 from assistant.review.gaps import GapReport
 
 CSV_COLUMNS = ("topic", "label", "week", "lang", "state", "questions")

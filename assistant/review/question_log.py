@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from assistant.review.redaction import Redactor
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
+    from assistant.answer.records import Answer
     from assistant.settings import Settings
 
 log = logging.getLogger(__name__)

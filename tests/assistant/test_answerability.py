@@ -1,4 +1,4 @@
-"""The answerability checks, each on its own, and the decision they feed (assistant/answerability.py)."""
+"""The answerability checks, each on its own, and the decision they feed (assistant/answer/decision.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerability import (
-    CLOSEST_CAUTION,
+from assistant.answer.decision import (
     AnswerabilityPolicy,
     Evidence,
     FocusTerm,
@@ -372,7 +371,18 @@ def test_cyrillic_questions_are_never_not_covered_on_lexical_evidence() -> None:
 def test_permissive_policy_never_refuses_nor_cautions() -> None:
     evidence = _evidence(unknown_names=["California"], quantity_missing="count", dense=-1.0)
     assert AnswerabilityPolicy().permissive().decide(evidence).state == "answered"
-    assert CLOSEST_CAUTION.startswith("These passages are the closest the documents have")
+
+
+@pytest.mark.unit
+def test_nothing_quotable_makes_the_closest_passages() -> None:
+    policy = AnswerabilityPolicy()
+    answered = policy.decide(_evidence(dense=0.9))
+    assert answered.state == "answered"
+    settled = policy.settle(answered, quoted=False)
+    assert settled.state == "closest" and settled.reasons[-1].check == "nothing_quotable"
+    assert policy.settle(answered, quoted=True) == answered
+    refused = policy.decide(_evidence(unknown_names=["California"], dense=0.9))
+    assert policy.settle(refused, quoted=False).state == "not_covered"  # "not covered" stands
 
 
 VOCABULARY = frozenset(
@@ -382,7 +392,7 @@ VOCABULARY = frozenset(
 
 @pytest.mark.unit
 def test_rare_terms_are_words_neither_the_documents_nor_english_know() -> None:
-    from assistant.answerability import check_rare_terms
+    from assistant.answer.decision import check_rare_terms
 
     question = "Which mobile phone jammer models are approved? Can the lad keep his cuffs?"
     assert check_rare_terms(question, IDF, VOCABULARY) == ["jammer"]
@@ -396,7 +406,7 @@ def test_rare_terms_are_words_neither_the_documents_nor_english_know() -> None:
 
 @pytest.mark.unit
 def test_load_vocabulary_skips_wordpieces_and_symbols(tmp_path: Path) -> None:
-    from assistant.answerability import load_vocabulary
+    from assistant.answer.decision import load_vocabulary
 
     path = tmp_path / "vocab.txt"
     path.write_text("[PAD]\n##ing\nprison\nLondon\n42\nvisit\n", encoding="utf-8")
@@ -422,7 +432,7 @@ def test_load_vocabulary_skips_wordpieces_and_symbols(tmp_path: Path) -> None:
 def test_absent_names_are_focus_places_the_closest_passages_never_mention(
     question: str, passages: list[str], absent: list[str]
 ) -> None:
-    from assistant.answerability import check_absent_names
+    from assistant.answer.decision import check_absent_names
 
     assert check_absent_names(question, IDF, passages) == absent
 

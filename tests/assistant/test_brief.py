@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from assistant.brief import BriefBuilder, BriefDocument, BriefPassage, TopicBrief, md_blockquote, md_escape
 from assistant.chain import QuestionError
 from assistant.retrieval import ScoredChunk, SearchFilter, SearchResult
+from assistant.trainers.brief import BriefBuilder, BriefDocument, BriefPassage, TopicBrief, md_blockquote, md_escape
 from ingest.records import Chunk, DocumentInfo, PageSpan, RefSpan
 
 MANDELA = "un-nelson-mandela-rules-A-RES-70-175-2015"

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from pdf_factory import make_pdf, sample_rules_pages
 
-from assistant.answer import Turn
-from assistant.answerability import CLOSEST_CAUTION, AnswerabilityPolicy
+from assistant.answer.decision import AnswerabilityPolicy
+from assistant.answer.records import Answer, Turn
+from assistant.answer.verify import QuoteVerifier
 from assistant.chain import MAX_QUESTION_CHARS, Assistant, QuestionError, check_question
 from assistant.condense import QueryCondenser
+from assistant.language import PROFILES
 from assistant.retrieval import HybridRetriever
-from assistant.verify import QuoteVerifier
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
 from ingest.textnorm import normalize_for_match
@@ -109,7 +110,7 @@ def test_weak_evidence_shows_the_closest_passages_under_a_caution(small_index: P
     strict = Assistant(retriever, answerability=AnswerabilityPolicy(answer_threshold=5.0))
     answer = strict.ask("communicate with their family and friends by letter and visit")
     assert answer.state == "closest" and not answer.refused
-    assert answer.answer.startswith(CLOSEST_CAUTION)
+    assert answer.answer.startswith(PROFILES["en"].texts.caution)
     assert answer.citations and answer.citations[0].quote in answer.answer  # the quotes are still shown
     assert answer.to_json_dict()["state"] == "closest"
 
@@ -148,7 +149,9 @@ def test_json_shape(assistant_: Assistant) -> None:
     assert set(citation) == {
         *("n", "doc", "title", "ref", "pages", "quote", "suspicious", "cut_before", "cut_after"),
         *("section", "paragraphs", "format"),  # where the quote is in a document with or without pages
+        "passage",  # the index of the passage the quote comes from
     }
+    assert data["passages"][citation["passage"]]["doc"] == citation["doc"]
     assert (citation["format"], citation["paragraphs"]) == ("pdf", []) and citation["pages"]
     assert {"doc", "pages", "ref", "score", "text", "section", "paragraphs", "format"} <= set(data["passages"][0])
     assert "total" in data["timings_ms"]
@@ -192,7 +195,7 @@ def test_follow_up_in_the_chain_searches_with_context(assistant_: Assistant) -> 
 
 @pytest.mark.unit
 def test_fragments_are_listed_but_not_quoted(small_index: Path) -> None:
-    from assistant.compose import ExtractiveComposer
+    from assistant.answer.compose import ComposeRequest, ExtractiveComposer
     from assistant.retrieval import ScoredChunk
 
     snapshot = IndexSnapshot.open(small_index)
@@ -200,9 +203,10 @@ def test_fragments_are_listed_but_not_quoted(small_index: Path) -> None:
     fragment = full.model_copy(update={"text": "Legal aid; Visits; and"})
     composer = ExtractiveComposer()
     hits = [ScoredChunk(fragment, 1.0), ScoredChunk(full, 0.9)]
-    composition = composer.compose(["visit"], hits, {}, QuoteVerifier(snapshot), {})
+    composition = composer.compose(ComposeRequest("visit", "en", ["visit"], hits, {}, QuoteVerifier(snapshot)))
     assert [c.ref for c in composition.citations] == ["Rule 4"]
-    assert "Legal aid; Visits; and" not in composition.text
+    assert [c.passage for c in composition.citations] == [1]
+    assert all("Legal aid; Visits; and" not in c.quote for c in composition.citations)
 
 
 @pytest.mark.unit
@@ -229,3 +233,41 @@ def test_the_answer_says_in_the_question_language_that_quotes_are_in_english(
     assert (note in answer.language_note) if note else answer.language_note == ""
     data = answer.to_json_dict()
     assert (data["lang"], data["language_note"]) == (lang, answer.language_note)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "question",
+    [
+        "communicate with their family and friends by letter and visit",  # answered
+        "What pension do officers in Ruritania get after thirty years?",  # not covered
+        "Можно ли читать письма заключённого к адвокату?",  # Russian
+    ],
+)
+def test_run_stream_and_ask_give_the_same_answer(assistant_: Assistant, question: str) -> None:
+    events = list(assistant_.run(question))
+    final = events[-1]
+    assert isinstance(final, Answer) and not any(isinstance(e, Answer) for e in events[:-1])
+    assert [e.stage for e in events[:-1]] == ["retrieved", "composed"]  # progress, then the answer
+    streamed = list(assistant_.stream(question))[-1]
+    asked = assistant_.ask(question)
+    same = {"timings_ms": {}}  # only the timings differ from one run to the next
+    assert final.model_copy(update=same) == asked.model_copy(update=same) == streamed.model_copy(update=same)
+    assert final.answer == asked.answer and final.lead == asked.lead
+    assert assistant_.runnable().invoke({"question": question}).answer == asked.answer  # LangChain: the same path
+
+
+@pytest.mark.unit
+def test_the_answer_is_data_and_its_text_is_rendered_from_it(assistant_: Assistant) -> None:
+    from assistant.answer.render import answer_text
+
+    answer = assistant_.ask("communicate with their family and friends by letter and visit")
+    assert answer.answer == answer_text(answer)
+    assert answer.lead and all(s.text in answer.citations[s.n - 1].quote for s in answer.lead)
+    for citation in answer.citations:  # each citation names the passage its quote comes from
+        assert citation.passage is not None
+        assert normalize_for_match(citation.quote) in normalize_for_match(answer.passages[citation.passage].text)
+    data = answer.to_json_dict()
+    assert data["lead"] == [{"text": s.text, "n": s.n, "passage": s.passage} for s in answer.lead]
+    lead_words = answer.answer.split("\n\n")[0]
+    assert lead_words.startswith("\u201c") and len(lead_words.split()) <= 60 + len(answer.lead)

@@ -1,4 +1,6 @@
-"""`handbook ask` / `chat` printing: streamed generated sentences, sources once, the fallback note."""
+"""`handbook ask` / `chat` printing: the lead, the first passages (`--all`: every one), streamed generated
+sentences, sources once, the fallback note, the caution and "not covered" as assistant/answer/render.py lays
+them out."""
 
 from __future__ import annotations
 
@@ -9,9 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant import cli
-from assistant.answer import Answer, AnswerDelta, Citation
+from assistant.answer.records import Answer, AnswerDelta, Citation, LeadSentence, Passage
+from assistant.language import PROFILES
 
-CITATION = Citation(n=1, doc="rules", title="Rules", ref="Rule 4", pages=[2], quote="Prisoners shall be allowed.")
+CITATION = Citation(
+    n=1, doc="rules", title="Rules", ref="Rule 4", pages=[2], quote="Prisoners shall be allowed.", passage=0
+)
+PASSAGE = Passage(doc="rules", title="Rules", pages=[2], ref="Rule 4", score=1.0, text="Prisoners shall be allowed.")
 SENTENCES = ["Prisoners may write to their family [1].", "They may receive visits [1]."]
 
 
@@ -20,7 +26,8 @@ class StubAssistant:
         self.answer = answer
         self.deltas = deltas
 
-    def stream(self, question: str, **_: Any) -> Iterator[AnswerDelta | Answer]:
+    def run(self, question: str, **_: Any) -> Iterator[AnswerDelta | Answer]:
+        yield AnswerDelta(stage="retrieved")
         for text in self.deltas:
             yield AnswerDelta(text=text)
         yield self.answer
@@ -30,10 +37,8 @@ class StubAssistant:
 
 
 def _answer(**update: Any) -> Answer:
-    base = Answer(
-        question="q", standalone_question="q", answer="Rules, Rule 4, p. 2:\n\u201cx\u201d [1]", refused=False
-    )
-    return base.model_copy(update={"citations": [CITATION], **update})
+    base = Answer(question="q", standalone_question="q", refused=False)
+    return base.model_copy(update={"citations": [CITATION], "passages": [PASSAGE], **update})
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, stub: StubAssistant, *args: str) -> str:
@@ -45,8 +50,8 @@ def _run(monkeypatch: pytest.MonkeyPatch, stub: StubAssistant, *args: str) -> st
 
 @pytest.mark.unit
 def test_generated_sentences_stream_and_sources_print_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = " ".join(SENTENCES) + "\n\nSources:\n[1] Rules, Rule 4, p. 2: \u201cPrisoners shall be allowed.\u201d"
-    out = _run(monkeypatch, StubAssistant(_answer(answer=text, mode="generated", model="m"), SENTENCES))
+    answer = _answer(generated=" ".join(SENTENCES), mode="generated", model="m")
+    out = _run(monkeypatch, StubAssistant(answer, SENTENCES))
     assert out.count("Prisoners may write to their family [1].") == 1
     assert out.count("Sources:") == 1
     assert out.index("They may receive visits") < out.index("Sources:")
@@ -70,32 +75,31 @@ def test_json_output_has_the_generated_fields(monkeypatch: pytest.MonkeyPatch) -
     assert (data["mode"], data["note"], data["model"]) == ("extractive", "n", "ollama:x")
 
 
-CAUTION = "These passages are the closest the documents have; check that they answer your question."
+CAUTION = PROFILES["en"].texts.caution
 
 
 @pytest.mark.unit
 def test_closest_answer_prints_the_caution_apart_then_the_quotes(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = f"{CAUTION}\n\nRules, Rule 4, p. 2:\n\u201cPrisoners shall be allowed.\u201d [1]"
-    out = _run(monkeypatch, StubAssistant(_answer(answer=text, state="closest"), []))
-    assert f"Caution: {CAUTION}" in out
-    assert out.count(CAUTION) == 1  # not repeated above the quotes
-    assert out.index("Caution:") < out.index("Prisoners shall be allowed.")
+    out = _run(monkeypatch, StubAssistant(_answer(state="closest"), []))
+    assert out.count(CAUTION) == 1  # once, above the quotes
+    assert out.index(CAUTION) < out.index("Prisoners shall be allowed.")
 
 
 @pytest.mark.unit
 def test_not_covered_answer_says_so_and_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = "The documents never mention Ruritania.\nDocuments searched: Rules.\nClosest passages:\n- Rules, p. 2"
-    answer = _answer(answer=text, refused=True, state="not_covered", citations=[])
+    reasons = ["The documents never mention Ruritania."]
+    answer = _answer(refused=True, state="not_covered", citations=[], reasons=reasons, documents_searched=["rules"])
     out = _run(monkeypatch, StubAssistant(answer, []))
     assert out.startswith("Not covered by the documents.")
     assert "The documents never mention Ruritania." in out and "Closest passages:" in out
-    assert "Caution:" not in out
+    assert "Documents searched: rules." in out
+    assert CAUTION not in out
 
 
 @pytest.mark.unit
 def test_answered_prints_no_caution(monkeypatch: pytest.MonkeyPatch) -> None:
     out = _run(monkeypatch, StubAssistant(_answer(), []))
-    assert "Caution:" not in out and "Not covered" not in out
+    assert CAUTION not in out and "Not covered" not in out
 
 
 @pytest.mark.unit
@@ -114,5 +118,27 @@ def test_json_output_has_the_state_and_refused_only_when_not_covered(
 @pytest.mark.unit
 def test_a_kazakh_answer_says_first_that_the_quotes_are_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
     note = "Үзінділер құжаттың тілінде (ағылшын тілінде) келтірілген."
-    out = _run(monkeypatch, StubAssistant(_answer(lang="kk", language_note=note), []))
-    assert out.index(note) < out.index("Rules, Rule 4, p. 2:")
+    lead = [LeadSentence(text="Prisoners shall be allowed.", n=1, passage=0)]
+    out = _run(monkeypatch, StubAssistant(_answer(lang="kk", lead=lead), []))
+    lead_at = out.index("\u201cPrisoners shall be allowed.\u201d [1]")
+    assert out.index(note) < lead_at < out.index("Rules, Rule 4, p. 2:")
+    assert "Растайтын үзінділер (1):" in out  # the answer's own words in the question's language
+
+
+def _citations(n: int) -> list[Citation]:
+    return [CITATION.model_copy(update={"n": i, "quote": f"Quote number {i} of the rules."}) for i in range(1, n + 1)]
+
+
+@pytest.mark.unit
+def test_the_lead_first_then_two_passages_and_all_with_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    lead = [LeadSentence(text="Quote number 3 of the rules.", n=3, passage=0)]
+    answer = _answer(citations=_citations(4), lead=lead)
+    out = _run(monkeypatch, StubAssistant(answer, []))
+    assert out.startswith("\u201cQuote number 3 of the rules.\u201d [3]")
+    assert "Supporting passages (4):" in out
+    assert "\u201cQuote number 2 of the rules.\u201d [2]" in out
+    assert "\u201cQuote number 4 of the rules.\u201d [4]" not in out
+    assert "More passages: 2 (--all prints them)" in out
+    assert out.count("Rules, Rule 4, p. 2") == 2 + 4  # two passages shown, every source listed
+    every = _run(monkeypatch, StubAssistant(answer, []), "--all")
+    assert "\u201cQuote number 4 of the rules.\u201d [4]" in every and "More passages" not in every

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.compose import ExtractiveComposer
+from assistant.answer.compose import ComposeRequest, ExtractiveComposer
 
 pytestmark = pytest.mark.unit
 
@@ -66,28 +66,20 @@ def test_text_addressed_to_an_ai_is_never_the_first_quote_and_is_marked() -> Non
     )
     clean = _hit("rules", "Each visit in the visits hall lasts at least one hour and visitors may bring children.", 0.9)
     composition = ExtractiveComposer(min_passage_words=5).compose(
-        ["visit", "hall"],
-        [injected, clean],
-        IDF,
-        _AcceptAll(),
-        {},  # type: ignore[list-item, arg-type]
+        ComposeRequest("visit hall", "en", ["visit", "hall"], [injected, clean], IDF, _AcceptAll())  # type: ignore[arg-type]
     )
     first = composition.citations[0]
     assert first.doc == "rules" and not first.suspicious
     flagged = [c for c in composition.citations if c.doc == "planted"]
     assert flagged and flagged[0].suspicious
     alone = ExtractiveComposer(min_passage_words=5).compose(
-        ["visit", "hall"],
-        [injected],
-        IDF,
-        _AcceptAll(),
-        {},  # type: ignore[list-item, arg-type]
+        ComposeRequest("visit hall", "en", ["visit", "hall"], [injected], IDF, _AcceptAll())  # type: ignore[arg-type]
     )
     assert alone.citations == []  # nothing else answers: no quote (the chain then refuses and lists the passage)
 
 
 def test_cut_marks_show_where_a_quote_leaves_out_words_of_its_unit() -> None:
-    from assistant.compose import _cut_marks
+    from assistant.answer.compose import _cut_marks
 
     start = TEXT.index("Legal advisers")
     end = TEXT.index("The hall closes") - 1
@@ -98,7 +90,7 @@ def test_cut_marks_show_where_a_quote_leaves_out_words_of_its_unit() -> None:
 
 
 def test_other_units_of_the_best_passage_are_added_whole_while_they_fit() -> None:
-    from assistant.compose import _other_units
+    from assistant.answer.compose import _other_units
 
     second = TEXT.index("Legal advisers")
     chosen = [(0, second - 1)]
@@ -108,7 +100,7 @@ def test_other_units_of_the_best_passage_are_added_whole_while_they_fit() -> Non
 
 
 def test_citation_shows_the_cut_marks_outside_the_verbatim_quote() -> None:
-    from assistant.answer import Citation
+    from assistant.answer.records import Citation
 
     c = Citation(n=1, doc="d", title="T", ref="", pages=[1], quote="Each visit lasts at least one hour.")
     assert c.shown() == c.quote

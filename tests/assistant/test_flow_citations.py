@@ -14,11 +14,11 @@ from flow_index import FLOW_DOC, FLOW_TITLE, KNIFE_PARAGRAPHS, PDF_DOC, write_fl
 from typer.testing import CliRunner
 
 from assistant import cli
-from assistant.answer import Answer
-from assistant.answerability import AnswerabilityPolicy
+from assistant.answer.decision import AnswerabilityPolicy
+from assistant.answer.records import Answer
+from assistant.answer.verify import QuoteVerifier
 from assistant.chain import Assistant
 from assistant.retrieval import HybridRetriever
-from assistant.verify import QuoteVerifier
 from ingest.index_store import IndexSnapshot
 from ingest.textnorm import normalize_for_match
 
@@ -145,8 +145,8 @@ def test_export_cites_paragraphs_and_pages(assistant_: Assistant) -> None:
 
 @pytest.mark.unit
 def test_brief_and_quiz_cite_paragraphs(assistant_: Assistant) -> None:
-    from assistant.brief import BriefBuilder
-    from assistant.quiz import QuizBuilder
+    from assistant.trainers.brief import BriefBuilder
+    from assistant.trainers.quiz import QuizBuilder
 
     brief = BriefBuilder(assistant_, min_relative_score=0.0).build("kitchen knives")
     flow = [p for p in brief.passages() if p.doc == FLOW_DOC]

@@ -12,11 +12,11 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pdf_factory import make_pdf, sample_rules_pages
 
-from assistant.answer import Answer, AnswerDelta
-from assistant.answerability import AnswerabilityPolicy
+from assistant.answer.decision import AnswerabilityPolicy
+from assistant.answer.records import Answer, AnswerDelta
 from assistant.chain import Assistant
-from assistant.citation_check import CitationChecker
-from assistant.generate import GeneratedAnswerer
+from assistant.llm.citation_check import CitationChecker
+from assistant.llm.generate import GeneratedAnswerer
 from assistant.retrieval import HybridRetriever
 from ingest.index_store import IndexSnapshot
 from ingest.pipeline import Ingestor
@@ -132,10 +132,13 @@ def test_good_answer_is_shown_with_verified_quotes(gen_index: Path) -> None:
 def test_stream_passes_checked_sentences_then_the_answer(gen_index: Path) -> None:
     assistant = _assistant(gen_index, ScriptedModel(respond=_legal_mail_reply))
     events = list(assistant.stream(QUESTION))
-    deltas = [e for e in events if isinstance(e, AnswerDelta)]
+    deltas = [e for e in events if isinstance(e, AnswerDelta) and e.stage == "sentence"]
     assert len(deltas) == 2
+    stages = [e.stage for e in events if isinstance(e, AnswerDelta) and e.stage != "sentence"]
+    assert stages == ["retrieved", "composed"]  # progress before the model writes
     assert isinstance(events[-1], Answer) and events[-1].mode == "generated"
     assert all(d.text in events[-1].answer for d in deltas)
+    assert events[-1] == assistant.ask(QUESTION).model_copy(update={"timings_ms": events[-1].timings_ms})
 
 
 @pytest.mark.unit

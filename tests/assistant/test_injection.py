@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.injection import InjectionClassifier, looks_injected
-from assistant.llm_prompt import WITHHELD, looks_like_instruction, sanitize_passage
+from assistant.answer.injection import InjectionClassifier, looks_injected
+from assistant.llm.prompt import WITHHELD, looks_like_instruction, sanitize_passage
 
 pytestmark = pytest.mark.unit
 

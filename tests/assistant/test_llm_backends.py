@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pdf_factory import make_pdf, sample_rules_pages
 
-from assistant.answer import Answer, Turn
-from assistant.answerability import AnswerabilityPolicy
+from assistant.answer.decision import AnswerabilityPolicy
+from assistant.answer.records import Answer, Turn
 from assistant.chain import Assistant
 from assistant.retrieval import HybridRetriever
 from assistant.settings import LLMSettings, Settings

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from langchain_core.messages import AIMessage
 
-from assistant.answer import Turn
-from assistant.citation_check import CitationChecker, Verdict, split_generated, strip_markers
+from assistant.answer.records import Turn
 from assistant.condense import ModelCondenser, QueryCondenser
-from assistant.llm import LLMConfigError, LLMOptions, LLMSpec, build_chat_model
-from assistant.llm_prompt import WITHHELD, PromptPassage, answer_messages, condense_messages, sanitize_passage
+from assistant.llm.backends import LLMConfigError, LLMOptions, LLMSpec, build_chat_model
+from assistant.llm.citation_check import CitationChecker, Verdict, split_generated, strip_markers
+from assistant.llm.prompt import WITHHELD, PromptPassage, answer_messages, condense_messages, sanitize_passage
 from ingest.lexical import lexical_tokens
 
 

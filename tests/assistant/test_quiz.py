@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.brief import BriefDocument, BriefPassage, TopicBrief
-from assistant.quiz import BLANK, Quiz, QuizBuilder
+from assistant.trainers.brief import BriefDocument, BriefPassage, TopicBrief
+from assistant.trainers.quiz import BLANK, Quiz, QuizBuilder
 from ingest.lexical import lexical_tokens
 from ingest.records import PageSpan, RefSpan
 

@@ -1,4 +1,4 @@
-"""The lexical evidence of the answerability decision (assistant/refusal.py): unknown names and term coverage.
+"""The lexical evidence of the answerability decision (assistant/answer/refusal.py): unknown names and term coverage.
 
 The IDF vocabulary is built here as the retriever builds it (`HybridRetriever.idf`: BM25's idf of every
 stemmed token of the index), from a few short documents, so that a word counts as known exactly when
@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from assistant.answerability import check_names
-from assistant.refusal import term_coverage, unknown_names
+from assistant.answer.decision import check_names
+from assistant.answer.refusal import term_coverage, unknown_names
 from ingest.lexical import lexical_tokens
 
 DOCUMENTS = [

@@ -1,11 +1,13 @@
-"""assistant.render: the one place that writes citation labels, escapes document text and names the sources."""
+"""assistant.answer.render: the one place that writes citation labels, escapes document text and names the sources."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from assistant.answer import Citation
-from assistant.render import (
+from assistant.answer.records import Citation
+from assistant.answer.render import (
     SOURCES,
     SOURCES_HEADING,
     citation_label,
@@ -117,3 +119,69 @@ def test_md_blockquote_keeps_line_breaks() -> None:
 @pytest.mark.unit
 def test_docx_text_drops_characters_xml_cannot_hold() -> None:
     assert docx_text("a\x00b\x0bc\ufffe\td\n") == "abc\td\n"
+
+
+# Issue 26, row 10: a document's terminal escape codes were printed raw by `handbook ask`.
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J"
+CONTROL = "\x00\x07\x08\x1b\x7f\x85\x9b\x9d"
+
+
+def _has_control(text: str) -> bool:
+    return any(ch in text for ch in CONTROL) or "PWNED" in text or "[2J" in text
+
+
+@pytest.mark.unit
+def test_terminal_escape_codes_in_a_document_never_reach_the_terminal_app_or_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from assistant import cli
+    from assistant.answer.records import Answer, AnswerDelta, Passage
+    from assistant.app.export import Exchange, conversation_markdown
+    from assistant.app.ui import answer_markdown, answer_sources, source_cards
+    from ingest.readers import reader_for
+
+    # At ingest: the text normaliser every reader uses drops them (here the Markdown reader).
+    doc = tmp_path / "visits.md"
+    doc.write_text(f"# Visits\n\nVisitors are searched{ESCAPES} at the gate.\x08\x7f\n", encoding="utf-8")
+    lines = [line.text for page in reader_for(doc).read(doc).locations for line in page]
+    assert "Visitors are searched at the gate." in lines and not any(_has_control(line) for line in lines)
+
+    # At output, for an index built before that: the terminal (plain and --json), the page, the export.
+    quote = f"Visitors are searched{ESCAPES} at the gate."
+    citation = Citation(n=1, doc="visits", title=f"Visits{ESCAPES}", ref="", pages=[1], quote=quote)
+    passage = Passage(doc="visits", title="Visits", pages=[1], ref="", score=0.9, text=quote)
+    answer = Answer(
+        question="search at the gate?",
+        standalone_question="search at the gate?",
+        answer=f"Visits, p. 1:\n\u201c{quote}\u201d [1]",
+        refused=False,
+        citations=[citation],
+        passages=[passage],
+    )
+
+    class Stub:
+        def run(self, question: str, **_: object) -> object:
+            yield AnswerDelta(text=f"Searched{ESCAPES} [1].")
+            yield answer.model_copy(update={"mode": "generated", "generated": f"Searched{ESCAPES} [1]."})
+
+        def ask(self, question: str, **_: object) -> Answer:
+            return answer
+
+    monkeypatch.setattr(cli, "_load_assistant", lambda index, llm=None: Stub())
+    printed = CliRunner().invoke(cli.app, ["ask", "search at the gate?", "--passages"]).output
+    assert "Visitors are searched at the gate." in printed and not _has_control(printed), repr(printed)
+    as_json = CliRunner().invoke(cli.app, ["ask", "search at the gate?", "--json"]).output
+    assert json.loads(as_json)["citations"][0]["quote"] == "Visitors are searched at the gate."
+    assert "\\u001b" not in as_json and not _has_control(as_json)
+
+    shown = [
+        answer_markdown(answer),
+        source_cards(answer_sources(answer), {}),
+        conversation_markdown([Exchange("q", answer)]),
+    ]
+    assert all("Visitors are searched at the gate." in text and not _has_control(text) for text in shown)
+    assert not _has_control(docx_text(quote)) and not _has_control(md_blockquote(quote))

@@ -151,3 +151,23 @@ def test_a_minilm_only_configuration_is_not_warned_about(tmp_path: Path, caplog:
         retriever = HybridRetriever.build(IndexSnapshot.open(index), FakeEmbedder(), RetrievalSettings())  # type: ignore[arg-type]
     assert retriever.missing_models == [] and "no e5 vectors" not in caplog.text
     assert retriever.search("сколько дней можно держать в одиночной камере").hits  # Russian still answered
+
+
+@pytest.mark.unit
+def test_the_lead_reads_the_query_vectors_windows_and_embeds_texts_once(two_model_index: Path) -> None:
+    retriever = _retriever(two_model_index, RetrievalSettings())
+    result = retriever.search(QUESTION, k=5)
+    assert set(result.query_vectors) == {"minilm", "e5"}  # each dense source's question vector
+    hit = result.hits[0]
+    windows = retriever.window_similarities(result, hit)
+    stored = retriever.sources["minilm"].vectors().windows_of(hit.row)  # type: ignore[attr-defined]
+    assert windows.tolist() == pytest.approx((np.asarray(stored, np.float32) @ result.query_vectors["minilm"]).tolist())
+    e5 = retriever.sources["e5"].encoder  # type: ignore[attr-defined]
+    texts = ["Solitary confinement shall be limited.", "Visits are allowed."]
+    before = e5.embedded
+    first = retriever.text_similarities(result, texts, "e5")
+    assert first is not None and e5.embedded == before + 2
+    again = retriever.text_similarities(result, [texts[1], texts[0], texts[1]], "e5")
+    assert e5.embedded == before + 2  # kept: nothing embedded twice
+    assert again is not None and again.tolist() == pytest.approx([first[1], first[0], first[1]])
+    assert retriever.text_similarities(result, texts, "no-such-model") is None

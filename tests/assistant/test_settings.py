@@ -63,4 +63,22 @@ def test_a_bad_value_names_its_setting(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_the_ingest_layer_needs_only_its_own_group() -> None:
     # ingest must not import the assistant package (layering): its group lives in ingest/settings.py.
     assert IngestSettings.__module__ == "ingest.settings"
-    assert set(Settings.model_fields) == {"ingest", "retrieval", "answer", "llm", "app"}
+    assert set(Settings.model_fields) == {"ingest", "retrieval", "answer", "llm", "app", "review"}
+
+
+def test_the_settings_hash_follows_what_shapes_answers_and_hides_secrets(tmp_path: Path) -> None:
+    glossary = tmp_path / "glossary.toml"
+    glossary.write_text('[[term]]\nphrases = ["seg"]\nmeans = ["segregation"]\n')
+    ingest = IngestSettings(glossary_path=glossary)
+    base = Settings(ingest=ingest, answer=AnswerSettings(top_k=8), llm=LLMSettings(api_key="k1"))
+    digest = base.settings_hash()
+    assert len(digest) == 12 and int(digest, 16) >= 0
+    other_key = Settings(ingest=ingest, answer=AnswerSettings(top_k=8), llm=LLMSettings(api_key="k2"))
+    assert other_key.settings_hash() == digest
+    fewer = Settings(ingest=ingest, answer=AnswerSettings(top_k=5), llm=LLMSettings(api_key="k1"))
+    assert fewer.settings_hash() != digest
+    other_app = Settings(ingest=ingest, answer=AnswerSettings(top_k=8), llm=LLMSettings(api_key="k1"),
+                         app=AppSettings(auth="ann:secret"))  # fmt: skip
+    assert other_app.settings_hash() == digest  # logins and paths are not part of it
+    glossary.write_text('[[term]]\nphrases = ["seg"]\nmeans = ["solitary confinement"]\n')
+    assert base.settings_hash() != digest

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from assistant.answerability import Evidence
+from assistant.answer.decision import Evidence
 from evals.calibrate import (
     Row,
     Setting,
@@ -145,15 +145,15 @@ def test_cross_validation_reports_out_of_fold_figures_and_renders_them() -> None
 
 
 def test_the_rendered_advice_names_the_policy_defaults_of_every_setting_field() -> None:
-    from assistant import answerability
-    from assistant.answerability import AnswerabilityPolicy
+    from assistant.answer import decision as answerability
+    from assistant.answer.decision import AnswerabilityPolicy
 
     policy = AnswerabilityPolicy()
     text = render_text(cross_validate(ROWS, folds=5), current=policy)
     advice = next(line for line in text.splitlines() if line.startswith("Chosen on all questions:"))
     now = next(line.strip() for line in text.splitlines() if line.strip().startswith("(now:"))
     for name in Setting.model_fields:
-        # Each printed constant is one a developer can find and edit in assistant/answerability.py.
+        # Each printed constant is one a developer can find and edit in assistant/answer/decision.py.
         assert f"DEFAULT_{name.upper()} = " in advice
         assert hasattr(answerability, f"DEFAULT_{name.upper()}")
         assert hasattr(policy, name)

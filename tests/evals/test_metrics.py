@@ -283,3 +283,50 @@ def test_metrics_per_kind() -> None:
     assert per_kind["procedure"].hit_1 == 0.0
     assert per_kind["unanswerable"].hit_1 is None
     assert per_kind["unanswerable"].refusal_recall == 1.0
+
+
+# --- where the key facts sit ----------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_key_facts_within_the_first_60_words() -> None:
+    from evals.placement import lead_facts_found, lead_key_fact_share, lead_text
+
+    filler = " ".join(f"w{i}" for i in range(58))
+    answer = f"{filler} fifteen consecutive days and then 22 hours"
+    record = _record(answer=answer, key_facts=["fifteen consecutive", "22 hours"])
+    assert lead_text(record.answer).split()[-1] == "consecutive"  # word 60
+    assert lead_facts_found(record) == [True, False]
+    refused = _record("r", answer="", key_facts=["x"], refused=True)
+    unanswerable = _record("u", answerable=False, answer="fifteen consecutive")
+    assert lead_key_fact_share([record, refused, unanswerable]) == pytest.approx(1 / 3)
+
+
+@pytest.mark.unit
+def test_words_before_the_first_key_fact_and_before_the_passages() -> None:
+    from evals.placement import passages_start, placement_metrics, words_before_key_fact, words_before_passages
+
+    lead = "\u201cProlonged means more than 15 consecutive days.\u201d [1]"
+    new = f"A note in Russian.\n\n{lead}\n\nSupporting passages (2):\n\nRules, Rule 44, p. 17:\n\u201cText.\u201d [1]"
+    record = _record(answer=new, key_facts=["15 consecutive days", "absent fact"])
+    assert words_before_key_fact(record) == 4 + 4  # the note, then "“Prolonged means more than"
+    assert words_before_passages(record, ["Supporting passages ("]) == 4 + 8
+    # An answer written before the lead: its passages start at the first quote's label line.
+    old = "These passages are the closest.\n\nRules, Rule 44, p. 17:\n\u201cText 15 consecutive days.\u201d [1]"
+    assert passages_start(old) == old.index("Rules, Rule 44")
+    assert words_before_passages(_record(answer=old, key_facts=["x"])) == 5
+    assert words_before_passages(_record(answer="No passage.", key_facts=["x"])) is None
+    assert words_before_key_fact(_record(answer="nothing here", key_facts=["x"])) is None
+    figures = placement_metrics([record, _record("b", answer=old, key_facts=["15 consecutive days"])])
+    assert figures["words_before_key_fact"] == pytest.approx((8 + 11) / 2)  # the old one: 5 + 5 + "“Text"
+    assert figures["words_before_passages"] == pytest.approx((12 + 5) / 2)
+    assert figures["lead_key_fact_share"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+@pytest.mark.unit
+def test_a_baseline_with_a_reading_text_gets_the_placement_figures() -> None:
+    reading = "fifteen consecutive days"  # the tutorial's top passage, its first 60 words
+    records = [_record("a", retrieved=[_p(MR, 17)], answer=reading, key_facts=["fifteen consecutive"])]
+    retrieval_only = compute_metrics(records, answers=False)
+    assert retrieval_only.lead_key_fact_share == 1.0 and retrieval_only.key_fact_coverage is None
+    assert compute_metrics([_record("b", retrieved=[_p(MR, 17)])], answers=False).lead_key_fact_share is None

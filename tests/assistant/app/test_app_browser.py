@@ -108,7 +108,7 @@ def cautious_app(built_index: Path, tmp_path: Path) -> Iterator[LiveApp]:
     """The app with an answer threshold no evidence reaches: every answer comes as the closest passages."""
     from app_testing import free_port
 
-    from assistant.answerability import AnswerabilityPolicy
+    from assistant.answer.decision import AnswerabilityPolicy
     from assistant.app.server import launch
     from assistant.chain import Assistant
     from assistant.settings import AppSettings, Settings
@@ -121,7 +121,7 @@ def cautious_app(built_index: Path, tmp_path: Path) -> Iterator[LiveApp]:
 
     def load() -> Assistant:
         assistant = Assistant.from_settings(settings)
-        assistant.answerability = AnswerabilityPolicy(answer_threshold=5.0)
+        assistant.answer.decision = AnswerabilityPolicy(answer_threshold=5.0)
         return assistant
 
     running = launch(settings, "127.0.0.1", free_port(), load=load, work_dir=tmp_path)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assistant.answer import Answer, Citation, Passage
+from assistant.answer.records import Answer, Citation, Passage
 from assistant.app.export import Exchange, conversation_markdown, md_escape
 
 RULE_58 = (
@@ -41,8 +41,9 @@ def _answer(question: str, standalone: str | None = None, refused: bool = False)
     return Answer(
         question=question,
         standalone_question=standalone or question,
-        answer="The indexed documents do not cover this question." if refused else "(composed text)",
         refused=refused,
+        state="not_covered" if refused else "answered",
+        reasons=["The indexed documents do not cover this question."] if refused else [],
         citations=citations,
         passages=[
             Passage(
@@ -80,6 +81,7 @@ def test_markdown_has_every_question_and_full_citations() -> None:
     assert "> \u201c1. Prisoners shall be allowed, under necessary supervision" in md
     assert "question: empty" in md
     assert "The indexed documents do not cover this question." in md
+    assert "**Not covered by the documents.**" not in md and "Not covered by the documents." in md
     assert md.count("**Sources**") == 2  # the refused answer has none
 
 
@@ -97,7 +99,7 @@ def test_generated_answer_and_notes_are_exported() -> None:
         update={
             "mode": "generated",
             "model": "ollama:llama3.1",
-            "answer": "He may write to his family [1].\n\nSources:\n[1] x",
+            "generated": "He may write to his family [1].",
             "note": "1 sentence(s) of the generated answer had no citation and were removed.",
         }
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flow_index import FLOW_DOC, KNIFE_PARAGRAPHS, PDF_DOC, flow_chunks, write_flow_index
 
-from assistant.answer import Answer
+from assistant.answer.records import Answer
 from assistant.app.export import Exchange
 from assistant.app.section_view import SectionView, located_paragraphs, section_html
 from ingest.index_store import IndexSnapshot
@@ -134,7 +134,7 @@ class _Warm:
 def flow_app(flow_snapshot: IndexSnapshot, tmp_path: Path) -> Any:
     from fakes import FakeEmbedder
 
-    from assistant.answerability import AnswerabilityPolicy
+    from assistant.answer.decision import AnswerabilityPolicy
     from assistant.app.feedback import FeedbackStore
     from assistant.app.pdf_pages import PageRenderer, SourceDocuments
     from assistant.chain import Assistant

@@ -35,7 +35,7 @@ def _loader(index: Path) -> Callable[[], Any]:
     def load() -> Any:
         from fakes import FakeEmbedder
 
-        from assistant.answerability import AnswerabilityPolicy
+        from assistant.answer.decision import AnswerabilityPolicy
         from assistant.chain import Assistant
         from assistant.retrieval import HybridRetriever
         from ingest.index_store import IndexSnapshot

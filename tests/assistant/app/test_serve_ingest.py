@@ -38,7 +38,7 @@ def _loader(index: Path) -> Callable[[], Any]:
     """The app's assistant on the live generation, with a dense source per model that has vectors there."""
 
     def load() -> Any:
-        from assistant.answerability import AnswerabilityPolicy
+        from assistant.answer.decision import AnswerabilityPolicy
         from assistant.chain import Assistant
         from assistant.retrieval import HybridRetriever
         from ingest.index_store import IndexSnapshot

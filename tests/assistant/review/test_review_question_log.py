@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer, Citation, Passage
+from assistant.answer.records import Answer, Citation, Passage
 from assistant.review.question_log import QuestionLog, open_log
 from assistant.settings import AppSettings, ReviewSettings, Settings
 

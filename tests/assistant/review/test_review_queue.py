@@ -19,7 +19,7 @@ from review_testing import (
     minilm_env,
 )
 
-from assistant.answer import Answer, Passage
+from assistant.answer.records import Answer, Passage
 from assistant.review.golden_record import ExpectedPlace
 from assistant.review.question_log import QuestionLog
 from assistant.review.queue import ReviewDecision, ReviewError, ReviewQueue, parse_place

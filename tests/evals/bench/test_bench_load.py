@@ -39,7 +39,7 @@ def test_the_sessions_run_against_a_live_app(tmp_path: Path) -> None:
     from fakes import FakeEmbedder
     from pdf_factory import make_pdf, sample_rules_pages
 
-    from assistant.answerability import AnswerabilityPolicy
+    from assistant.answer.decision import AnswerabilityPolicy
     from assistant.app.server import launch
     from assistant.chain import Assistant
     from assistant.retrieval import HybridRetriever

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from assistant.answer.render import SOURCES, citation_label, docx_text, md_blockquote, md_escape
 from assistant.chain import check_question
-from assistant.render import SOURCES, citation_label, docx_text, md_blockquote, md_escape
 from assistant.retrieval import SearchFilter
 from ingest.records import DocumentFormat, PageSpan, RefSpan
 from ingest.textnorm import normalize_for_match

@@ -4,7 +4,7 @@ Passage text is untrusted data: a document may contain text that reads like an
 instruction ("ignore previous instructions ..."). Three layers keep it data:
 the system prompt says so, the passages sit inside <passage> blocks whose markers
 cannot be forged from inside, and sentences that look like instructions to a model
-(`assistant.injection`, English and Russian) are withheld from the model altogether
+(`assistant.answer.injection`, English and Russian) are withheld from the model altogether
 (the extractive answer still quotes the document, marked, and never first).
 """
 
@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answer import Turn
-from assistant.injection import looks_injected
+from assistant.answer.injection import looks_injected
+from assistant.answer.records import Turn
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class PromptPassage:
 
 
 def looks_like_instruction(text: str) -> bool:
-    """Text addressed to a model rather than to staff ("ignore previous instructions ..."): `assistant.injection`."""
+    """Text addressed to a model rather than to staff ("ignore previous instructions ..."): answer/injection.py."""
     return looks_injected(text)
 
 

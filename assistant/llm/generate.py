@@ -15,13 +15,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answer import Citation
-from assistant.citation_check import MARKER, CitationChecker, SentenceCheck, Verdict, split_generated, strip_markers
-from assistant.compose import verified_citation
-from assistant.llm_prompt import NOT_COVERED, PromptPassage, answer_messages, looks_like_instruction, sanitize_passage
-from assistant.render import SOURCES_HEADING, citation_label
+from assistant.answer.compose import ComposeRequest, Composition, verified_citation
+from assistant.answer.records import AnswerDelta
+from assistant.answer.render import citation_label
+from assistant.answer.verify import QuoteVerifier
+from assistant.llm.citation_check import MARKER, CitationChecker, SentenceCheck, Verdict, split_generated, strip_markers
+from assistant.llm.prompt import NOT_COVERED, PromptPassage, answer_messages, looks_like_instruction, sanitize_passage
 from assistant.retrieval import ScoredChunk
-from assistant.verify import QuoteVerifier
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,6 @@ MAX_QUOTE_WORDS = 120  # one citation's quote; longer runs fall back to the sing
 
 class GenerationFailed(Exception):
     """The generated answer cannot be shown; the message (one line) tells the user why."""
-
-
-@dataclass
-class GenerationOutcome:
-    ok: bool
-    text: str = ""
-    citations: list[Citation] = field(default_factory=list)
-    note: str = ""  # why the answer fell back, or what was removed from it
-    not_covered: bool = False  # the model said the passages do not answer
 
 
 @dataclass
@@ -54,7 +45,7 @@ class _Progress:
 
 
 class GeneratedAnswerer:
-    """Asks the chat model with numbered passages and passes on only checked sentences."""
+    """Asks the chat model with numbered passages and passes on only checked sentences (a `Composer`)."""
 
     def __init__(
         self,
@@ -74,10 +65,15 @@ class GeneratedAnswerer:
         self.max_retries = max_retries
         self.max_passages = max_passages
 
-    def stream(
+    def stream(self, request: ComposeRequest) -> Iterator[AnswerDelta | Composition]:
+        """Yields each checked sentence (markers renumbered) as it completes, then one Composition:
+        `ok` with the generated sentences and their verified quotes, or not, with a note saying why."""
+        for item in self._generate(request.question, request.hits, dict(request.titles)):
+            yield AnswerDelta(text=item) if isinstance(item, str) else item
+
+    def _generate(
         self, question: str, hits: Sequence[ScoredChunk], titles: dict[str, str]
-    ) -> Iterator[str | GenerationOutcome]:
-        """Yields each checked sentence (markers renumbered) as it completes, then one GenerationOutcome."""
+    ) -> Iterator[str | Composition]:
         given = list(hits[: self.max_passages])
         # The model sees the sanitised text, so only that can back a sentence.
         prompt = [
@@ -102,7 +98,9 @@ class GeneratedAnswerer:
                 done = max(done, len(sentences) - 1)
             sentences = split_generated(buffer)
             if _not_covered(buffer) and not progress.kept:
-                yield GenerationOutcome(
+                yield Composition(
+                    [],
+                    mode="generated",
                     ok=False,
                     not_covered=True,
                     note="the language model found that the passages do not answer the question",
@@ -114,11 +112,12 @@ class GeneratedAnswerer:
                     yield shown
             yield self._finish(progress, given, titles)
         except GenerationFailed as exc:
-            yield GenerationOutcome(ok=False, note=str(exc))
+            yield Composition([], mode="generated", ok=False, note=str(exc))
         except Exception as exc:  # the server, the network or the model library: always fall back
             log.warning("language model %s failed: %s: %s", self.label, type(exc).__name__, exc)
             timed_out = time.monotonic() - started >= self.timeout_s
-            yield GenerationOutcome(ok=False, note=_describe_failure(exc, self.label, self.timeout_s, timed_out))
+            note = _describe_failure(exc, self.label, self.timeout_s, timed_out)
+            yield Composition([], mode="generated", ok=False, note=note)
 
     def _tokens(self, messages: list[tuple[str, str]]) -> Iterator[str]:
         """The model's text as it streams; retried only while nothing has arrived yet."""
@@ -155,7 +154,7 @@ class GeneratedAnswerer:
         progress.kept.append(check)
         return progress.render(check)
 
-    def _finish(self, progress: _Progress, given: list[ScoredChunk], titles: dict[str, str]) -> GenerationOutcome:
+    def _finish(self, progress: _Progress, given: list[ScoredChunk], titles: dict[str, str]) -> Composition:
         if not progress.kept:
             raise GenerationFailed("no sentence of the model's answer cited a passage")
         if progress.uncited > len(progress.kept):
@@ -171,13 +170,12 @@ class GeneratedAnswerer:
             citation = verified_citation(chunk, start, end, shown_n, titles, self.verifier)
             if citation is None:
                 raise GenerationFailed("a supporting quote failed its page check")
-            citations.append(citation)
+            citations.append(citation.model_copy(update={"passage": prompt_n - 1}))
         body = " ".join(progress.render(s) for s in progress.kept)
-        sources = "\n".join(f"[{c.n}] {c.label()}: \u201c{c.quote}\u201d" for c in citations)
         note = ""
         if progress.uncited:
             note = f"{progress.uncited} sentence(s) of the generated answer had no citation and were removed."
-        return GenerationOutcome(ok=True, text=f"{body}{SOURCES_HEADING}{sources}", citations=citations, note=note)
+        return Composition(citations, mode="generated", generated=body, note=note)
 
     def _source(self, hit: ScoredChunk, titles: dict[str, str]) -> str:
         """How the prompt names a passage: its label, with the pages (or paragraphs) the whole passage spans."""

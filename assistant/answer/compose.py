@@ -1,16 +1,26 @@
-"""The default, model-free composer: quotes the sentences that answer, with [n] citations."""
+"""Composers turn the retrieved passages into an answer's lead and cited quotes.
+
+`Composer` is what the pipeline (assistant/chain.py) calls: `stream(request)` yields progress
+(`AnswerDelta`) and then one `Composition`. Two implement it: `ExtractiveComposer` here, the
+default and model-free one (the lead, then the sentences of each passage that answer, verbatim,
+with [n] citations), and `GeneratedAnswerer` (assistant/llm/generate.py), a language model's answer
+whose every sentence is checked against the passage it cites. Neither writes text for the
+reader: that is assistant/answer/render.py's.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
-from assistant.answer import Citation, location_fields
-from assistant.injection import looks_injected
-from assistant.render import SOURCES_HEADING
+from assistant.answer.injection import looks_injected
+from assistant.answer.lead import LeadCandidate, LeadRequest, LeadSelector, TextScores, WindowScores
+from assistant.answer.records import AnswerDelta, Citation, LeadSentence, location_fields
+from assistant.answer.verify import QuoteVerifier
 from assistant.retrieval import ScoredChunk
-from assistant.verify import QuoteVerifier
 from ingest.lexical import lexical_tokens
 from ingest.records import Chunk
 from ingest.sentences import sentence_spans
@@ -75,9 +85,39 @@ def _other_units(text: str, chosen: list[tuple[int, int]], boundaries: list[int]
 
 
 @dataclass
+class ComposeRequest:
+    """What a composer works from: the question as searched and its passages."""
+
+    question: str  # the standalone question
+    lang: str
+    terms: Sequence[str]  # the glossary-expanded question's lexical tokens
+    hits: Sequence[ScoredChunk]  # the passages to answer from, best first (their index is the answer's passage index)
+    idf: Mapping[str, float]
+    verifier: QuoteVerifier
+    titles: Mapping[str, str] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=dict)  # document id -> kind (binding-standard, report, ...)
+    windows: WindowScores | None = None  # MiniLM window cosines of a hit (the lead's features)
+    texts: TextScores | None = None  # e5 cosines of texts embedded at query time (the lead's features)
+
+
+@dataclass
 class Composition:
-    text: str
+    """A composer's result: data only (assistant/answer/render.py writes it for the reader)."""
+
     citations: list[Citation]
+    lead: list[LeadSentence] = field(default_factory=list)
+    mode: Literal["extractive", "generated"] = "extractive"
+    generated: str = ""  # a generated answer's sentences with their [n] markers
+    ok: bool = True  # False: a generated answer that cannot be shown (`note` says why)
+    note: str = ""
+    not_covered: bool = False  # the model found that the passages do not answer
+    candidates: list[LeadCandidate] = field(default_factory=list)  # what the lead chose from
+
+
+class Composer(Protocol):
+    """Makes an answer's content from the passages: progress deltas, then one Composition."""
+
+    def stream(self, request: ComposeRequest) -> Iterator[AnswerDelta | Composition]: ...
 
 
 @dataclass(frozen=True)
@@ -111,23 +151,50 @@ class ExtractiveComposer:
     # fused retrieval and the grown dev set it costs key facts (264 answerable questions, 8 passages:
     # 0.564 with windows, 0.580 without; staff wording 0.462 / 0.476), so it is off.
     use_windows: bool = False
+    lead: LeadSelector | None = None  # None: no lead, the quotes alone
 
-    def compose(
-        self,
-        query_terms: list[str],
-        hits: list[ScoredChunk],
-        idf: dict[str, float],
-        verifier: QuoteVerifier,
-        titles: dict[str, str],
-    ) -> Composition:
-        terms = set(query_terms)
+    def stream(self, request: ComposeRequest) -> Iterator[AnswerDelta | Composition]:
+        yield self.compose(request)
+
+    def compose(self, request: ComposeRequest) -> Composition:
+        citations, spans = self._quotes(request)
+        if not citations or self.lead is None:
+            return Composition(citations)
+        lead_request = LeadRequest(
+            request.question,
+            request.lang,
+            request.terms,
+            request.idf,
+            request.hits,
+            request.kinds,
+            request.windows,
+            request.texts,
+        )
+        chosen, found = self.lead.choose(lead_request, lambda c: self._verifies(request, c))
+        lead, citations = _attach_lead(chosen, citations, spans, request)
+        return Composition(citations, lead=lead, candidates=found)
+
+    @staticmethod
+    def _verifies(request: ComposeRequest, candidate: LeadCandidate) -> bool:
+        hit = request.hits[candidate.hit]
+        citation = verified_citation(
+            hit.chunk, candidate.start, candidate.end, 0, dict(request.titles), request.verifier
+        )
+        return citation is not None
+
+    def _quotes(self, request: ComposeRequest) -> tuple[list[Citation], list[tuple[int, int, int]]]:
+        """The cited quotes, and where each is: (passage index, start, end) in its chunk's text."""
+        hits, idf, verifier, titles = list(request.hits), dict(request.idf), request.verifier, dict(request.titles)
+        terms = set(request.terms)
         citations: list[Citation] = []
-        blocks: list[str] = []
+        where: list[tuple[int, int, int]] = []
         top_score = hits[0].score if hits else 0.0
         used = 0  # words quoted so far
         quoted = 0  # passages quoted so far
         # A passage with text addressed to an AI system is never quoted first (stable: the rest keep their order).
-        for hit in sorted(hits, key=lambda h: looks_injected(h.chunk.text)):
+        order = sorted(range(len(hits)), key=lambda i: looks_injected(hits[i].chunk.text))
+        for index in order:
+            hit = hits[index]
             if quoted >= self.max_passages:
                 break
             if citations and hit.score < self.min_relative_score * top_score:
@@ -154,18 +221,14 @@ class ExtractiveComposer:
                     continue  # a failed check is a bug, logged by the verifier; never shown
                 if citation.suspicious and not citations:
                     continue  # text addressed to an AI system is never the first quote
-                citations.append(citation)
                 used += len(citation.quote.split())
                 added = True
                 before, after = _cut_marks(hit.chunk.text, start, end, boundaries)
-                citation = citation.model_copy(update={"cut_before": bool(before), "cut_after": bool(after)})
-                citations[-1] = citation
-                blocks.append(f"{citation.label()}:\n\u201c{citation.shown()}\u201d [{n}]")
+                update = {"cut_before": bool(before), "cut_after": bool(after), "passage": index}
+                citations.append(citation.model_copy(update=update))
+                where.append((index, start, end))
             quoted += added
-        if not citations:
-            return Composition("", [])
-        sources = "\n".join(f"[{c.n}] {c.label()}" for c in citations)
-        return Composition("\n\n".join(blocks) + SOURCES_HEADING + sources, citations)
+        return citations, where
 
     def _select(
         self,
@@ -221,3 +284,40 @@ class ExtractiveComposer:
             chosen = sorted([*chosen, pick])
             used += words[pick]
         return [(spans[chosen[0]][0], spans[chosen[-1]][1])]
+
+
+def _attach_lead(
+    chosen: Sequence[LeadCandidate],
+    citations: list[Citation],
+    spans: list[tuple[int, int, int]],
+    request: ComposeRequest,
+) -> tuple[list[LeadSentence], list[Citation]]:
+    """Cites each lead sentence by the quote that holds it, or by a citation of its own added after the others."""
+    citations = list(citations)
+    spans = list(spans)
+    lead: list[LeadSentence] = []
+    for candidate in chosen:
+        hit = request.hits[candidate.hit]
+        n = next(
+            (
+                citations[k].n
+                for k, (index, start, end) in enumerate(spans)
+                if index == candidate.hit and start <= candidate.start and candidate.end <= end
+            ),
+            None,
+        )
+        if n is None:
+            citation = verified_citation(
+                hit.chunk, candidate.start, candidate.end, len(citations) + 1, dict(request.titles), request.verifier
+            )
+            if citation is None:
+                continue  # checked when chosen; a failure here is a bug the verifier logged
+            boundaries = [r.offset for r in hit.chunk.refs]
+            before, after = _cut_marks(hit.chunk.text, candidate.start, candidate.end, boundaries)
+            update = {"cut_before": bool(before), "cut_after": bool(after), "passage": candidate.hit}
+            citations.append(citation.model_copy(update=update))
+            spans.append((candidate.hit, candidate.start, candidate.end))
+            n = citation.n
+        text = hit.chunk.text[candidate.start : candidate.end].strip()
+        lead.append(LeadSentence(text=text, n=n, passage=candidate.hit))
+    return lead, citations

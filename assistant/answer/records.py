@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.answerability import Evidence
-from assistant.render import SOURCES_HEADING as SOURCES_HEADING  # where an answer's source list begins
-from assistant.render import citation_label
+from assistant.answer.decision import Evidence
+from assistant.answer.labels import citation_label
+from assistant.answer.lead import LeadCandidate
 from ingest.records import DocumentFormat
 
 
@@ -52,12 +52,13 @@ class Citation(_Located, BaseModel):
     ref: str  # the numbered unit: "Rule 58", "3.2" ("" for unnumbered prose)
     pages: list[int] = Field(default_factory=list)  # a PDF's pages; empty for a flow document
     quote: str
-    suspicious: bool = False  # the quote contains text addressed to an AI system (assistant.injection)
+    suspicious: bool = False  # the quote contains text addressed to an AI system (assistant.answer.injection)
     cut_before: bool = False  # the quote leaves out words of its rule or paragraph before it ("… " when shown)
     cut_after: bool = False  # ... after it (" …")
     section: str = ""  # the innermost heading above the quote (for every format)
     paragraphs: list[int] = Field(default_factory=list)  # a flow document's paragraphs; empty for a PDF
     format: DocumentFormat = "pdf"
+    passage: int | None = None  # the index of the passage (Answer.passages) the quote comes from
 
     def shown(self) -> str:
         """The quote as displayed: verbatim, with "…" where words of its unit were left out."""
@@ -94,28 +95,47 @@ def location_fields(fmt: DocumentFormat, numbers: list[int]) -> dict[str, Any]:
 AnswerState = Literal["answered", "closest", "not_covered"]
 
 
+class LeadSentence(BaseModel):
+    """One sentence of the lead: verbatim, and cited by the number of the citation whose quote holds it."""
+
+    text: str
+    n: int  # the citation ([n]) that quotes it, verified on its page
+    passage: int  # the index of its passage in Answer.passages
+
+
 class Answer(BaseModel):
+    """What the assistant found, as data; `answer` is its text as the reader meets it (assistant/answer/render.py)."""
+
     question: str
     standalone_question: str
-    answer: str
+    answer: str = ""  # rendered by assistant.answer.render.answer_text: the note, caution, lead, passages, sources
     refused: bool  # True only in the "not_covered" state
-    state: AnswerState = "answered"  # see assistant/answerability.py
+    state: AnswerState = "answered"  # see assistant/answer/decision.py
     reasons: list[str] = Field(default_factory=list)  # the missing evidence behind "closest" / "not_covered"
+    lead: list[LeadSentence] = Field(default_factory=list)  # the sentences that answer, shown first
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     documents_searched: list[str] = Field(default_factory=list)
+    searched_titles: list[str] = Field(default_factory=list, exclude=True)  # their titles, as a reader names them
     confidence: float = 0.0
     timings_ms: dict[str, float] = Field(default_factory=dict)
     mode: Literal["extractive", "generated"] = "extractive"
     note: str = ""  # why a generated answer was not shown, or what was removed from it
     model: str = ""  # the language-model backend consulted, if any
     lang: str = "en"  # the question's language: "en", "ru" or "kk"
-    language_note: str = ""  # in the question's language: the quotes are in the documents' (English)
+    generated: str = ""  # a generated answer's own sentences, with their [n] markers ("" if extractive)
+    language_note: str = ""  # rendered (answer/render.py): in the question's language, the quotes are in English
+    # The audit trail: the index generation searched and the hash of the settings that shaped the answer.
+    index_generation: str = ""
+    settings_hash: str = ""
     evidence: Evidence | None = Field(default=None, exclude=True)  # what the answerability checks measured
+    # Every sentence the lead chose from, with its features: what `handbook eval lead` learns from.
+    lead_candidates: list[LeadCandidate] = Field(default_factory=list, exclude=True)
 
     def generated_text(self) -> str:
-        """A generated answer's own sentences, without the source list that follows them ("" if extractive)."""
-        return self.answer.split(SOURCES_HEADING, 1)[0] if self.mode == "generated" else ""
+        """A generated answer's own sentences ("" if extractive)."""
+        return self.generated if self.mode == "generated" else ""
+
 
     def to_json_dict(self) -> dict[str, Any]:
         """The documented JSON object (README, `handbook ask --json`, the app's /ask endpoint)."""
@@ -132,6 +152,7 @@ class Answer(BaseModel):
             "lang": self.lang,
             "language_note": self.language_note,
             "confidence": round(self.confidence, 4),
+            "lead": [s.model_dump() for s in self.lead],
             "citations": [c.model_dump() for c in self.citations],
             "passages": [
                 {
@@ -149,10 +170,16 @@ class Answer(BaseModel):
             ],
             "documents_searched": self.documents_searched,
             "timings_ms": self.timings_ms,
+            "index_generation": self.index_generation,
+            "settings_hash": self.settings_hash,
         }
 
 
 class AnswerDelta(BaseModel):
-    """A checked sentence of a generated answer, passed on while the rest is still being written."""
+    """Progress of an answer being made: a stage reached, or a checked sentence of a generated answer.
 
-    text: str
+    `Assistant.run` yields these before the final Answer; only generated sentences carry `text`.
+    """
+
+    stage: Literal["retrieved", "composed", "sentence"] = "sentence"
+    text: str = ""

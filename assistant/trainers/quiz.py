@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.brief import BriefPassage, TopicBrief, save_atomically
-from assistant.render import docx_text, md_escape
+from assistant.answer.render import docx_text, md_escape
+from assistant.trainers.brief import BriefPassage, TopicBrief, save_atomically
 from ingest.lexical import STOPWORDS, lexical_tokens
 from ingest.sentences import sentence_spans
 

@@ -1,4 +1,4 @@
-"""Lexical evidence measures used by the answerability decision (assistant/answerability.py)."""
+"""Lexical evidence measures used by the answerability decision (assistant/answer/decision.py)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.refusal import term_coverage, unknown_names
+from assistant.answer.refusal import term_coverage, unknown_names
+from assistant.language import PROFILES, profile
 from ingest.lexical import lexical_tokens
 from ingest.sentences import sentence_spans
 
@@ -49,13 +50,14 @@ Quantity = Literal[
     "dose", "age", "time of day", "percentage", "money", "measurement", "duration", "frequency", "date", "count"
 ]
 
-CLOSEST_CAUTION = "These passages are the closest the documents have; check that they answer your question."
-
 # Chosen by 5-fold cross-validation on evals/golden/dev.jsonl (`handbook eval calibrate`, evals/README.md).
 DEFAULT_ANSWER_THRESHOLD = 0.677
 # Russian and Kazakh questions: their evidence is multilingual e5's best cosine (assistant/retrieval),
-# whose scale differs from MiniLM's. Chosen by cross-validation on evals/golden/dev_multilingual.jsonl.
-DEFAULT_ANSWER_THRESHOLDS: dict[str, float] = {"ru": 1.007, "kk": 1.007}
+# whose scale differs from MiniLM's. Chosen by cross-validation on evals/golden/dev_multilingual.jsonl;
+# kept with the other per-language defaults in assistant/language.py.
+DEFAULT_ANSWER_THRESHOLDS: dict[str, float] = {
+    code: p.answer_threshold for code, p in PROFILES.items() if p.answer_threshold is not None
+}
 DEFAULT_MISSING_FOCUS = 1.01  # > 1: the focus-term share never decides alone
 DEFAULT_QUANTITY_CHECK = True
 DEFAULT_LEXICAL_WEIGHT = 0.25
@@ -486,7 +488,7 @@ _PERSON_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sir|Governor|Officer|Nurse|p
 def check_names(question: str, idf: dict[str, float]) -> list[str]:
     """Names the documents never mention that are the question's focus: a jurisdiction, institution or product.
 
-    Built on `unknown_names` (assistant/refusal.py); a name counts only when the question is
+    Built on `unknown_names` (assistant/answer/refusal.py); a name counts only when the question is
     set in it ("in California", "Queensland prison officers") or it is an acronym or product
     ("COVID"); never a nationality ("Romanian"), a person ("Mr Novak") or an adjective.
     """
@@ -676,7 +678,7 @@ class AnswerabilityPolicy:
         evidence = Evidence(
             dense=result.best_dense, coverage=coverage, subject=question_subject(question), lang=result.lang
         )
-        if is_cyrillic(question):
+        if not profile(result.lang).lexical_checks or is_cyrillic(question):
             return evidence.model_copy(update={"lexical_checks": False})
         focus = focus_terms(question, idf, glossary)
         missing, share = check_focus_terms(focus, texts)
@@ -743,6 +745,15 @@ class AnswerabilityPolicy:
             )
             return Decision(state="closest", confidence=confidence, reasons=[weak])
         return Decision(state="answered", confidence=confidence)
+
+    def settle(self, decision: Decision, quoted: bool) -> Decision:
+        """The decision once the composer has tried to quote: passages found but nothing quotable (only
+        fragments) are the closest passages, not an answer. A "not covered" decision stands."""
+        if quoted or decision.state == "not_covered":
+            return decision
+        message = "No passage held a sentence that could be quoted."
+        nothing = Reason(check="nothing_quotable", detail="", message=message)
+        return Decision(state="closest", confidence=decision.confidence, reasons=[*decision.reasons, nothing])
 
     def threshold_for(self, lang: str) -> float:
         return self.answer_thresholds.get(lang, self.answer_threshold)

@@ -1,0 +1,1 @@
+"""The language-model room: backends, generated answers, their citation check and the prompt."""

@@ -1,0 +1,1 @@
+"""The trainers' room: the topic brief and the quiz."""
