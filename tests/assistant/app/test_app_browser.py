@@ -121,7 +121,7 @@ def cautious_app(built_index: Path, tmp_path: Path) -> Iterator[LiveApp]:
 
     def load() -> Assistant:
         assistant = Assistant.from_settings(settings)
-        assistant.answer.decision = AnswerabilityPolicy(answer_threshold=5.0)
+        assistant.answerability = AnswerabilityPolicy(answer_threshold=5.0)
         return assistant
 
     running = launch(settings, "127.0.0.1", free_port(), load=load, work_dir=tmp_path)

@@ -22,7 +22,21 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ANSWER_WAIT_MS = 300_000  # the first answer waits for the assistant to load
 
-FILLER = "The governor shall record the decision, its reasons and its duration in the segregation log."
+FILLER = (
+    "The governor shall record the decision, its reasons and its duration in the segregation log, and the "
+    "record shall be kept for inspection by the independent monitoring board."
+)
+# Another handbook on other matters: the rules on segregation stand out from it (scores are relative).
+OTHER = [
+    [f"Rule {n}", f"1. {text} The duty officer shall note it in the wing log before the end of the shift."]
+    for n, text in (
+        (1, "Prisoners may borrow up to six library books a week from the prison library."),
+        (2, "Meals shall be served three times a day at the usual hours, with drinking water always available."),
+        (3, "Visitors shall book a social visit at least two days in advance through the visits booking line."),
+        (4, "Each prisoner shall receive clean bedding once a week and clean clothing twice a week."),
+        (5, "Workshops are open on weekdays, and prisoners are paid for the work they do in them."),
+    )
+]
 RULES = [
     ["Rule 1", f"1. Solitary confinement shall be used only in exceptional cases and as a last resort. {FILLER}"],
     [
@@ -57,6 +71,7 @@ def lead_app(real_embedder: Any, tmp_path: Path) -> Iterator[str]:
     from ingest.settings import IngestSettings
 
     make_pdf(tmp_path / "handbook" / "segregation-rules.pdf", RULES, header=None, footer_counter=False)
+    make_pdf(tmp_path / "handbook" / "daily-life.pdf", OTHER, header=None, footer_counter=False)
     index = tmp_path / "index"
     report = Ingestor(index, real_embedder, progress=False).run([tmp_path / "handbook"])
     assert not report.failed
@@ -67,7 +82,7 @@ def lead_app(real_embedder: Any, tmp_path: Path) -> Iterator[str]:
 
     def load() -> Assistant:
         assistant = Assistant.from_settings(settings, embedder=real_embedder)
-        assistant.answer.decision = AnswerabilityPolicy(answer_threshold=5.0)  # always the closest passages
+        assistant.answerability = AnswerabilityPolicy(answer_threshold=5.0)  # always the closest passages
         return assistant
 
     running = launch(settings, "127.0.0.1", free_port(), load=load, work_dir=tmp_path / "app")
@@ -117,7 +132,8 @@ def _ask(playwright_api: Any, url: str, locale: str, question: str, shot: Path) 
 def test_english_the_lead_then_two_passages_and_the_rest_folded(
     lead_app: str, playwright_api: Any, tmp_path: Path
 ) -> None:
-    seen = _ask(playwright_api, lead_app, "en-GB", "How long can a lad be kept in the seg?", tmp_path / "lead-en.png")
+    question = "What do the rules say about solitary confinement?"
+    seen = _ask(playwright_api, lead_app, "en-GB", question, tmp_path / "lead-en.png")
     text = seen["text"]
     heading = re.search(r"Supporting passages \((\d+)\)", text)
     assert heading, text
