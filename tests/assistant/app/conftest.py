@@ -21,6 +21,14 @@ for _name in [n for n in sys.modules if n == "assistant" or n.startswith("assist
         del sys.modules[_name]
 
 
+@pytest.fixture()
+def playwright_api() -> Any:
+    """playwright's sync API for the browser tests (skipped without Debian's chromium)."""
+    from app_testing import playwright_or_skip
+
+    return playwright_or_skip()
+
+
 @pytest.fixture(scope="session")
 def live_app(built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The app on a free 127.0.0.1 port, with its feedback database in a temporary folder."""

@@ -8,21 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_testing import ARTIFACTS, LiveApp
+from app_testing import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveApp
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture()
-def playwright_api() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`) for browser tests"
-        )
-    return pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture()

@@ -15,19 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_testing import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ANSWER_WAIT_MS = 300_000  # the first answer waits for the assistant to load
-
-
-@pytest.fixture()
-def playwright_api() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`)")
-    return pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture()

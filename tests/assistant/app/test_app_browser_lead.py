@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_testing import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ANSWER_WAIT_MS = 300_000  # the first answer waits for the assistant to load
 
 FILLER = (
@@ -48,13 +47,6 @@ RULES = [
     ["Rule 4", f"1. Solitary confinement shall not be imposed on children or pregnant women. {FILLER}"],
     ["Rule 5", f"1. A prisoner in solitary confinement shall have an hour of exercise in the open air daily. {FILLER}"],
 ]
-
-
-@pytest.fixture()
-def playwright_api() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`)")
-    return pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture()

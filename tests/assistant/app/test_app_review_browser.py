@@ -17,24 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_testing import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ANSWER_WAIT_MS = 300_000  # the first answer waits for the assistant to load
 STAFF = ("staff1", "staff-pass")
 EVALUATOR = ("eva", "eva:pass")  # a password with ':' in it, then the role
 QUESTION = "Can a lad write letters home to his mum and dad?"
 UNCOVERED = "Can a prisoner keep a pet budgie in his cell?"
 FACT = "communicate with their family and friends"
-
-
-@pytest.fixture()
-def playwright_api() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`)")
-    return pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture()
