@@ -9,10 +9,13 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-Kind = Literal["fact", "procedure", "definition", "comparison", "multi-hop", "unanswerable"]
-Persona = Literal["staff", "trainer", "evaluator"]
+# The review queue writes golden records from the assistant, which never imports evals: the shared
+# parts of the schema live there, and this module reads them.
+from assistant.review.golden_record import ExpectedPlace as ExpectedPassage
+from assistant.review.golden_record import Kind, Persona, ReviewerRole
+
 Lang = Literal["en", "ru", "kk"]
 LANGS: tuple[str, ...] = ("en", "ru", "kk")
 # A question whose overlap with its expected pages is at most this is in "staff wording" (evals/overlap.py).
@@ -21,22 +24,6 @@ STAFF_WORDING_MAX = 0.30
 
 class GoldenFormatError(ValueError):
     """A golden file that cannot be used; the message is one line naming file, line and field."""
-
-
-class ExpectedPassage(BaseModel):
-    """One place in the corpus that answers a question."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    doc: str = Field(min_length=1, description="document id: the PDF file name without .pdf")
-    pages: list[int] = Field(min_length=1, description="1-based PDF page indices holding the answer")
-    ref: str = Field(default="", description='rule/article/section number as printed, e.g. "Rule 58"; "" if none')
-
-    @model_validator(mode="after")
-    def _pages_positive(self) -> ExpectedPassage:
-        if any(p < 1 for p in self.pages):
-            raise ValueError("pages are 1-based and must be >= 1")
-        return self
 
 
 class GoldenQuestion(BaseModel):
@@ -61,7 +48,7 @@ class GoldenQuestion(BaseModel):
     # Written by the review queue (`handbook review`, the app's review tab): where the record came from
     # and the reviewer's role. Hand-written sets leave both out.
     source: Literal["review"] | None = Field(default=None, description='"review" for a record a reviewer wrote')
-    role: Literal["trainer", "evaluator", "admin"] | None = Field(default=None, description="the reviewer's role")
+    role: ReviewerRole | None = Field(default=None, description="the reviewer's role")
 
 
 def _describe(error: ValidationError) -> str:

@@ -1,8 +1,8 @@
 """A reviewed question as a golden-set record, and the review file that collects them.
 
-The record has the fields of `evals/golden/dev.jsonl` (evals/golden.py `GoldenQuestion`; the
-assistant never imports evals, so the schema is repeated here and a test checks that
-`load_golden` reads what this writes), plus `source: "review"` and the reviewer's `role`.
+The record has the fields of `evals/golden/dev.jsonl` (evals/golden.py `GoldenQuestion`, which takes
+`ExpectedPlace`, `Kind` and `Persona` from here, since the assistant never imports evals; a test
+checks that `load_golden` reads what this writes), plus `source: "review"` and the reviewer's `role`.
 `handbook eval --golden review.jsonl` scores the assistant on it like on any golden set.
 """
 
@@ -27,9 +27,11 @@ class ExpectedPlace(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    doc: str = Field(min_length=1)
-    pages: list[int] = Field(min_length=1)
-    ref: str = ""
+    doc: str = Field(min_length=1, description="document id: the file name without its extension")
+    pages: list[int] = Field(
+        min_length=1, description="1-based pages (paragraphs of a flow document) holding the answer"
+    )
+    ref: str = Field(default="", description='rule/article/section number as printed, e.g. "Rule 58"; "" if none')
 
     @model_validator(mode="after")
     def _positive(self) -> ExpectedPlace:
