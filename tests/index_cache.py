@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ def cached_corpus_index(
     `build(index_dir)` first when the cache lacks it. Returns (report, whether it came from the cache).
 
     A build goes to a temporary folder that is renamed to its key only when complete, so an interrupted
-    run leaves no entry that looks whole.
+    run leaves no entry that looks whole. Builds of one cache are one at a time: pytest-xdist workers (or
+    two sessions) that miss the same key wait for the first one's entry instead of each embedding the corpus.
     """
     if root is None:
         return build(target), False
@@ -104,28 +106,52 @@ def cached_corpus_index(
             root.mkdir(parents=True, exist_ok=True)
         except OSError:  # no writable cache here: build for this session only
             return build(target), False
-        for stale in root.glob(".building-*"):  # left by a killed run
-            if time.time() - _mtime(stale) > 6 * 3600:
-                shutil.rmtree(stale, ignore_errors=True)
-        building = root / f".building-{uuid.uuid4().hex[:8]}"
-        try:
-            report = build(building / "index")
-            (building / "report.json").write_text(_report_to_json(report), encoding="utf-8")
-            with contextlib.suppress(OSError):  # another session stored the same key meanwhile: theirs is as good
-                building.rename(entry)
-            if not (entry / "report.json").is_file():  # could not be stored: used by this session only
-                shutil.copytree(building / "index", target)
-                return report, False
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
-        others = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_mtime)
-        for old in others[:-KEEP_CACHED_INDEXES]:
-            if old != entry:
-                shutil.rmtree(old, ignore_errors=True)
+        with _exclusive(root):
+            hit = (entry / "report.json").is_file()  # built by another worker while this one waited
+            if not hit:
+                early = _build_entry(root, key, target, build)
+                if early is not None:
+                    return early, False
     shutil.copytree(entry / "index", target)
     with contextlib.suppress(OSError):
         os.utime(entry)  # recently used: kept
     return _report_from_json((entry / "report.json").read_text(encoding="utf-8")), hit
+
+
+@contextlib.contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """An exclusive lock on the cache folder (flock on its descriptor: released when closed, also on a kill)."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _build_entry(root: Path, key: str, target: Path, build: Callable[[Path], Any]) -> Any:
+    """Builds the entry of `key`; returns the report only when it could not be stored (then the index
+    was copied to `target` for this session), else None."""
+    entry = root / key
+    for stale in root.glob(".building-*"):  # left by a killed run
+        if time.time() - _mtime(stale) > 6 * 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+    building = root / f".building-{uuid.uuid4().hex[:8]}"
+    try:
+        report = build(building / "index")
+        (building / "report.json").write_text(_report_to_json(report), encoding="utf-8")
+        with contextlib.suppress(OSError):  # another session stored the same key meanwhile: theirs is as good
+            building.rename(entry)
+        if not (entry / "report.json").is_file():  # could not be stored: used by this session only
+            shutil.copytree(building / "index", target)
+            return report
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    others = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_mtime)
+    for old in others[:-KEEP_CACHED_INDEXES]:
+        if old != entry:
+            shutil.rmtree(old, ignore_errors=True)
+    return None
 
 
 def _mtime(path: Path) -> float:

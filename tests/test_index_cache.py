@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,30 @@ def test_the_cache_folder_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert index_cache_root() is None
     monkeypatch.delenv("HANDBOOK_TEST_INDEX_CACHE")
     assert index_cache_root() == Path.home() / ".cache" / "handbook-test-index"
+
+
+def test_a_second_worker_missing_the_same_key_waits_for_the_first_build(tmp_path: Path) -> None:
+    """pytest-xdist workers start their sessions together on a cold cache: one builds, the others copy."""
+    root, building, release = tmp_path / "cache", threading.Event(), threading.Event()
+    first, second = Builds(), Builds()
+
+    def slow_build(index: Path) -> IngestReport:
+        building.set()
+        assert release.wait(60)
+        return first(index)
+
+    results: dict[str, tuple[IngestReport, bool]] = {}
+    a = threading.Thread(target=lambda: results.update(a=cached_corpus_index(root, "k1", tmp_path / "a", slow_build)))
+    a.start()
+    assert building.wait(60)  # the first worker is building
+    b = threading.Thread(target=lambda: results.update(b=cached_corpus_index(root, "k1", tmp_path / "b", second)))
+    b.start()
+    b.join(1.0)
+    waited = b.is_alive()  # waiting for the first build, not building a second index
+    release.set()
+    a.join(60)
+    b.join(60)
+    assert waited
+    assert (first.calls, second.calls) == (1, 0)
+    assert results["a"][1] is False and results["b"][1] is True
+    assert (tmp_path / "b" / "CURRENT").read_text() == "gen-1"

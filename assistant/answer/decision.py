@@ -20,6 +20,12 @@ questions, the similarity threshold refused answerable questions phrased unlike 
 documents and none of the unanswerable ones. Cyrillic questions get no lexical check (their
 words cannot match the English text), so they are never "not covered" on lexical evidence.
 
+With a learned model (`AnswerabilityPolicy.model`, assistant/answer/decision_model.py; the
+assistant built from settings uses it unless HANDBOOK_DECISION=rules) the checks are features,
+not vetoes: two classifiers read them with the retrieval scores (decision_features.py) and their
+probabilities against two thresholds give the state; a "not covered" answer then names the checks
+that lowered the probability most.
+
 `AnswerabilityPolicy.evidence` measures (one pass over the top passages), `decide` is a pure
 function of that evidence and the thresholds, so calibration (evals/calibrate.py) re-decides
 stored evidence under other thresholds without asking again.
@@ -27,6 +33,7 @@ stored evidence under other thresholds without asking again.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,12 +42,21 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.answer.decision_features import (
+    CHECK_FEATURES,
+    DENSE_SOURCES,
+    FIGURE_PASSAGES,
+    DecisionFeatures,
+    cyrillic_figure,
+)
 from assistant.answer.refusal import term_coverage, unknown_names
 from assistant.language import PROFILES, profile
 from ingest.lexical import lexical_tokens
 from ingest.sentences import sentence_spans
 
 if TYPE_CHECKING:
+    from assistant.answer.decision_model import DecisionModel
+    from assistant.answer.names import NameIndex
     from assistant.glossary import Glossary
     from assistant.retrieval import SearchResult
 
@@ -79,6 +95,12 @@ _NUMBER_WORDS = (
 )
 _NUM = rf"(?:\d+(?:[.,]\d+)?|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))?)"
 _NUM_OR_A = rf"(?:{_NUM}|an?)"
+# "How much force / say / freedom ...": a degree of a measure or a kind of response, not a figure.
+_NOT_AMOUNTS = (
+    r"(?:(?:of )?(?:a )?say|force|freedom|control|discretion|input|choice|influence|leeway|latitude|power|authority"
+    r"|autonomy|privacy|independence|detail|information|help|support|attention|respect|trust|responsibility"
+    r"|involvement|effort|supervision|protection|care|restraint|resistance|pressure)\b"
+)
 _TIME_UNIT = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?)"
 
 # The question's cue for each kind of quantity; the first kind that matches wins, so the
@@ -99,13 +121,13 @@ _ASK_PATTERNS: tuple[tuple[Quantity, str], ...] = (
         "percentage",
         r"\b(?:what|which) (?:is |are |was )?(?:the |a )?(?:[\w-]+ ){0,3}(?:percentage|percent|proportion|share|"
         r"fraction|rate)s?\b(?! of pay)|\bpercentage\b|\bpass (?:mark|rate|score)\b"
-        r"|\bper ?cent\b|\bhow much of (?:the|a|its|their)\b",
+        r"|\bper ?cent\b|\bhow much of (?:the|a|its|their)\b(?! say\b)",
     ),
     (
         "money",
         r"\bhow much (?:money|cash|does .{0,40}\b(?:cost|pay|earn|charge)|is .{0,30}\b(?:paid|worth))\b"
         r"|\b(?:hourly |weekly |daily |annual )?(?:wages?|salary|salaries)\b|\bpay rates?\b|\brates? of pay\b|\bfees?\b"
-        r"|\bhow much (?:is|are) (?:the )?(?:fine|fee|charge|allowance)s?\b"
+        r"|\bhow much (?:is|are) (?:the )?(?:fine|fee|charge|allowance)s?\b|\bhow much compensation\b"
         r"|\bwhat(?:'s| is)? (?:the )?(?:fine|price|cost)\b",
     ),
     (
@@ -140,7 +162,8 @@ _ASK_PATTERNS: tuple[tuple[Quantity, str], ...] = (
     ),
     (
         "count",
-        r"\bhow many\b|\bhow much\b|\b(?:maximum|minimum|max|min|total|exact|limit on the|what is the) number\b"
+        rf"\bhow many\b|\bhow much\b(?!\s+{_NOT_AMOUNTS})"
+        r"|\b(?:maximum|minimum|max|min|total|exact|limit on the|what is the) number\b"
         r"|\bnumber of \w+ (?:allowed|permitted)\b|\b(?:maximum|minimum) (?:amount|quantity)\b",
     ),
 )
@@ -248,7 +271,7 @@ _PEOPLE = frozenset(
 _STAFF = frozenset(
     lexical_tokens("officers staff guards screws personnel members experts employees workers nurses doctors")
 )
-_NOT_COUNTED = frozenset({"times", "money", "cash", "time"})  # a frequency, an amount, a duration
+_NOT_COUNTED = frozenset({"times", "money", "cash", "time", "compensation"})  # a frequency, an amount, a duration
 _TIME_WORD = re.compile(rf"^{_TIME_UNIT}'?$", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\d+(?:\.\d+)*\.$")  # "2." or "5.41." opening a numbered paragraph
 
@@ -261,7 +284,7 @@ def counted_thing(question: str) -> str | None:
     modifies a plural ("phone calls", "drug dogs", "CCTV cameras").
     """
     match = _COUNT_CUE.search(question)
-    if match is None:
+    if match is None or re.match(_NOT_AMOUNTS, match.group(1), re.IGNORECASE):
         return None
     words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*|\d+", match.group(1))]
     while words and words[0] in _COUNT_MODIFIERS:
@@ -428,6 +451,36 @@ def check_answer_type(
     return kind
 
 
+def figure_focus_share(question: str, texts: Sequence[str], focus: Sequence[FocusTerm]) -> float | None:
+    """How much of the question's focus stands next to a figure of the asked kind: a graded answer-type check.
+
+    The largest IDF-weighted share of the focus terms in a sentence giving such a figure together
+    with the sentence before it (a rule states its subject, then its figure); 0 when no sentence
+    of the passages gives one; None when the question asks no figure. A figure for a neighbouring
+    thing ("up to the age of three" for "the minimum age of an officer") shares few focus terms.
+    """
+    kind = asked_quantity(question)
+    if kind is None:
+        return None
+    unit = asks_time_count(question) if kind == "duration" else None
+    if unit is not None:
+        stems = set(lexical_tokens(unit.group("unit")))
+        focus = [f for f in focus if not f.alternatives & stems]
+    total = sum(f.weight for f in focus)
+    best = 0.0
+    for text in texts:
+        sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
+        for i, sentence in enumerate(sentences):
+            numeric = _NUMERIC_DURATION.search(sentence) is not None
+            if not (numeric if unit is not None else gives_quantity(sentence, kind)):
+                continue
+            if not total:
+                return 1.0
+            tokens = set(lexical_tokens(sentence + " " + (sentences[i - 1] if i else "")))
+            best = max(best, sum(f.weight for f in focus if f.alternatives & tokens) / total)
+    return round(best, 4)
+
+
 # --- rare terms -------------------------------------------------------------------------------
 
 
@@ -485,16 +538,21 @@ _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 _PERSON_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sir|Governor|Officer|Nurse|prisoner|inmate)\.?\s+$")
 
 
-def check_names(question: str, idf: dict[str, float]) -> list[str]:
+def check_names(question: str, idf: dict[str, float], names: NameIndex | None = None) -> list[str]:
     """Names the documents never mention that are the question's focus: a jurisdiction, institution or product.
 
     Built on `unknown_names` (assistant/answer/refusal.py); a name counts only when the question is
     set in it ("in California", "Queensland prison officers") or it is an acronym or product
-    ("COVID"); never a nationality ("Romanian"), a person ("Mr Novak") or an adjective.
+    ("COVID"); never a nationality ("Romanian"), a person ("Mr Novak") or an adjective. A name the
+    `names` index knows (a document's profile or an alias: "England", "NOMS") is no unknown name,
+    even where the documents' text never spells it.
     """
+    known = names.find(question) if names is not None else []
     focus = []
     for name in unknown_names(question, idf):
         start = question.find(name)
+        if any(hit.start <= start and start + len(name) <= hit.end for hit in known):
+            continue
         before, after = question[:start], question[start + len(name) :]
         if _PERSON_TITLE.search(before):
             continue
@@ -510,6 +568,11 @@ def check_names(question: str, idf: dict[str, float]) -> list[str]:
 
 def focus_name_candidates(question: str) -> list[str]:
     """Capitalised words the question is set in or about ("in Queensland", "Queensland prison officers")."""
+    return list(dict.fromkeys(name for name, _ in _focus_name_spans(question)))
+
+
+def _focus_name_spans(question: str) -> list[tuple[str, int]]:
+    """`focus_name_candidates` with where each occurs in the question."""
     out = []
     for match in _CAPITALISED.finditer(question):
         start, name = match.start(), match.group(0)
@@ -524,30 +587,130 @@ def focus_name_candidates(question: str) -> list[str]:
         if _PERSON_TITLE.search(before):
             continue
         if _PLACE_BEFORE.search(before) or _BODY_AFTER.search(after):
-            out.append(name)
-    return list(dict.fromkeys(out))
+            out.append((name, start))
+    return out
 
 
-def check_absent_names(question: str, idf: dict[str, float], texts: Sequence[str]) -> list[str]:
+def check_absent_names(
+    question: str,
+    idf: dict[str, float],
+    texts: Sequence[str],
+    doc_ids: Sequence[str] = (),
+    names: NameIndex | None = None,
+) -> list[str]:
     """Focus names the documents mention somewhere but none of the closest passages does.
 
     A question set in a jurisdiction ("Queensland prison officers") whose closest passages
-    are about other places has no answer for that jurisdiction in the documents.
+    are about other places has no answer for that jurisdiction in the documents. With a
+    `names` index, a name it knows ("Canberra", "England") is about the documents it points at:
+    not absent when one of them is among the closest passages' `doc_ids` (the AMC's documents
+    answer for Canberra although the passage never says "Canberra"), absent when none is,
+    whether or not the documents' text spells it.
     """
     present: set[str] = set()
     for text in texts:
         present.update(lexical_tokens(text))
+    known = names.find(question) if names is not None else []
+    closest = set(doc_ids)
     out = []
-    for name in focus_name_candidates(question):
+    for name, start in _focus_name_spans(question):
         tokens = lexical_tokens(name)
-        if tokens and all(t in idf for t in tokens) and not any(t in present for t in tokens):
+        pointed = {d for hit in known if hit.start < start + len(name) and start < hit.end for d in hit.documents}
+        if pointed:
+            if not pointed & closest and not any(t in present for t in tokens):
+                out.append(name)
+        elif tokens and all(t in idf for t in tokens) and not any(t in present for t in tokens):
             out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def known_name_documents(question: str, names: NameIndex | None) -> dict[str, list[str]]:
+    """The known names of the question (a profile's or an alias) -> the documents each points at."""
+    if names is None:
+        return {}
+    out: dict[str, list[str]] = {}
+    for hit in names.find(question):
+        out.setdefault(hit.text, list(hit.documents))
     return out
 
 
 def is_cyrillic(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     return bool(letters) and sum("\u0400" <= ch <= "\u04ff" for ch in letters) > len(letters) / 2
+
+
+# --- the learned decision's features (assistant/answer/decision_features.py) -----------------
+
+
+def asked_figure(question: str, lang: str) -> Quantity | None:
+    """The kind of figure a question asks for, in its own language (English cues from the answer-type check)."""
+    if lang == "en":
+        return asked_quantity(question)
+    kind = cyrillic_figure(question)
+    return kind if kind in _QUANTITY_NOUN else None  # type: ignore[return-value]
+
+
+def decision_features(question: str, result: SearchResult, evidence: Evidence) -> DecisionFeatures:
+    """The features of one question from its search result and the answerability checks' evidence."""
+    hits = result.hits
+    english = evidence.lexical_checks and evidence.has_passages
+
+    def top(source: str, i: int = 0) -> float:
+        return float(hits[i].scores.get(source, 0.0)) if len(hits) > i else 0.0
+
+    fused = [h.score for h in hits[:3]]
+    fused += [fused[-1] if fused else 0.0] * (3 - len(fused))
+    evidence_scores = [h.dense for h in hits[:2]] + [0.0, 0.0]
+    sources = [s for s in (*DENSE_SOURCES, "bm25") if hits and any(s in h.scores for h in hits)]
+    agree = [max(range(len(hits[:5])), key=lambda i: hits[i].scores.get(s, -math.inf)) == 0 for s in sources]
+    first_doc = hits[0].chunk.doc_id if hits else ""
+    kind = asked_figure(question, result.lang)
+    figure = kind is not None and any(gives_quantity(h.chunk.text, kind) for h in hits[:FIGURE_PASSAGES])
+    features = DecisionFeatures(
+        english=float(english),
+        dense_best=float(evidence.dense),
+        minilm_top=top("minilm"),
+        e5_top=top("e5"),
+        bm25_top=math.log1p(max(top("bm25"), 0.0)),
+        minilm_best=float(result.best_scores.get("minilm", 0.0)),
+        e5_best=float(result.best_scores.get("e5", 0.0)),
+        fused_top=fused[0],
+        fused_margin=fused[0] - fused[1],
+        fused_margin3=fused[0] - fused[2],
+        evidence_margin=evidence_scores[0] - evidence_scores[1] if len(hits) > 1 else 0.0,
+        agreement=sum(agree) / len(agree) if agree else 0.0,
+        same_doc=sum(h.chunk.doc_id == first_doc for h in hits[:5]) / 5 if hits else 0.0,
+        passages=float(bool(hits)),
+        asks_figure=float(kind is not None),
+        figure_in_top=float(figure),
+        known_name=float(bool(evidence.named_documents)),
+        name_elsewhere=float(bool(evidence.names_elsewhere)),
+    )
+    if not english:
+        return features
+    return features.model_copy(
+        update={
+            "coverage": float(evidence.coverage),
+            "focus_missing": float(evidence.missing_focus_share),
+            "unknown_name": float(bool(evidence.unknown_names)),
+            "absent_name": float(bool(evidence.absent_names)),
+            "rare_term": float(bool(evidence.rare_terms)),
+            "quantity_asked": float(evidence.quantity_asked is not None),
+            "quantity_missing": float(evidence.quantity_missing is not None),
+            "quantity_missing_strict": float(evidence.quantity_missing_strict is not None),
+            "time_count": float(evidence.time_count),
+            "counted_missing": float(evidence.counted_missing is not None),
+            "figure_focus": 1.0 if evidence.figure_focus is None else float(evidence.figure_focus),
+            "any_check": float(
+                bool(
+                    evidence.unknown_names
+                    or evidence.absent_names
+                    or evidence.quantity_missing
+                    or evidence.counted_missing
+                )
+            ),
+        }
+    )
 
 
 # --- the decision -----------------------------------------------------------------------------
@@ -587,9 +750,15 @@ class Evidence(BaseModel):
     quantity_missing_strict: str | None = None  # ... not given near two focus terms (a stricter "near")
     time_count: bool = False  # the question asks a number of time units ("how many days ...")
     counted_missing: str | None = None  # the thing a "how many" question counts, no figure for it in the passages
+    figure_focus: float | None = None  # share of the focus next to a figure of the asked kind (figure_focus_share)
     missing_focus: list[str] = Field(default_factory=list)
     missing_focus_share: float = 0.0
     subject: str = ""  # the question as asked, quoted in the "not covered" message
+    # The question's known names (document profiles, corpus/aliases.toml) -> the documents each points at,
+    # in any question language; and those of them none of whose documents is among the top five passages'.
+    named_documents: dict[str, list[str]] = Field(default_factory=dict)
+    names_elsewhere: list[str] = Field(default_factory=list)
+    features: DecisionFeatures | None = None  # what the learned decision reads (decision_features.py)
 
     def confidence(self, lexical_weight: float) -> float:
         return self.dense + lexical_weight * self.coverage
@@ -616,6 +785,15 @@ _QUANTITY_NOUN: dict[str, str] = {
     "frequency": "frequency",
     "date": "date",
     "count": "figure",
+}
+
+
+# The Evidence field behind each check feature of the learned decision.
+_EVIDENCE_OF = {
+    "unknown_name": "unknown_names",
+    "absent_name": "absent_names",
+    "quantity_missing": "quantity_missing",
+    "counted_missing": "counted_missing",
 }
 
 
@@ -659,6 +837,8 @@ class AnswerabilityPolicy:
     rare_term_check: bool = DEFAULT_RARE_TERM_CHECK
     absent_name_check: bool = DEFAULT_ABSENT_NAME_CHECK
     counted_check: CountedCheck = DEFAULT_COUNTED_CHECK
+    # The learned decision (assistant/answer/decision_model.py); None: the hand rules above decide.
+    model: DecisionModel | None = None
 
     def evidence(
         self,
@@ -667,6 +847,7 @@ class AnswerabilityPolicy:
         idf: dict[str, float],
         glossary: Glossary | None = None,
         vocabulary: frozenset[str] | None = None,
+        names: NameIndex | None = None,
     ) -> Evidence:
         if not result.hits:
             return Evidence(has_passages=False, lexical_checks=not is_cyrillic(question), lang=result.lang)
@@ -675,34 +856,52 @@ class AnswerabilityPolicy:
             term_coverage(lexical_tokens(result.query), texts, idf),
             term_coverage(lexical_tokens(result.expanded_query), texts, idf),
         )
+        named = known_name_documents(question, names)
+        top_docs = {hit.chunk.doc_id for hit in result.hits[:5]}
         evidence = Evidence(
-            dense=result.best_dense, coverage=coverage, subject=question_subject(question), lang=result.lang
+            dense=result.best_dense,
+            coverage=coverage,
+            subject=question_subject(question),
+            lang=result.lang,
+            named_documents=named,
+            names_elsewhere=[name for name, docs in named.items() if not top_docs & set(docs)],
         )
         if not profile(result.lang).lexical_checks or is_cyrillic(question):
-            return evidence.model_copy(update={"lexical_checks": False})
+            evidence = evidence.model_copy(update={"lexical_checks": False})
+            return evidence.model_copy(update={"features": decision_features(question, result, evidence)})
         focus = focus_terms(question, idf, glossary)
         missing, share = check_focus_terms(focus, texts)
         bodies = [hit.chunk.text for hit in result.hits[: self.quantity_passages]]
-        return evidence.model_copy(
+        evidence = evidence.model_copy(
             update={
-                "unknown_names": check_names(question, idf),
+                "unknown_names": check_names(question, idf, names),
                 "rare_terms": check_rare_terms(question, idf, vocabulary, glossary),
-                "absent_names": check_absent_names(question, idf, [h.chunk.embedding_text() for h in result.hits[:5]]),
+                "absent_names": check_absent_names(
+                    question,
+                    idf,
+                    [h.chunk.embedding_text() for h in result.hits[:5]],
+                    [h.chunk.doc_id for h in result.hits[:5]],
+                    names,
+                ),
                 "quantity_asked": asked_quantity(question),
                 "quantity_missing": check_answer_type(question, bodies, focus, 1),
                 "quantity_missing_strict": check_answer_type(question, bodies, focus, 2),
                 "time_count": asks_time_count(question) is not None,
                 "counted_missing": check_counted_thing(question, bodies, glossary),
+                "figure_focus": figure_focus_share(question, bodies, focus),
                 "missing_focus": missing,
                 "missing_focus_share": round(share, 4),
             }
         )
+        return evidence.model_copy(update={"features": decision_features(question, result, evidence)})
 
     def decide(self, evidence: Evidence) -> Decision:
         confidence = evidence.confidence(self.lexical_weight)
         if not evidence.has_passages:
             reason = Reason(check="no_passages", detail="", message="No passage of the documents matched the question.")
             return Decision(state="not_covered", confidence=0.0, reasons=[reason])
+        if self.model is not None and evidence.features is not None:
+            return self._decide_learned(evidence, self.model, evidence.features)
         reasons: list[Reason] = []
         if evidence.lexical_checks:
             if self.name_check and evidence.unknown_names:
@@ -745,6 +944,62 @@ class AnswerabilityPolicy:
             )
             return Decision(state="closest", confidence=confidence, reasons=[weak])
         return Decision(state="answered", confidence=confidence)
+
+    def _decide_learned(self, evidence: Evidence, model: DecisionModel, features: DecisionFeatures) -> Decision:
+        """Not covered below the lower threshold of P(answers), the caution below the upper one of P(right)."""
+        p, right = model.probabilities(features)
+        low, high = model.thresholds_for(evidence.lang)
+        if p < low:
+            weighed = model.weighing(features, [*CHECK_FEATURES, "any_check", "figure_in_top"])
+            reasons = [r for name, _ in weighed for r in self._reasons_of(name, evidence)]
+            reasons = list({r.check: r for r in reversed(reasons)}.values())[::-1]  # one per check, heaviest first
+            if not reasons:
+                message = "None of the closest passages answers the question: they match it only loosely."
+                reasons = [Reason(check="weak_match", detail=f"p {p:.3f} < {low:.3f}", message=message)]
+            return Decision(state="not_covered", confidence=p, reasons=reasons)
+        if right < high:
+            weak = Reason(
+                check="weak_match",
+                detail=f"p {right:.3f} < {high:.3f}",
+                message="The passages match the question only loosely.",
+            )
+            return Decision(state="closest", confidence=p, reasons=[weak])
+        return Decision(state="answered", confidence=p)
+
+    @classmethod
+    def _reasons_of(cls, feature: str, evidence: Evidence) -> list[Reason]:
+        """The messages of the checks behind a feature that lowered P(answers) ("any_check": each that found one)."""
+        if feature == "any_check":
+            parts = ("unknown_name", "absent_name", "quantity_missing", "counted_missing")
+            found = [part for part in parts if getattr(evidence, _EVIDENCE_OF[part])]
+            return [r for part in found for r in cls._reasons_of(part, evidence)]
+        reason = cls._reason_of(feature, evidence)
+        return [reason] if reason is not None else []
+
+    @staticmethod
+    def _reason_of(feature: str, evidence: Evidence) -> Reason | None:
+        """The existing message of the check behind a feature that lowered P(answers)."""
+        if feature == "unknown_name" and evidence.unknown_names:
+            names = ", ".join(evidence.unknown_names)
+            return Reason(check="unknown_name", detail=names, message=f"The documents never mention {names}.")
+        if feature == "absent_name" and evidence.absent_names:
+            names = ", ".join(evidence.absent_names)
+            message = f"None of the closest passages is about {names}: the documents give nothing specific to it."
+            return Reason(check="absent_name", detail=names, message=message)
+        if feature == "rare_term" and evidence.rare_terms:
+            terms = ", ".join(evidence.rare_terms)
+            return Reason(check="rare_terms", detail=terms, message=f"The documents never mention: {terms}.")
+        if feature in ("quantity_missing", "quantity_missing_strict", "figure_in_top"):
+            kind = evidence.quantity_missing_strict or evidence.quantity_asked or "count"
+            return _no_figure("quantity", kind, _QUANTITY_NOUN.get(kind, "figure"), evidence.subject)
+        if feature == "counted_missing" and evidence.counted_missing:
+            counted = evidence.counted_missing
+            return _no_figure("counted_thing", counted, f"number of {counted}", evidence.subject)
+        if feature == "focus_missing" and evidence.missing_focus:
+            terms = ", ".join(evidence.missing_focus)
+            message = f"The passages closest to the question never mention: {terms}."
+            return Reason(check="focus_terms", detail=terms, message=message)
+        return None
 
     def settle(self, decision: Decision, quoted: bool) -> Decision:
         """The decision once the composer has tried to quote: passages found but nothing quotable (only

@@ -101,6 +101,15 @@ class LeadSentence(BaseModel):
     text: str
     n: int  # the citation ([n]) that quotes it, verified on its page
     passage: int  # the index of its passage in Answer.passages
+    # A generated lead's sentence (Answer.lead_kind "generated") may rest on more citations than `n`.
+    also: list[int] = Field(default_factory=list)
+
+
+class DroppedSentence(BaseModel):
+    """A sentence of a generated lead that was not shown, and why (assistant/llm/lead_check.py)."""
+
+    text: str
+    reason: str
 
 
 class Answer(BaseModel):
@@ -113,6 +122,10 @@ class Answer(BaseModel):
     state: AnswerState = "answered"  # see assistant/answer/decision.py
     reasons: list[str] = Field(default_factory=list)  # the missing evidence behind "closest" / "not_covered"
     lead: list[LeadSentence] = Field(default_factory=list)  # the sentences that answer, shown first
+    # "extractive": verbatim sentences of the passages; "generated": a language model's sentences in the
+    # question's language, each checked against the passages it cites (assistant/llm/lead.py).
+    lead_kind: Literal["extractive", "generated"] = "extractive"
+    lead_dropped: list[DroppedSentence] = Field(default_factory=list)  # generated sentences not shown, and why
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     documents_searched: list[str] = Field(default_factory=list)
@@ -152,7 +165,10 @@ class Answer(BaseModel):
             "lang": self.lang,
             "language_note": self.language_note,
             "confidence": round(self.confidence, 4),
-            "lead": [s.model_dump() for s in self.lead],
+            # `also` only where a generated lead's sentence cites more than one passage: the shape stays as it was.
+            "lead": [s.model_dump(exclude=None if s.also else {"also"}) for s in self.lead],
+            "lead_kind": self.lead_kind,
+            "lead_dropped": [d.model_dump() for d in self.lead_dropped],
             "citations": [c.model_dump() for c in self.citations],
             "passages": [
                 {
@@ -178,8 +194,11 @@ class Answer(BaseModel):
 class AnswerDelta(BaseModel):
     """Progress of an answer being made: a stage reached, or a checked sentence of a generated answer.
 
-    `Assistant.run` yields these before the final Answer; only generated sentences carry `text`.
+    `Assistant.run` yields these before the final Answer; only generated sentences carry `text`:
+    "sentence" for a generated answer's, "lead" for a generated lead's (its markers are the citation
+    numbers of the extractive answer, which came before it as the "extractive" stage's `answer`).
     """
 
-    stage: Literal["retrieved", "composed", "sentence"] = "sentence"
+    stage: Literal["retrieved", "composed", "sentence", "extractive", "lead"] = "sentence"
     text: str = ""
+    answer: Answer | None = None  # "extractive": the answer to show while the lead is written

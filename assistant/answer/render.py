@@ -125,8 +125,18 @@ def language_note(answer: Answer) -> str:
 
 
 def lead_line(answer: Answer) -> str:
-    """The lead's sentences, each quoted and cited: `“...” [1] “...” [2]`."""
+    """The lead's sentences, each quoted and cited: `“...” [1] “...” [2]`; a generated lead's sentences are the
+    model's words, not quotes, so they stand without quotation marks: `... [1][3]`."""
+    if answer.lead_kind == "generated":
+        return " ".join(with_markers(s.text, [s.n, *s.also]) for s in answer.lead)
     return " ".join(f"\u201c{s.text}\u201d [{s.n}]" for s in answer.lead)
+
+
+def with_markers(sentence: str, numbers: list[int]) -> str:
+    """A generated sentence with its citation markers before its closing punctuation: `... cell [1][3].`"""
+    text = sentence.rstrip()
+    body = text.rstrip(".!?…")
+    return f"{body} {''.join(f'[{n}]' for n in numbers)}{text[len(body):]}"
 
 
 def passage_block(citation: Citation) -> str:

@@ -270,6 +270,11 @@ def answer_markdown(answer: Answer, lang: Language = "en") -> str:
         return "\n".join(lines).rstrip()
     if answer.mode == "generated":
         lines.append(f"_Written by {md_escape(answer.model)}; each sentence was checked against the passage it cites._")
+    elif answer.lead_kind == "generated":
+        lines.append(
+            f"_The first lines were written by {md_escape(answer.model)}; "
+            "each was checked against the passage it cites._"
+        )
     confidence = message(lang, "confidence", confidence=f"{answer.confidence:.2f}")
     lines.append(f"_{md_escape(confidence)}_")
     return "\n".join(lines)
@@ -405,10 +410,22 @@ class HandbookApp:
         yield self._pending(exchanges, waiting, lang)
         answer: Answer | None = None
         written: list[str] = []
+        draft: Answer | None = None  # the extractive answer, shown while a generated lead is written
+        lead: list[str] = []
         try:
             for event in self._answer_events(text, exchanges[:-1], doc_filter):
                 if isinstance(event, Answer):
                     answer = event
+                    continue
+                if event.stage == "extractive" and event.answer is not None:
+                    draft = event.answer
+                    yield self._pending(exchanges, answer_markdown(draft, lang), lang)
+                    continue
+                if event.stage == "lead" and draft is not None:
+                    # A checked sentence of the generated lead: it takes the extractive lead's place, above the quotes.
+                    lead.append(event.text)
+                    below = answer_markdown(draft.model_copy(update={"lead": []}), lang)
+                    yield self._pending(exchanges, f"{md_escape(' '.join(lead))}\n\n{below}", lang)
                     continue
                 if not event.text:
                     continue  # a stage of the pipeline reached: nothing to show yet
@@ -427,7 +444,7 @@ class HandbookApp:
             yield self._settled(exchanges, request, keep_sources=True)
             return
         shown = answer_markdown(answer, lang)
-        for piece in stream_pieces(shown)[:-1] if not written else []:
+        for piece in stream_pieces(shown)[:-1] if not written and draft is None else []:
             yield self._pending(exchanges, piece, lang)
             time.sleep(STREAM_PAUSE_S)
         exchange.answer = answer

@@ -4,6 +4,8 @@
     openai:<model>@<base_url>        ChatOpenAI against any OpenAI-compatible server (vLLM, llama.cpp, LM Studio)
     openai:<model>                   the hosted OpenAI API (needs HANDBOOK_LLM_API_KEY)
     gguf:<path to a .gguf file>      llama-cpp-python in this process (the `llm` extra)
+    local:<name>                     a pinned model of assistant/llm/local_models.py, assembled once from its
+                                     part packages (the `local-llm` extras) and run as gguf with its own chat template
 
 The backend libraries are imported only when a model is built, so the extractive
 assistant never pays for them.
@@ -11,6 +13,7 @@ assistant never pays for them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,8 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from assistant.settings import LLMSettings
 
-Provider = Literal["ollama", "openai", "gguf"]
-PROVIDERS: tuple[Provider, ...] = ("ollama", "openai", "gguf")
+log = logging.getLogger(__name__)
+
+Provider = Literal["ollama", "openai", "gguf", "local"]
+PROVIDERS: tuple[Provider, ...] = ("ollama", "openai", "gguf", "local")
 
 
 class LLMConfigError(ValueError):
@@ -46,6 +51,14 @@ class LLMSpec:
             if not rest:
                 raise LLMConfigError("HANDBOOK_LLM: gguf needs a path, e.g. gguf:/models/model.gguf")
             return cls("gguf", rest)
+        if provider == "local":
+            from assistant.llm.local_models import LOCAL_MODELS
+
+            if rest not in LOCAL_MODELS:
+                raise LLMConfigError(
+                    f"HANDBOOK_LLM: local model {rest!r} is unknown; local models are {', '.join(LOCAL_MODELS)}"
+                )
+            return cls("local", rest)
         model, _, base_url = rest.partition("@")
         if not model.strip():
             raise LLMConfigError(f"HANDBOOK_LLM: {provider} needs a model name, e.g. {provider}:llama3.1")
@@ -68,6 +81,8 @@ class LLMOptions:
     max_tokens: int = 400
     api_key: str = ""
     context_tokens: int = 4096  # gguf only: the llama.cpp context window
+    threads: int = 0  # gguf only: llama.cpp threads (0: its default)
+    model_dir: Path | None = None  # local only: the model cache (None: local_models.DEFAULT_MODEL_DIR)
 
 
 def options_from(settings: LLMSettings) -> LLMOptions:
@@ -79,6 +94,8 @@ def options_from(settings: LLMSettings) -> LLMOptions:
         max_tokens=settings.max_tokens,
         api_key=settings.api_key,
         context_tokens=settings.context_tokens,
+        threads=settings.threads,
+        model_dir=settings.model_dir,
     )
 
 
@@ -111,22 +128,53 @@ def build_chat_model(spec: LLMSpec, options: LLMOptions) -> Any:
             # Some local servers (llama.cpp's among them) know only the older name.
             extra_body={"max_tokens": options.max_tokens} if spec.base_url else None,
         )
+    if spec.provider == "local":
+        return _local_chat_model(spec.model, options)
     path = Path(spec.model)
     if not path.is_file():
         raise LLMConfigError(f"HANDBOOK_LLM: {path}: no such GGUF file")
+    return _llama_cpp_chat_model(path, options)
+
+
+def _local_chat_model(name: str, options: LLMOptions) -> Any:
+    """The pinned local model, assembled and verified on first use, with the chat template of its GGUF."""
+    from assistant.llm.local_models import LocalModelError, assemble, get_spec, verified_path
+
+    _require_llama_cpp()  # before the assembly, not after
     try:
-        from langchain_community.chat_models import ChatLlamaCpp
+        spec = get_spec(name)
+        if verified_path(spec, options.model_dir) is None:
+            log.warning("%s is not assembled yet: assembling it from its part packages (once)", name)
+        path = assemble(spec, options.model_dir)
+    except LocalModelError as exc:
+        raise LLMConfigError(f"HANDBOOK_LLM: {exc}") from None
+    # llama-cpp-python registers the GGUF's tokenizer.chat_template under this name; naming it keeps
+    # it from guessing a built-in format or falling back to llama-2's when the guess fails.
+    return _llama_cpp_chat_model(path, options, chat_format="chat_template.default")
+
+
+def _require_llama_cpp() -> None:
+    try:
+        from langchain_community.chat_models import ChatLlamaCpp  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise LLMConfigError(f"HANDBOOK_LLM: gguf needs llama-cpp-python (pip install -e '.[llm]'): {exc}") from exc
     try:
         import llama_cpp  # noqa: F401
     except ImportError as exc:
         raise LLMConfigError("HANDBOOK_LLM: gguf needs llama-cpp-python (pip install -e '.[llm]')") from exc
+
+
+def _llama_cpp_chat_model(path: Path, options: LLMOptions, chat_format: str | None = None) -> Any:
+    _require_llama_cpp()
+    from langchain_community.chat_models import ChatLlamaCpp
+
     return ChatLlamaCpp(
         model_path=str(path),
         n_ctx=options.context_tokens,
+        n_threads=options.threads or None,
         temperature=options.temperature,
         max_tokens=options.max_tokens,
         verbose=False,
         streaming=True,
+        model_kwargs={"chat_format": chat_format} if chat_format else {},
     )

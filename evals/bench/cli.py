@@ -55,8 +55,25 @@ def bench_command(
         int, typer.Option("--load", min=0, help="Also run N concurrent web sessions against the server (minutes).")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm", help="Only the local language models: load, first token, tokens/s, s per answer (on --index)."
+        ),
+    ] = False,
+    llm_model: Annotated[
+        list[str] | None,
+        typer.Option("--llm-model", help="With --llm: this local model only (repeatable; default: every installed)."),
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="With --llm: llama.cpp threads.")] = 2,
+    index: Annotated[
+        Path | None, typer.Option("--index", help="With --llm: the index to ask (default: HANDBOOK_INDEX_DIR).")
+    ] = None,
 ) -> None:
     """Benchmark ingest, re-ingest, answer latency, cold start and memory against the LangChain tutorial."""
+    if llm:
+        _bench_llm(golden, questions or 5, llm_model or [], threads, index, out, as_json)
+        return
     from evals.bench.harness import Bench, BenchConfig
     from evals.bench.records import BenchError
     from evals.bench.report import render_docs_page, render_markdown
@@ -98,4 +115,42 @@ def bench_command(
         docs_md.parent.mkdir(parents=True, exist_ok=True)
         docs_md.write_text(render_docs_page(report), encoding="utf-8")
         typer.echo(f"written: {docs_md}", err=True)
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else markdown)
+
+
+def _bench_llm(
+    golden: Path, questions: int, models: list[str], threads: int, index: Path | None, out: Path | None, as_json: bool
+) -> None:
+    """`handbook bench --llm` (evals/bench/llm.py)."""
+    from assistant.llm.local_models import LOCAL_MODELS
+    from evals.bench.llm import LLMBench, LLMBenchConfig, render_llm_markdown
+    from evals.golden import GoldenFormatError
+    from ingest.settings import IngestSettings
+
+    unknown = [m for m in models if m not in LOCAL_MODELS]
+    if unknown:
+        typer.echo(f"error: --llm-model {unknown[0]!r}: local models are {', '.join(LOCAL_MODELS)}", err=True)
+        raise typer.Exit(2)
+    try:
+        asked = load_questions(golden, questions)
+    except (GoldenFormatError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    from assistant.settings import LLMSettings
+
+    config = LLMBenchConfig(
+        index=index or IngestSettings().index_dir,
+        questions=asked,
+        models=tuple(models),
+        threads=threads,
+        model_dir=LLMSettings().model_dir,
+    )
+    report = LLMBench(config).run()
+    data = report.to_json_dict()
+    markdown = render_llm_markdown(report)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "llm-bench.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        (out / "llm-bench.md").write_text(markdown, encoding="utf-8")
+        typer.echo(f"written: {out / 'llm-bench.json'}, {out / 'llm-bench.md'}", err=True)
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else markdown)

@@ -131,5 +131,5 @@ def test_cli_rejects_a_bad_llm_setting_in_one_line(rules_index: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: HANDBOOK_LLM: 'bard:x' is not <provider>:<model>; providers are ollama, openai, gguf"
+        "error: HANDBOOK_LLM: 'bard:x' is not <provider>:<model>; providers are ollama, openai, gguf, local"
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,16 @@ from evals.lead_models import (
     linear_scorer,
     simulate,
 )
-from evals.lead_training import LeadReport, folds_by_source, weights_module
+from evals.lead_training import (
+    CandidatesFileError,
+    LeadReport,
+    candidates_key,
+    collect,
+    folds_by_source,
+    load_candidates,
+    save_candidates,
+    weights_module,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -79,7 +90,7 @@ def test_compare_and_fold_models_out_of_fold() -> None:
     assert set(comparison.shares) >= {"hand", "logistic", "logistic-no-e5", "logistic-e5-on-all"}
     per_fold, final = fold_models(rows, "logistic")
     assert len(per_fold) == 5 and set(final.models) == {"en", "ru", "kk"}
-    assert final.shortlist == {"en": 4, "ru": 12, "kk": 12}
+    assert final.shortlist == {"en": 6, "ru": 12, "kk": 12}
     assert all(name not in final.shortlists["en"].weights for name in ("e5", "e5_gap", "e5_passage_best"))
     selector = final.selector(passages=8)
     assert selector.model("kk") is final.models["kk"] and selector.passages == 8
@@ -110,3 +121,36 @@ def test_the_weights_module_is_python_the_selector_loads() -> None:
     assert isinstance(models, dict)
     assert LeadModel.from_dict(models["en"]) == final.models["en"]
     assert namespace["LEAD_SHORTLIST"] == final.shortlist
+
+
+def test_collected_candidates_are_kept_and_only_new_questions_are_asked(tmp_path: Path) -> None:
+    rows = [_row("q1", 0), _row("q2", 1)]
+    for row in rows:
+        row.question = row.question.model_copy(update={"question": f"question {row.question.id}"})
+    path = tmp_path / "candidates.jsonl"
+    save_candidates(rows, path)
+    known = load_candidates(path)
+    assert set(known) == {candidates_key(r.question) for r in rows}
+    assert known[candidates_key(rows[0].question)] == rows[0].candidates  # texts, offsets and features
+
+    asked: list[str] = []
+
+    class _Assistant:
+        def ask(self, question: str) -> object:
+            asked.append(question)
+            return type("A", (), {"lead_candidates": list(rows[0].candidates)})()
+
+    edited = rows[1].question.model_copy(update={"question": "an edited question"})
+    questions = [rows[0].question, edited]
+    collected = collect(_Assistant(), questions, {"q1": 0, "q2": 1}, known=known)  # type: ignore[arg-type]
+    assert asked == ["an edited question"]  # the edited one is asked again, the known one is not
+    assert [r.labels.tolist() for r in collected] == [rows[0].labels.tolist()] * 2
+    assert load_candidates(tmp_path / "missing.jsonl") == {}
+
+
+def test_a_damaged_candidates_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "candidates.jsonl"
+    save_candidates([_row("q1", 0)], path)
+    path.write_text(path.read_text() + '{"key": "x"}\n')
+    with pytest.raises(CandidatesFileError, match=r"candidates.jsonl:2: not a line of collected lead candidates"):
+        load_candidates(path)

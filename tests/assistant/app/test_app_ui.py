@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.records import Answer, AnswerDelta, Citation, Passage, Turn
+from assistant.answer.records import Answer, AnswerDelta, Citation, LeadSentence, Passage, Turn
 from assistant.app.export import Exchange
 from assistant.app.feedback import FeedbackStore
 from assistant.app.pdf_pages import PageRenderer, SourceDocuments
@@ -435,3 +435,43 @@ def test_a_bad_topic_or_quiz_request_says_why_and_offers_nothing_to_download(app
     assert no_brief["quiz"] == "**Build a topic brief first.**" and no_brief["quiz_md_file"].interactive is False
     bad_kind = named(app, app.make_quiz, app.make_quiz(object(), 6, "essay", None))
     assert bad_kind["quiz"] == "**quiz type: expected one of mixed, cloze, multiple-choice, got 'essay'**"
+
+
+class LeadStubAssistant(StubAssistant):
+    """Streams like the assistant with a generated lead: the extractive answer, then checked lead sentences."""
+
+    def __init__(self, lead: list[str], final: Answer) -> None:
+        super().__init__(final=final)
+        self.lead = lead
+
+    def stream(self, question: str, history: Any = (), doc_ids: Any = (), **_: Any) -> Iterator[AnswerDelta | Answer]:
+        draft = _answer(check_question(question), list(history)).model_copy(
+            update={"lead": [LeadSentence(text=QUOTE, n=1, passage=1)]}
+        )
+        yield AnswerDelta(stage="extractive", answer=draft)
+        for sentence in self.lead:
+            yield AnswerDelta(stage="lead", text=sentence)
+        yield self.ask(question, history, doc_ids)
+
+
+@pytest.mark.unit
+def test_extractive_answer_at_once_then_the_generated_lead_replaces_its_lead(app: Any) -> None:
+    lead = ["Заключённые могут переписываться с семьёй [1]."]
+    final = _answer("Можно ли ему писать семье?", []).model_copy(
+        update={
+            "lead": [LeadSentence(text="Заключённые могут переписываться с семьёй.", n=1, passage=1)],
+            "lead_kind": "generated",
+            "model": "local:qwen2.5-coder-1.5b",
+            "lang": "ru",
+        }
+    )
+    app.warm.assistant = LeadStubAssistant(lead, final)
+    steps = _run(app, "Можно ли ему писать семье?", [])
+    pending = [s["chatbot"][-1]["content"] for s in steps[1:-1]]
+    assert len(pending) == 2
+    assert "By corresponding in writing" in pending[0] and "переписываться" not in pending[0]  # extractive first
+    assert pending[1].startswith("Заключённые могут переписываться с семьёй \\[1\\].")  # the lead's place, on top
+    assert "By corresponding in writing" in pending[1]  # the quotes stay below it
+    shown = steps[-1]["chatbot"][-1]["content"]
+    assert "Заключённые могут переписываться с семьёй \\[1\\]." in shown
+    assert "written by local:qwen2.5-coder-1.5b" in shown
