@@ -13,9 +13,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from evals.cli_shared import (
+    BaselineOpt,
+    CacheOpt,
+    CorpusOpt,
+    GoldenOpt,
+    IndexOpt,
+    JsonOpt,
+    LimitOpt,
+    OutOpt,
+    QuietOpt,
+    fail,
+    golden_questions,
+    load_assistant,
+)
+
 if TYPE_CHECKING:
     from assistant.chain import Assistant
-    from evals.golden import GoldenQuestion
     from evals.runner import EvalReport
 
 log = logging.getLogger(__name__)
@@ -23,28 +37,6 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "baselines"
 DEFAULT_FLOORS = Path(__file__).resolve().parent / "floors.json"
-
-GoldenOpt = Annotated[Path | None, typer.Option("--golden", help="Golden set (JSONL), e.g. evals/golden/dev.jsonl.")]
-IndexOpt = Annotated[
-    Path | None, typer.Option("--index", help="Index folder (default: HANDBOOK_INDEX_DIR or ./index).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (keys: evals/README.md).")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Write report.json, report.md and PNG plots here.")]
-BaselineOpt = Annotated[
-    str | None, typer.Option("--baseline", help="Also run these baselines, comma-separated: naive,bm25.")
-]
-LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions.")]
-CorpusOpt = Annotated[
-    Path | None, typer.Option("--corpus", help="PDF folder for the baselines (default: the index's source PDFs).")
-]
-CacheOpt = Annotated[Path, typer.Option("--cache", help="Cache of the baselines' built stores.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    """One line on stderr; raise the returned Exit."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
@@ -72,6 +64,8 @@ def build_eval_app() -> typer.Typer:
     eval_app.command("calibrate-support")(eval_calibrate_support)
     eval_app.command("check")(eval_check)
     eval_app.command("lead")(eval_lead)
+    from evals.llm_commands import eval_llm_experiments, eval_llm_lead
+
     eval_app.command("llm-lead")(eval_llm_lead)
     eval_app.command("llm-experiments")(eval_llm_experiments)
     return eval_app
@@ -133,7 +127,7 @@ def eval_compare(
     try:
         comparison = compare_reports(load_report(a), load_report(b), str(a), str(b))
     except ReportError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     typer.echo(
         json.dumps(comparison.to_json_dict(), ensure_ascii=False, indent=2) if as_json else render_text(comparison)
     )
@@ -161,25 +155,27 @@ def eval_calibrate(
     quiet: QuietOpt = False,
 ) -> None:
     """Learn the answer decision; print out-of-fold figures of it and of the hand rules (evals/decision_training.py)."""
-    from evals.decision_training import collect_decision_rows, question_folds, render_text, train_decision
+    from evals.decision_figures import render_text
+    from evals.decision_rows import collect_decision_rows, question_folds
+    from evals.decision_training import train_decision
 
-    questions = [q for path in golden for q in _questions(path, limit)]
+    questions = [q for path in golden for q in golden_questions(path, limit)]
     seen: set[str] = set()
     for q in questions:
         if q.id in seen:
-            raise _fail(f"question id {q.id} is in more than one golden file", 2)
+            raise fail(f"question id {q.id} is in more than one golden file", 2)
         seen.add(q.id)
     if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
-        raise _fail(f"{', '.join(map(str, golden))}: calibration needs answerable and unanswerable questions", 2)
-    assistant = _assistant(index)
+        raise fail(f"{', '.join(map(str, golden))}: calibration needs answerable and unanswerable questions", 2)
+    assistant = load_assistant(index)
     found = collect_decision_rows(assistant, questions, rows, progress=not quiet)
-    sources = {q.id: path.name for path in golden for q in _questions(path, limit)}
+    sources = {q.id: path.name for path in golden for q in golden_questions(path, limit)}
     report, weights = train_decision(
         found, question_folds(questions, folds), rules_max_false_refusal=max_false_refusal, sources=sources
     )
     if write:
         from assistant.answer import decision_weights
-        from evals.decision_training import write_weights
+        from evals.decision_export import write_weights
 
         target = Path(decision_weights.__file__).resolve()
         write_weights(weights, report, target, [str(p) for p in golden])
@@ -200,7 +196,7 @@ def eval_calibrate_support(
     """Print the support threshold of the generated-answer citation check per lexical weight (writes nothing)."""
     from evals.support_calibration import calibrate_support, collect_pairs, render_text
 
-    pairs = collect_pairs(_assistant(index), _questions(golden, limit), progress=not quiet)
+    pairs = collect_pairs(load_assistant(index), golden_questions(golden, limit), progress=not quiet)
     results = [calibrate_support(pairs, w, max_false_accept) for w in (0.0, 0.25, 0.5, 0.75, 1.0)]
     typer.echo(json.dumps([r.model_dump() for r in results], indent=2) if as_json else render_text(results))
 
@@ -227,12 +223,12 @@ def eval_lead(
     """Learn the lead's sentence scorer from the key facts; print out-of-fold figures (evals/lead_training.py)."""
     from evals.lead_training import CandidatesFileError, train_lead, write_weights
 
-    questions = [q for path in golden for q in _questions(path, limit)]
-    assistant = _assistant(index)
+    questions = [q for path in golden for q in golden_questions(path, limit)]
+    assistant = load_assistant(index)
     try:
         report = train_lead(assistant, questions, scorer, progress=not quiet, candidates=candidates)
     except CandidatesFileError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     if write:
         from assistant.answer import lead_weights
 
@@ -256,102 +252,6 @@ def eval_lead(
         )
 
 
-def eval_llm_lead(
-    golden: Annotated[
-        list[Path], typer.Option("--golden", help="Golden sets with the selection (repeat: dev, dev_multilingual).")
-    ],
-    index: IndexOpt = None,
-    llm: Annotated[
-        str | None, typer.Option("--llm", help="Language model, e.g. local:qwen2.5-coder-0.5b (default: HANDBOOK_LLM).")
-    ] = None,
-    calibrate: Annotated[
-        bool, typer.Option("--calibrate", help="Choose the e5 threshold of the ru/kk check instead (no model).")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (every question's outcome).")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """Measure the generated lead on the fixed selection of dev questions (evals/llm_lead.py)."""
-    import subprocess
-
-    from evals.llm_lead import LeadReport, calibrate_e5, render_text, run_leads, selected
-
-    questions = [q for path in golden for q in _questions(path, None)]
-    if calibrate:
-        result = calibrate_e5(_assistant(index), questions, progress=not quiet)
-        typer.echo(json.dumps(result.model_dump(), indent=2))
-        return
-    from assistant.chain import Assistant
-    from assistant.llm.backends import LLMConfigError
-    from assistant.settings import Settings
-
-    settings = Settings()
-    if index is not None:
-        settings.ingest.index_dir = index
-    settings.llm.backend = llm or settings.llm.backend
-    settings.llm.lead = True
-    if not settings.llm.backend:
-        raise _fail("eval llm-lead: name a language model with --llm or HANDBOOK_LLM", 2)
-    try:
-        chosen = selected(questions)
-        assistant = Assistant.from_settings(settings)
-    except (ValueError, LLMConfigError) as exc:
-        raise _fail(str(exc), 2) from None
-    assert assistant.lead_writer is not None
-    load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    report = LeadReport(
-        model=assistant.lead_writer.label,
-        questions=run_leads(assistant, chosen, not quiet, out.with_suffix(".partial.jsonl") if out else None),
-        load=load,
-    )
-    data = {"summary": report.summary(), "dropped": report.dropped_reasons(), "not_shown": report.not_shown()}
-    text = json.dumps({**data, **report.model_dump()}, ensure_ascii=False, indent=2)
-    if out is not None:
-        out.write_text(text + "\n", encoding="utf-8")
-    typer.echo(text if as_json else render_text(report))
-
-
-def eval_llm_experiments(
-    experiment: Annotated[str, typer.Argument(help="rewrite (question rewriting) or judge (answerability judge).")],
-    golden: Annotated[Path, typer.Option("--golden", help="The dev set (evals/golden/dev.jsonl).")],
-    index: IndexOpt = None,
-    llm: Annotated[
-        str | None, typer.Option("--llm", help="rewrite: the language model (default: HANDBOOK_LLM).")
-    ] = None,
-    gguf: Annotated[Path | None, typer.Option("--gguf", help="judge: the GGUF file of the model.")] = None,
-    sample: Annotated[int, typer.Option("--sample", min=2, help="Questions (rewrite) or per side (judge).")] = 60,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """Measure the question rewrite or the model as answerability judge (evals/llm_experiments.py)."""
-    from evals.llm_experiments import balanced_sample, judge_experiment, rewrite_experiment, staff_band
-
-    questions = _questions(golden, None)
-    assistant = _assistant(index)
-    if experiment == "rewrite":
-        from assistant.llm.backends import LLMConfigError, LLMSpec, build_chat_model, options_from
-        from assistant.settings import Settings
-
-        settings = Settings()
-        try:
-            spec = LLMSpec.parse(llm or settings.llm.backend)
-            chat_model = build_chat_model(spec, options_from(settings.llm))
-        except LLMConfigError as exc:
-            raise _fail(str(exc), 2) from None
-        result = rewrite_experiment(assistant, chat_model, staff_band(questions, sample), progress=not quiet)
-    elif experiment == "judge":
-        if gguf is None or not gguf.is_file():
-            raise _fail("eval llm-experiments judge: --gguf FILE (an assembled local model) is needed", 2)
-        result = judge_experiment(assistant, gguf, balanced_sample(questions, sample), progress=not quiet)
-    else:
-        raise _fail(f"eval llm-experiments: unknown experiment {experiment!r} (rewrite or judge)", 2)
-    text = json.dumps(result, ensure_ascii=False, indent=2)
-    if out is not None:
-        out.write_text(text + "\n", encoding="utf-8")
-    summary = {k: v for k, v in result.items() if k != "rows"}
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-
-
 def eval_check(
     golden: Annotated[Path | None, typer.Option("--golden", help="Golden set to run (the dev set in CI).")] = None,
     floors: Annotated[Path, typer.Option("--floors", help="Floors and ceilings (JSON).")] = DEFAULT_FLOORS,
@@ -368,18 +268,18 @@ def eval_check(
     try:
         limits = load_floors(floors)
     except FloorsError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     if report is not None:
         from evals.compare import ReportError, load_report
 
         try:
             metrics = load_report(report).to_json_dict()
         except ReportError as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
     elif golden is not None:
         metrics = _evaluate(golden, index, limit, None, None, DEFAULT_CACHE, progress=not quiet).to_json_dict()
     else:
-        raise _fail("eval check: pass --golden FILE (or --report FILE)", 2)
+        raise fail("eval check: pass --golden FILE (or --report FILE)", 2)
     problems = check_floors(metrics, limits)
     for line in problems:
         typer.echo(f"FAIL {line}", err=True)
@@ -390,32 +290,6 @@ def eval_check(
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _questions(golden: Path, limit: int | None) -> list[GoldenQuestion]:
-    from evals.golden import GoldenFormatError, load_golden
-
-    try:
-        questions = load_golden(golden)
-    except GoldenFormatError as exc:
-        raise _fail(str(exc), 2) from None
-    if not questions:
-        raise _fail(f"{golden}: no questions", 2)
-    return questions[:limit] if limit else questions
-
-
-def _assistant(index: Path | None) -> Assistant:
-    from assistant.chain import Assistant
-    from assistant.settings import Settings
-    from ingest.index_store import IndexMissingError
-
-    settings = Settings()
-    if index is not None:
-        settings.ingest.index_dir = index
-    try:
-        return Assistant.from_settings(settings)
-    except IndexMissingError as exc:
-        raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
 
 
 def _evaluate(
@@ -429,9 +303,9 @@ def _evaluate(
 ) -> EvalReport:
     from evals.runner import EvalRunner
 
-    questions = _questions(golden, limit)
+    questions = golden_questions(golden, limit)
     names = [n.strip() for n in (baseline or "").split(",") if n.strip()]
-    assistant = _assistant(index)
+    assistant = load_assistant(index)
     baselines: list[Any] = []
     try:
         if names:
@@ -450,7 +324,7 @@ def _baselines(names: list[str], assistant: Assistant, corpus: Path | None, cach
         pdfs = index_pdfs(list(assistant.snapshot.meta.documents.values()), corpus)
         return list(make_baselines(names, pdfs, cache, default_model_path(), progress=progress))
     except BaselineError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
 
 
 def _print_summary(report: EvalReport) -> None:

@@ -24,216 +24,43 @@ over the same folds), then the fold's questions are decided. Per language group 
   folds stays within the group's limit (2%);
 - the upper threshold: the most caution on questions whose top five miss while the caution on
   questions whose first passage is right stays within 15% on the training folds.
+
+The rows: evals/decision_rows.py; the figures and the report: evals/decision_figures.py; the weights
+written: evals/decision_export.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-import logging
-import pprint
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from assistant.answer.decision import State
 from assistant.answer.decision_features import FEATURE_NAMES
-from assistant.answer.decision_model import DecisionModel, Group, group_of
-from evals.calibrate import FOLDS, Row, ask_quoting, cross_validate, fold_of, row_of, state_of
+from assistant.answer.decision_model import DecisionModel, group_of
+from evals.calibrate import FOLDS, Row
 from evals.calibrate import MAX_FALSE_REFUSAL as RULES_MAX_FALSE_REFUSAL
-from evals.golden import GoldenQuestion
-from evals.metrics import RANK_K
-from evals.progress import progress_bar
+from evals.decision_export import export
+from evals.decision_figures import (
+    GROUPS,
+    MISS,
+    CandidateResult,
+    DecisionReport,
+    GroupFigures,
+    figures_by_group,
+    right_first,
+    rules_states,
+    top5_miss,
+)
 
-if TYPE_CHECKING:
-    from assistant.chain import Assistant
-
-log = logging.getLogger(__name__)
-
-GROUPS: tuple[Group, ...] = ("en", "cyrillic")
 # False-refusal limits on the training folds (targets out of fold: en 0.02, cyrillic 0.03). Measured on the
 # 851 questions of dev, dev_multilingual and dev_round2*, 2026-12-05, gradient boosting: en 0.015 on the
 # training folds gave 0.012 out of fold for a refusal recall of 0.354, 0.02 gave 0.016 / 0.415, 0.025 0.021 / 0.442.
 MAX_FALSE_REFUSAL: dict[str, float] = {"en": 0.02, "cyrillic": 0.02}
 MAX_CAUTION_RIGHT = 0.15  # caution on first-passage-right answers, training folds (target out of fold: 0.15)
-MISS = 5  # a "top-five miss": no relevant passage in the first five
-CHECK_CODE = ("decision.py", "decision_features.py", "refusal.py", "names.py")  # rows are stale when these change
-
-
-class DecisionRow(BaseModel):
-    """A calibration row and what keeps it reusable: the question asked and the index it was asked of."""
-
-    row: Row
-    question: str
-    stamp: str
-
-
-class GroupFigures(BaseModel):
-    """Out-of-fold figures of one decision for one language group."""
-
-    n: int = 0
-    n_answerable: int = 0
-    n_unanswerable: int = 0
-    false_refusal_rate: float | None = None
-    refusal_recall: float | None = None
-    key_fact_coverage: float | None = None
-    caution_right_first: float | None = None  # closest among answerable questions whose first passage is relevant
-    caution_top5_miss: float | None = None  # closest among answerable questions with no relevant passage in the top 5
-    n_right_first: int = 0
-    n_top5_miss: int = 0
-    answered_share: float | None = None
-    closest_share: float | None = None
-    not_covered_share: float | None = None
-
-
-class CandidateResult(BaseModel):
-    name: str
-    figures: dict[str, GroupFigures]
-    thresholds: list[dict[str, tuple[float, float]]]  # per fold, per group
-
-
-class DecisionReport(BaseModel):
-    """The rules' and each candidate's out-of-fold figures; the chosen candidate."""
-
-    folds: int
-    n: int
-    rules: dict[str, GroupFigures]  # the hand rules, their settings chosen per fold (evals/calibrate.py)
-    candidates: list[CandidateResult]
-    chosen: str
-    thresholds: dict[str, tuple[float, float]] = Field(default_factory=dict)  # chosen on all questions' OOF
-    # Per golden file: {"rules": ..., "chosen": ...} figures of that file's questions (the same out-of-fold states).
-    by_source: dict[str, dict[str, dict[str, GroupFigures]]] = Field(default_factory=dict)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump()
-
-
-# --- rows -------------------------------------------------------------------------------------
-
-
-def check_stamp(index_generation: str) -> str:
-    """What a stored row depends on besides its question: the index and the checks' code."""
-    here = Path(__file__).resolve().parent.parent / "assistant" / "answer"
-    digest = hashlib.sha256(index_generation.encode())
-    for name in CHECK_CODE:
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def collect_decision_rows(
-    assistant: Assistant, questions: Sequence[GoldenQuestion], store: Path | None = None, progress: bool = False
-) -> list[Row]:
-    """Every question's row, asked once with the permissive policy; rows in `store` are reused when still valid."""
-    stamp = check_stamp(assistant.snapshot.meta.generation)
-    kept: dict[str, DecisionRow] = {}
-    if store is not None and store.exists():
-        try:
-            data = json.loads(store.read_text(encoding="utf-8"))
-            kept = {d["row"]["id"]: DecisionRow.model_validate(d) for d in data}
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("%s: not a rows file (%s); asking every question again", store, exc)
-    out: list[DecisionRow] = []
-    with progress_bar(progress, "decision rows", len(questions)) as advance:
-        for q in questions:
-            old = kept.get(q.id)
-            if old is not None and old.question == q.question and old.stamp == stamp:
-                # Labels come from the golden record, which may have changed since.
-                row = old.row.model_copy(update={"answerable": q.answerable, "overlap": q.overlap})
-                out.append(DecisionRow(row=row, question=q.question, stamp=stamp))
-            else:
-                answer = ask_quoting(assistant, q.question, RANK_K)
-                out.append(DecisionRow(row=row_of(q, answer), question=q.question, stamp=stamp))
-            advance()
-    if store is not None:
-        merged = {**kept, **{d.row.id: d for d in out}}
-        store.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps([d.model_dump(mode="json") for d in merged.values()]), encoding="utf-8")
-    return [d.row for d in out]
-
-
-def question_folds(questions: Sequence[GoldenQuestion], folds: int = FOLDS) -> dict[str, int]:
-    """An English question's fold by its id; a translation's by the English question with its key facts and passages."""
-
-    def key(q: GoldenQuestion) -> tuple[Any, ...]:
-        return (tuple(q.key_facts), tuple((e.doc, tuple(e.pages), e.ref) for e in q.expected))
-
-    english = {key(q): q.id for q in questions if q.lang == "en" and q.key_facts}
-    return {
-        q.id: fold_of(english.get(key(q), q.id) if q.lang != "en" and q.key_facts else q.id, folds) for q in questions
-    }
-
-
-# --- figures ----------------------------------------------------------------------------------
-
-
-def right_first(row: Row) -> bool:
-    return row.answerable and row.rank == 1
-
-
-def top5_miss(row: Row) -> bool:
-    return row.answerable and (row.rank is None or row.rank > MISS)
-
-
-def group_figures(rows: Sequence[Row], states: Sequence[State]) -> GroupFigures:
-    def mean(values: list[bool]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
-
-    pairs = list(zip(rows, states, strict=True))
-    answerable = [(r, s) for r, s in pairs if r.answerable]
-    right = [s for r, s in pairs if right_first(r)]
-    miss = [s for r, s in pairs if top5_miss(r)]
-    return GroupFigures(
-        n=len(pairs),
-        n_answerable=len(answerable),
-        n_unanswerable=len(pairs) - len(answerable),
-        false_refusal_rate=mean([s == "not_covered" for _, s in answerable]),
-        refusal_recall=mean([s == "not_covered" for r, s in pairs if not r.answerable]),
-        key_fact_coverage=mean(
-            [bool(r.facts_found) and s != "not_covered" for r, s in answerable if r.facts_found is not None]
-        ),
-        caution_right_first=mean([s == "closest" for s in right]),
-        caution_top5_miss=mean([s == "closest" for s in miss]),
-        n_right_first=len(right),
-        n_top5_miss=len(miss),
-        answered_share=mean([s == "answered" for _, s in pairs]),
-        closest_share=mean([s == "closest" for _, s in pairs]),
-        not_covered_share=mean([s == "not_covered" for _, s in pairs]),
-    )
-
-
-def figures_by_group(rows: Sequence[Row], states: Sequence[State]) -> dict[str, GroupFigures]:
-    out: dict[str, GroupFigures] = {}
-    for g in GROUPS:
-        chosen = [(r, s) for r, s in zip(rows, states, strict=True) if group_of(r.evidence.lang) == g]
-        if chosen:
-            out[g] = group_figures([r for r, _ in chosen], [s for _, s in chosen])
-    return out
-
-
-def rules_states(
-    rows: Sequence[Row],
-    n_folds: int = FOLDS,
-    max_false_refusal: float = RULES_MAX_FALSE_REFUSAL,
-    sources: dict[str, str] | None = None,
-) -> list[State]:
-    """The hand rules' out-of-fold states, cross-validated per golden file (else per language group), as
-    `handbook eval` does per golden set."""
-    states: dict[str, State] = {}
-    keys = {r.id: (sources or {}).get(r.id) or group_of(r.evidence.lang) for r in rows}
-    for key in dict.fromkeys(keys.values()):
-        part = [r for r in rows if keys[r.id] == key]
-        if not part or all(r.answerable for r in part) or not any(r.answerable for r in part):
-            continue
-        cv = cross_validate(part, n_folds, max_false_refusal)
-        for r in part:
-            states[r.id] = state_of(r, cv.fold_settings[fold_of(r.id, n_folds)], cv.lexical_weight)
-    return [states.get(r.id, "answered") for r in rows]
 
 
 # --- classifiers ------------------------------------------------------------------------------
@@ -459,47 +286,6 @@ def train_decision(
     return report, weights
 
 
-def export(fitted: Any) -> dict[str, Any]:
-    """A fitted classifier as the plain data `assistant.answer.decision_model.Classifier.from_dict` reads."""
-    kind, model, mean, scale = fitted
-    if kind == "constant":
-        n = len(FEATURE_NAMES)
-        bias = float(np.log(0.999 / 0.001)) * (1 if model else -1)
-        return {"kind": "logistic", "features": list(FEATURE_NAMES), "bias": bias, "mean": [0.0] * n,
-                "scale": [1.0] * n, "weights": [0.0] * n}
-    if kind == "logistic":
-        return {
-            "kind": "logistic",
-            "features": list(FEATURE_NAMES),
-            "bias": round(float(model.intercept_[0]), 6),
-            "mean": [round(float(v), 6) for v in mean],
-            "scale": [round(float(v), 6) for v in scale],
-            "weights": [round(float(v), 6) for v in model.coef_[0]],
-        }
-    zero = np.zeros((1, len(FEATURE_NAMES)))
-    trees = [est[0].tree_ for est in model.estimators_]
-    # The initial log-odds: the decision function less the trees' sum at any point.
-    init = float(model.decision_function(zero)[0]) - model.learning_rate * sum(
-        float(t.predict(zero.astype(np.float32))[0, 0]) for t in trees
-    )
-    return {
-        "kind": "trees",
-        "features": list(FEATURE_NAMES),
-        "bias": init,
-        "learning_rate": model.learning_rate,
-        "trees": [
-            {
-                "left": t.children_left.tolist(),
-                "right": t.children_right.tolist(),
-                "feature": t.feature.tolist(),
-                "threshold": [float(v) for v in t.threshold],
-                "value": [float(v) for v in t.value[:, 0, 0]],
-            }
-            for t in trees
-        ],
-    }
-
-
 def _check_export(weights: dict[str, Any], heads: tuple[Any, Any | None], candidate: Candidate, x: np.ndarray) -> None:
     """The numpy model must give scikit-learn's probabilities: the run-time decision is the one measured."""
     from assistant.answer.decision_features import DecisionFeatures
@@ -511,63 +297,3 @@ def _check_export(weights: dict[str, Any], heads: tuple[Any, Any | None], candid
         mine = model.probabilities(features)
         if abs(mine[0] - p[i]) > 1e-4 or abs(mine[1] - q[i]) > 1e-4:
             raise RuntimeError(f"exported model disagrees with scikit-learn: {mine} vs {(p[i], q[i])}")
-
-
-def write_weights(weights: dict[str, Any], report: DecisionReport, target: Path, golden: Sequence[str]) -> None:
-    chosen = next(c for c in report.candidates if c.name == report.chosen)
-
-    def line(g: str) -> str:
-        f = chosen.figures.get(g)
-        if f is None:
-            return f"{g}: -"
-        return (
-            f"{g}: false refusals {f.false_refusal_rate}, refusal recall {f.refusal_recall}, "
-            f"caution right-first {f.caution_right_first} / top-5 miss {f.caution_top5_miss}"
-        )
-
-    about = textwrap.fill(
-        f"Classifier `{report.chosen}`, fitted on {report.n} questions ({', '.join(golden)}). "
-        f"Out of fold: {line('en')}; {line('cyrillic')}.",
-        width=110,
-    )
-    text = (
-        '"""The learned answer decision\'s parameters (assistant/answer/decision_model.py), written by\n'
-        "`handbook eval calibrate --write`.\n\n"
-        f"{about}\n"
-        '"""\n\nfrom __future__ import annotations\n\n'
-        f"DECISION_MODEL: dict[str, object] = {pprint.pformat(weights, width=120, compact=True)}\n"
-    )
-    target.write_text(text, encoding="utf-8")
-
-
-def render_text(report: DecisionReport) -> str:
-    def num(v: float | None) -> str:
-        return "-" if v is None else f"{v:.3f}"
-
-    def row(name: str, f: GroupFigures) -> str:
-        return (
-            f"  {name:28s} {f.n:4d}  FR {num(f.false_refusal_rate)}  recall {num(f.refusal_recall)}  "
-            f"key facts {num(f.key_fact_coverage)}  caution right-first {num(f.caution_right_first)} "
-            f"(n {f.n_right_first})  top-5 miss {num(f.caution_top5_miss)} (n {f.n_top5_miss})  "
-            f"answered/closest/not covered {num(f.answered_share)}/{num(f.closest_share)}/{num(f.not_covered_share)}"
-        )
-
-    lines = [f"{report.n} questions, {report.folds}-fold cross-validation; all figures out of fold"]
-    for g in GROUPS:
-        lines.append(f"{g}:")
-        if g in report.rules:
-            lines.append(row("hand rules (before)", report.rules[g]))
-        for c in report.candidates:
-            if g in c.figures:
-                lines.append(row(c.name + (" *" if c.name == report.chosen else ""), c.figures[g]))
-    for source, figs in report.by_source.items():
-        lines.append(f"{source} (the same out-of-fold decisions):")
-        for g in GROUPS:
-            if g in figs["rules"]:
-                lines.append(row(f"{g}: hand rules (before)", figs["rules"][g]))
-                lines.append(row(f"{g}: {report.chosen}", figs["chosen"][g]))
-    lines.append(f"chosen: {report.chosen}; thresholds on all questions (not covered below, caution below):")
-    for name, (lo, hi) in report.thresholds.items():
-        lines.append(f"  {name}: {lo:.4f} / {hi:.4f}")
-    return "\n".join(lines)
-

@@ -839,6 +839,10 @@ class AnswerabilityPolicy:
     counted_check: CountedCheck = DEFAULT_COUNTED_CHECK
     # The learned decision (assistant/answer/decision_model.py); None: the hand rules above decide.
     model: DecisionModel | None = None
+    # Under the learned decision, at least this share of the focus terms' weight missing from the top
+    # passages gives the caution, whatever the model says: the dev sets hold almost no off-topic
+    # question (none of whose focus terms the passages have), so the model answered them.
+    learned_focus_caution: float = 1.0
 
     def evidence(
         self,
@@ -964,6 +968,11 @@ class AnswerabilityPolicy:
                 message="The passages match the question only loosely.",
             )
             return Decision(state="closest", confidence=p, reasons=[weak])
+        if evidence.lexical_checks and evidence.missing_focus_share >= self.learned_focus_caution:
+            terms = ", ".join(evidence.missing_focus)
+            message = f"The passages closest to the question never mention: {terms}."
+            off_topic = Reason(check="focus_terms", detail=terms, message=message)
+            return Decision(state="closest", confidence=p, reasons=[off_topic])
         return Decision(state="answered", confidence=p)
 
     @classmethod

@@ -9,18 +9,17 @@ from assistant.answer.decision import AnswerabilityPolicy, Evidence
 from assistant.answer.decision_features import FEATURE_NAMES, DecisionFeatures
 from assistant.answer.decision_model import DecisionModel
 from evals.calibrate import Row, fold_of
+from evals.decision_export import export, write_weights
+from evals.decision_figures import group_figures
+from evals.decision_rows import question_folds
 from evals.decision_training import (
     CANDIDATES,
     choose_thresholds,
     evaluate_candidate,
-    export,
     fit_heads,
-    group_figures,
     matrix,
     predict_heads,
-    question_folds,
     train_decision,
-    write_weights,
 )
 from evals.golden import GoldenQuestion
 

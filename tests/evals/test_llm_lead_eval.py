@@ -6,7 +6,8 @@ import pytest
 
 from assistant.answer.records import Answer, Citation, DroppedSentence, LeadSentence, Passage
 from evals.golden import GoldenQuestion
-from evals.llm_lead import SELECTION, independent_problems, outcome, reason_group, selected
+from evals.llm_lead import SELECTION, outcome, reason_group, selected
+from evals.llm_lead_independent_check import independent_problems
 
 RULE_44 = (
     "For the purpose of these rules, solitary confinement shall refer to the confinement of prisoners for 22 hours "
