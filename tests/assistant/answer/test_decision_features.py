@@ -177,6 +177,21 @@ def test_a_refusal_without_a_check_behind_it_says_the_passages_match_only_loosel
     assert refused.state == "not_covered" and [r.check for r in refused.reasons] == ["weak_match"]
 
 
+def test_an_answer_none_of_whose_focus_terms_the_passages_have_gets_the_caution() -> None:
+    # "Can prisoners go scuba diving on weekends?" on the real corpus: P(answers) 0.96, P(right) 0.38,
+    # "answered" with rules on exercise; the dev sets hold almost no such off-topic question to learn from.
+    policy = AnswerabilityPolicy(model=_model())
+    off_topic = _evidence(fused_margin=0.3).model_copy(
+        update={"missing_focus": ["scuba", "dive", "weekend"], "missing_focus_share": 1.0}
+    )
+    decided = policy.decide(off_topic)
+    assert decided.state == "closest" and [r.check for r in decided.reasons] == ["focus_terms"]
+    assert decided.reasons[0].message == "The passages closest to the question never mention: scuba, dive, weekend."
+    some = off_topic.model_copy(update={"missing_focus": ["scuba"], "missing_focus_share": 0.6})
+    assert policy.decide(some).state == "answered"  # the model weighs a part missing (staff wording, synonyms)
+    assert AnswerabilityPolicy(model=_model(), learned_focus_caution=1.1).decide(off_topic).state == "answered"
+
+
 def test_without_features_or_a_model_the_hand_rules_decide() -> None:
     rules = AnswerabilityPolicy(answer_threshold=0.2)
     evidence = _evidence(quantity_missing=1.0)
