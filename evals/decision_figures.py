@@ -13,29 +13,20 @@ from pydantic import BaseModel, Field
 
 from assistant.answer.decision import State
 from assistant.answer.decision_model import Group, group_of
-from evals.calibrate import FOLDS, Row, cross_validate, fold_of, state_of
+from evals.calibrate import FOLDS, Figures, Row, cross_validate, figures, fold_of, state_of
 from evals.calibrate import MAX_FALSE_REFUSAL as RULES_MAX_FALSE_REFUSAL
 
 GROUPS: tuple[Group, ...] = ("en", "cyrillic")
 MISS = 5  # a "top-five miss": no relevant passage in the first five
 
 
-class GroupFigures(BaseModel):
-    """Out-of-fold figures of one decision for one language group."""
+class GroupFigures(Figures):
+    """Out-of-fold figures of one decision for one language group: the calibration's figures and the caution's."""
 
-    n: int = 0
-    n_answerable: int = 0
-    n_unanswerable: int = 0
-    false_refusal_rate: float | None = None
-    refusal_recall: float | None = None
-    key_fact_coverage: float | None = None
     caution_right_first: float | None = None  # closest among answerable questions whose first passage is relevant
     caution_top5_miss: float | None = None  # closest among answerable questions with no relevant passage in the top 5
     n_right_first: int = 0
     n_top5_miss: int = 0
-    answered_share: float | None = None
-    closest_share: float | None = None
-    not_covered_share: float | None = None
 
 
 class CandidateResult(BaseModel):
@@ -69,29 +60,15 @@ def top5_miss(row: Row) -> bool:
 
 
 def group_figures(rows: Sequence[Row], states: Sequence[State]) -> GroupFigures:
-    def mean(values: list[bool]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
-
     pairs = list(zip(rows, states, strict=True))
-    answerable = [(r, s) for r, s in pairs if r.answerable]
-    right = [s for r, s in pairs if right_first(r)]
-    miss = [s for r, s in pairs if top5_miss(r)]
+    right = [s == "closest" for r, s in pairs if right_first(r)]
+    miss = [s == "closest" for r, s in pairs if top5_miss(r)]
     return GroupFigures(
-        n=len(pairs),
-        n_answerable=len(answerable),
-        n_unanswerable=len(pairs) - len(answerable),
-        false_refusal_rate=mean([s == "not_covered" for _, s in answerable]),
-        refusal_recall=mean([s == "not_covered" for r, s in pairs if not r.answerable]),
-        key_fact_coverage=mean(
-            [bool(r.facts_found) and s != "not_covered" for r, s in answerable if r.facts_found is not None]
-        ),
-        caution_right_first=mean([s == "closest" for s in right]),
-        caution_top5_miss=mean([s == "closest" for s in miss]),
+        **figures(rows, states).model_dump(),
+        caution_right_first=round(sum(right) / len(right), 4) if right else None,
+        caution_top5_miss=round(sum(miss) / len(miss), 4) if miss else None,
         n_right_first=len(right),
         n_top5_miss=len(miss),
-        answered_share=mean([s == "answered" for _, s in pairs]),
-        closest_share=mean([s == "closest" for _, s in pairs]),
-        not_covered_share=mean([s == "not_covered" for _, s in pairs]),
     )
 
 

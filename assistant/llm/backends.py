@@ -14,6 +14,8 @@ assistant never pays for them.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -178,3 +180,26 @@ def _llama_cpp_chat_model(path: Path, options: LLMOptions, chat_format: str | No
         streaming=True,
         model_kwargs={"chat_format": chat_format} if chat_format else {},
     )
+
+
+def stream_text(
+    chat_model: Any, messages: list[tuple[str, str]], label: str, timeout_s: float, max_retries: int, what: str
+) -> Iterator[str]:
+    """The model's text as it streams, within `timeout_s` in all; retried only while nothing has arrived yet
+    (a retry after text was shown would show it twice). `what` names the output in the timeout message."""
+    deadline = time.monotonic() + timeout_s
+    for attempt in range(max_retries + 1):
+        received = False
+        try:
+            for chunk in chat_model.stream(messages):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    received = True
+                    yield text
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no complete {what} within {timeout_s:g} s")
+            return
+        except Exception as exc:
+            if received or attempt == max_retries or time.monotonic() > deadline:
+                raise
+            log.info("language model %s: attempt %d failed (%s); retrying", label, attempt + 1, exc)

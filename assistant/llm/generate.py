@@ -19,6 +19,7 @@ from assistant.answer.compose import ComposeRequest, Composition, verified_citat
 from assistant.answer.records import AnswerDelta
 from assistant.answer.render import citation_label
 from assistant.answer.verify import QuoteVerifier
+from assistant.llm.backends import stream_text
 from assistant.llm.citation_check import MARKER, CitationChecker, SentenceCheck, Verdict, split_generated, strip_markers
 from assistant.llm.prompt import NOT_COVERED, PromptPassage, answer_messages, looks_like_instruction, sanitize_passage
 from assistant.retrieval import ScoredChunk
@@ -120,23 +121,7 @@ class GeneratedAnswerer:
             yield Composition([], mode="generated", ok=False, note=note)
 
     def _tokens(self, messages: list[tuple[str, str]]) -> Iterator[str]:
-        """The model's text as it streams; retried only while nothing has arrived yet."""
-        deadline = time.monotonic() + self.timeout_s
-        for attempt in range(self.max_retries + 1):
-            received = False
-            try:
-                for chunk in self.chat_model.stream(messages):
-                    text = chunk.content if isinstance(chunk.content, str) else ""
-                    if text:
-                        received = True
-                        yield text
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"no complete answer within {self.timeout_s:g} s")
-                return
-            except Exception as exc:
-                if received or attempt == self.max_retries or time.monotonic() > deadline:
-                    raise
-                log.info("language model %s: attempt %d failed (%s); retrying", self.label, attempt + 1, exc)
+        return stream_text(self.chat_model, messages, self.label, self.timeout_s, self.max_retries, "answer")
 
     def _take(self, sentence: str, backing: dict[int, str], progress: _Progress) -> str:
         check = self.checker.check(sentence, backing)

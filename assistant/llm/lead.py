@@ -23,6 +23,7 @@ from assistant.answer.injection import looks_injected
 from assistant.answer.lead import LeadCandidate, LeadRequest, LeadSelector, candidates, relative, with_e5
 from assistant.answer.records import AnswerDelta, Citation, DroppedSentence, LeadSentence
 from assistant.answer.render import with_markers
+from assistant.llm.backends import stream_text
 from assistant.llm.citation_check import split_generated, strip_markers
 from assistant.llm.lead_check import CitedSource, LeadSentenceChecker, SentenceVerdict
 from assistant.llm.prompt import NOT_COVERED, sanitize_passage
@@ -231,23 +232,7 @@ class GeneratedLeadWriter:
         yield result
 
     def _tokens(self, messages: list[tuple[str, str]]) -> Iterator[str]:
-        """The model's text as it streams; retried only while nothing has arrived yet."""
-        deadline = time.monotonic() + self.timeout_s
-        for attempt in range(self.max_retries + 1):
-            received = False
-            try:
-                for chunk in self.chat_model.stream(messages):
-                    text = chunk.content if isinstance(chunk.content, str) else ""
-                    if text:
-                        received = True
-                        yield text
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"no complete lead within {self.timeout_s:g} s")
-                return
-            except Exception as exc:
-                if received or attempt == self.max_retries or time.monotonic() > deadline:
-                    raise
-                log.info("language model %s: attempt %d failed (%s); retrying", self.label, attempt + 1, exc)
+        return stream_text(self.chat_model, messages, self.label, self.timeout_s, self.max_retries, "lead")
 
     def _take(
         self,
