@@ -19,7 +19,7 @@ from assistant.language import PROFILES
 
 pytestmark = pytest.mark.unit
 
-PACKAGE = Path(__file__).resolve().parents[2] / "assistant"
+PACKAGE = Path(__file__).resolve().parents[3] / "assistant"
 DEFINED_IN = PACKAGE / "language.py"  # the texts, one table per language
 RENDERER = PACKAGE / "answer" / "render.py"  # the only module that writes them
 # Not answers: the reviewers' queue names a logged answer's state in the same words.
