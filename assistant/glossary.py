@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.language import PROFILES
+from ingest.tomlfile import read_tables
 
 # A word, keeping inner "&" and "'" ("C&R", "women's"); hyphens and spaces separate words.
 _TOKEN_RE = re.compile(r"\w(?:[\w&']*\w)?")
@@ -92,20 +92,9 @@ class Glossary:
     @classmethod
     def load(cls, path: Path) -> Glossary:
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise GlossaryError(f"{path}: glossary file not found") from None
-        except OSError as exc:
-            raise GlossaryError(f"{path}: cannot read glossary ({exc.strerror or exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise GlossaryError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
-
-        unknown = sorted(set(data) - {"term"})
-        if unknown:
-            raise GlossaryError(f"{path}: unexpected top-level key(s) {', '.join(unknown)}; expected [[term]] tables")
-        raw_terms = data.get("term")
+        raw_terms = read_tables(
+            path, "term", not_found="glossary file not found", cannot_read="glossary", error=GlossaryError
+        )
         if not isinstance(raw_terms, list) or not raw_terms:
             raise GlossaryError(f"{path}: no [[term]] tables found")
 
@@ -337,7 +326,3 @@ def _normalise_quotes(text: str) -> str:
 
 def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", _normalise_quotes(text).casefold()))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

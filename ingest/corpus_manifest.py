@@ -9,7 +9,6 @@ the extension of `source_url`, or else "pdf").
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from ingest.readers import format_of, suffix_of
 from ingest.records import DOCUMENT_FORMATS, DocumentFormat
+from ingest.tomlfile import read_tables, single_line
 
 DocumentKind = Literal["binding-standard", "guidance", "policy", "report"]
 DOCUMENT_KINDS: tuple[str, ...] = ("binding-standard", "guidance", "policy", "report")
@@ -155,20 +155,9 @@ class Manifest:
 def load_manifest(path: Path) -> list[CorpusDocument]:
     """Read and validate a manifest; raise ManifestError with a one-line reason."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: manifest file not found") from None
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
-
-    unknown = sorted(set(data) - {"document"})
-    if unknown:
-        raise ManifestError(f"{path}: unexpected top-level key(s) {', '.join(unknown)}; expected [[document]] tables")
-    raw_docs = data.get("document")
+    raw_docs = read_tables(
+        path, "document", not_found="manifest file not found", cannot_read="manifest", error=ManifestError
+    )
     if not isinstance(raw_docs, list) or not raw_docs:
         raise ManifestError(f"{path}: no [[document]] tables found")
 
@@ -210,7 +199,7 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"field 'format': {error.get('input')!r} is not one of {', '.join(DOCUMENT_FORMATS)}")
         else:
             parts.append(f"field '{field}': {error['msg']}")
-    return _one_line("; ".join(parts))
+    return single_line("; ".join(parts))
 
 
 def _describe_name(error: ErrorDetails) -> str:
@@ -220,7 +209,3 @@ def _describe_name(error: ErrorDetails) -> str:
     item = error["loc"][1]
     where = f"field '{field}', item {int(item) + 1}" if isinstance(item, int) else f"field '{field}'"
     return f"{where}: {error.get('input')!r} is not a name (one line of 1 to {NAME_MAX_LENGTH} characters)"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from ingest.corpus_manifest import DOC_ID_RULE, NAME_MAX_LENGTH, is_doc_id
 from ingest.profiles import DocumentProfile, ProfileSet
+from ingest.tomlfile import read_tables, single_line
 
 log = logging.getLogger(__name__)
 
@@ -97,19 +97,11 @@ class AliasTable:
     def load(cls, path: Path) -> AliasTable:
         """Read and check the table; AliasError (one line naming the file and group) when it cannot be used."""
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise AliasError(f"{path}: alias table not found") from None
-        except OSError as exc:
-            raise AliasError(f"{path}: cannot read the alias table ({exc.strerror or exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise AliasError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
-        unknown = sorted(set(data) - {"alias"})
-        if unknown:
-            raise AliasError(f"{path}: unexpected top-level key(s) {', '.join(unknown)}; expected [[alias]] tables")
-        raw_groups = data.get("alias", [])
+        raw_groups = read_tables(
+            path, "alias", not_found="alias table not found", cannot_read="the alias table", error=AliasError
+        )
+        if raw_groups is None:
+            raw_groups = []
         if not isinstance(raw_groups, list):
             raise AliasError(f"{path}: 'alias' must be [[alias]] tables")
         groups: list[AliasGroup] = []
@@ -153,11 +145,7 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"field '{field}', item {loc[1] + 1}: {error.get('input')!r}: {error['msg']}")
         else:
             parts.append(f"field '{field}': {error['msg']}")
-    return _one_line("; ".join(parts))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return single_line("; ".join(parts))
 
 
 # --- the name index -----------------------------------------------------------------------------
