@@ -372,7 +372,8 @@ def _print_summary(report: EvalReport) -> None:
     if cv is not None:
         f = cv.out_of_fold
         console.print(
-            f"out-of-fold ({cv.folds} folds): false refusals {_num(f.false_refusal_rate)}, refusal recall "
+            f"hand rules out-of-fold ({cv.folds} folds; the learned decision: eval calibrate): "
+            f"false refusals {_num(f.false_refusal_rate)}, refusal recall "
             f"{_num(f.refusal_recall)}, key facts {_num(f.key_fact_coverage)}; answered {_num(f.answered_share)}, "
             f"closest {_num(f.closest_share)}, not covered {_num(f.not_covered_share)}",
             highlight=False,

@@ -266,11 +266,12 @@ def _out_of_fold(report: EvalReport) -> list[str]:
         return []
     lines = [
         "",
-        f"## Answerability, out-of-fold ({cv.folds}-fold cross-validation)",
+        f"## Answerability of the hand rules, out-of-fold ({cv.folds}-fold cross-validation)",
         "",
-        "The thresholds in the code were chosen on this set, so the headline refusal figures are in-sample; "
+        "The hand rules' thresholds were chosen on this set, so their refusal figures are in-sample; "
         "here each question is decided by thresholds chosen on the other folds (evals/README.md, "
-        '"Calibrating answerability").',
+        '"Calibrating answerability"). The learned decision (the default, `HANDBOOK_DECISION=learned`) '
+        "is cross-validated by `handbook eval calibrate`.",
         "",
         "| questions | n | false refusals | refusal recall | key-fact coverage | answered | closest | not covered |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

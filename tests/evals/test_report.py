@@ -131,9 +131,9 @@ def test_markdown_and_json_carry_the_out_of_fold_answerability_figures() -> None
     )
     report = _report().model_copy(update={"out_of_fold": cv})
     md = render_markdown(report, plots=False)
-    assert "## Answerability, out-of-fold (5-fold cross-validation)" in md
+    assert "## Answerability of the hand rules, out-of-fold (5-fold cross-validation)" in md
     assert "| all | 3 | 0.000 | 1.000 |" in md
     data = json.loads(json.dumps(report.to_json_dict()))
     assert data["out_of_fold"]["out_of_fold"]["refusal_recall"] == 1.0
     assert EvalReport.from_json_dict(data).out_of_fold == cv
-    assert "Answerability, out-of-fold" not in render_markdown(_report(), plots=False)  # none measured
+    assert "Answerability of the hand rules" not in render_markdown(_report(), plots=False)  # none measured
