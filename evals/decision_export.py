@@ -59,6 +59,16 @@ def export(fitted: Any) -> dict[str, Any]:
     }
 
 
+# What decides at run time besides the classifiers (the out-of-fold figures count the veto, not the guard).
+RUN_TIME = textwrap.fill(
+    "At run time a focus name the documents never mention sets P(answers) to 0 (`VETO_FEATURES`, "
+    "assistant/answer/decision_model.py), and the policy's `learned_focus_caution` guard "
+    "(assistant/answer/decision.py) gives the caution to an answer none of whose focus terms the top "
+    "passages have; the out-of-fold figures above count the veto, not the guard.",
+    width=110,
+)
+
+
 def write_weights(weights: dict[str, Any], report: DecisionReport, target: Path, golden: Sequence[str]) -> None:
     chosen = next(c for c in report.candidates if c.name == report.chosen)
 
@@ -79,7 +89,7 @@ def write_weights(weights: dict[str, Any], report: DecisionReport, target: Path,
     text = (
         '"""The learned answer decision\'s parameters (assistant/answer/decision_model.py), written by\n'
         "`handbook eval calibrate --write`.\n\n"
-        f"{about}\n"
+        f"{about}\n\n{RUN_TIME}\n"
         '"""\n\nfrom __future__ import annotations\n\n'
         f"DECISION_MODEL: dict[str, object] = {pprint.pformat(weights, width=120, compact=True)}\n"
     )

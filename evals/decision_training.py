@@ -21,9 +21,13 @@ over the same folds), then the fold's questions are decided. Per language group 
 "cyrillic": Russian and Kazakh):
 
 - the lower threshold: the highest refusal recall whose false-refusal rate on the training
-  folds stays within the group's limit (2%);
+  folds stays within the group's limit (`MAX_FALSE_REFUSAL`: en 2%, cyrillic 3%);
 - the upper threshold: the most caution on questions whose top five miss while the caution on
-  questions whose first passage is right stays within 15% on the training folds.
+  questions whose first passage is right stays within the group's limit on the training folds
+  (`MAX_CAUTION_RIGHT`: en 18%, cyrillic 15%; out of fold it runs lower).
+
+A focus name the documents never mention sets P(answers) to 0 (`VETO_FEATURES` of
+assistant/answer/decision_model.py), in training as at run time.
 
 The rows: evals/decision_rows.py; the figures and the report: evals/decision_figures.py; the weights
 written: evals/decision_export.py.
@@ -40,7 +44,7 @@ import numpy as np
 
 from assistant.answer.decision import State
 from assistant.answer.decision_features import FEATURE_NAMES
-from assistant.answer.decision_model import DecisionModel, group_of
+from assistant.answer.decision_model import VETO_FEATURES, DecisionModel, group_of
 from evals.calibrate import FOLDS, Row
 from evals.calibrate import MAX_FALSE_REFUSAL as RULES_MAX_FALSE_REFUSAL
 from evals.decision_export import export
@@ -59,8 +63,13 @@ from evals.decision_figures import (
 # False-refusal limits on the training folds (targets out of fold: en 0.02, cyrillic 0.03). Measured on the
 # 851 questions of dev, dev_multilingual and dev_round2*, 2026-12-05, gradient boosting: en 0.015 on the
 # training folds gave 0.012 out of fold for a refusal recall of 0.354, 0.02 gave 0.016 / 0.415, 0.025 0.021 / 0.442.
-MAX_FALSE_REFUSAL: dict[str, float] = {"en": 0.02, "cyrillic": 0.02}
-MAX_CAUTION_RIGHT = 0.15  # caution on first-passage-right answers, training folds (target out of fold: 0.15)
+# Cyrillic: 0.02 on the training folds (one false refusal among their ~76 answerable questions) gave 0 of 95
+# false refusals and 2 of 41 refusals out of fold, 0.03 gave 1 of 95 and 5 of 41 (2026-12-05, the same rows).
+MAX_FALSE_REFUSAL: dict[str, float] = {"en": 0.02, "cyrillic": 0.03}
+# Caution on first-passage-right answers, training folds (target out of fold: 0.15). The out-of-fold rate runs
+# below the training folds': English at 0.15 gave 0.123 out of fold for 0.517 of the top-five misses, 0.17
+# 0.123 / 0.575, 0.18 0.139 / 0.601, 0.20 0.150 / 0.614 (the same rows; a limit chosen on these figures).
+MAX_CAUTION_RIGHT: dict[str, float] = {"en": 0.18, "cyrillic": 0.15}
 
 
 # --- classifiers ------------------------------------------------------------------------------
@@ -139,8 +148,13 @@ def fit_heads(candidate: Candidate, rows: Sequence[Row], x: np.ndarray) -> tuple
 
 
 def predict_heads(candidate: Candidate, heads: tuple[Any, Any | None], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both probabilities; P(answers) is 0 under a veto (`VETO_FEATURES`), as at run time."""
     p = candidate.predict(heads[0], x)
-    return p, (candidate.predict(heads[1], x) if heads[1] is not None else p)
+    q = candidate.predict(heads[1], x) if heads[1] is not None else p
+    veto = np.zeros(len(x), dtype=bool)
+    for name in VETO_FEATURES:
+        veto |= x[:, FEATURE_NAMES.index(name)] != 0
+    return np.where(veto, 0.0, p), q
 
 
 def out_of_fold_probabilities(
@@ -184,7 +198,7 @@ def choose_thresholds(
     high, best_high = 0.0, -1.0
     if right.any():
         for t in _cuts(q[kept]):
-            if float(np.mean(q[right] < t)) > MAX_CAUTION_RIGHT + 1e-12:
+            if float(np.mean(q[right] < t)) > MAX_CAUTION_RIGHT.get(group, 0.15) + 1e-12:
                 continue
             caught = float(np.mean(q[miss] < t)) if miss.any() else 0.0
             if caught > best_high:

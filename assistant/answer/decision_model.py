@@ -11,6 +11,9 @@ never imports scikit-learn. Two probabilities, each from its own classifier:
   caution. Where no `right` classifier was written the one probability serves both.
 
 Thresholds are per language group ("en"; "cyrillic": Russian and Kazakh), chosen out of fold.
+A focus name the documents never mention (`VETO_FEATURES`) sets P(answers) to 0, as the hand rules
+refused it; the `learned_focus_caution` guard of the policy (assistant/answer/decision.py) adds the
+caution to an answer none of whose focus terms the passages have.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ import numpy as np
 from assistant.answer.decision_features import DecisionFeatures
 
 Group = Literal["en", "cyrillic"]
+
+# Findings under which the documents cannot answer, whatever the scores: P(answers) is 0. A focus name
+# the documents never mention ("Texas", "COVID") marks 8 of the 851 dev questions, all unanswerable;
+# the boosted trees gave so rare a feature too little weight, and answered 4 of them out of fold.
+VETO_FEATURES: tuple[str, ...] = ("unknown_name",)
+
+
+def vetoed(features: DecisionFeatures) -> bool:
+    return any(getattr(features, name) for name in VETO_FEATURES)
 
 
 def group_of(lang: str) -> Group:
@@ -106,7 +118,8 @@ class DecisionModel:
     def probabilities(self, features: DecisionFeatures) -> tuple[float, float]:
         """(P(the documents answer), P(the first passages are right))."""
         p = self.answers.probability(features)
-        return p, (self.right.probability(features) if self.right is not None else p)
+        right = self.right.probability(features) if self.right is not None else p
+        return (0.0 if vetoed(features) else p), right
 
     def thresholds_for(self, lang: str) -> tuple[float, float]:
         return self.thresholds.get(group_of(lang), self.thresholds.get("en", (0.0, 0.0)))
@@ -115,11 +128,15 @@ class DecisionModel:
         """How much each named feature lowers P(answers): the rise when it is set to its harmless value.
 
         A check's finding (a missing figure, an absent name) is harmless at 0; "a figure of the asked
-        kind in the top passages" at 1. Largest first; only those that lower it.
+        kind in the top passages" at 1. Largest first; only those that lower it. A veto's finding
+        (`VETO_FEATURES`) lowers it to 0: it comes first.
         """
         p = self.answers.probability(features)
         out = []
         for name in names:
+            if name in VETO_FEATURES and getattr(features, name):
+                out.append((name, 1.0))
+                continue
             harmless = 1.0 if name == "figure_in_top" else 0.0
             if getattr(features, name) in (None, harmless) or (name == "figure_in_top" and not features.asks_figure):
                 continue

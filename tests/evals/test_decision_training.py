@@ -14,6 +14,7 @@ from evals.decision_figures import group_figures
 from evals.decision_rows import question_folds
 from evals.decision_training import (
     CANDIDATES,
+    MAX_CAUTION_RIGHT,
     choose_thresholds,
     evaluate_candidate,
     fit_heads,
@@ -30,12 +31,13 @@ def _row(qid: str, answerable: bool, rank: int | None, rng: np.random.Generator,
     english = lang == "en"
     missing = float(not answerable and rng.random() < 0.8) if english else None
     margin = (0.3 if rank == 1 else 0.05) + 0.05 * rng.random()
-    values = {name: 0.5 for name in FEATURE_NAMES}
+    values: dict[str, float | None] = {name: 0.5 for name in FEATURE_NAMES}
     values.update(
         english=float(english),
         fused_margin=margin,
         quantity_missing=missing,
         coverage=0.5 if english else None,
+        unknown_name=0.0,  # a finding (1) vetoes the answer: see test_a_name_the_documents_never_mention_vetoes_...
         e5_top=(0.9 if answerable else 0.8) + 0.05 * rng.random(),
     )
     if not english:
@@ -116,6 +118,39 @@ def test_thresholds_keep_false_refusals_within_the_limit_and_the_caution_on_righ
     low, high = choose_thresholds(rows, p, q, "en", max_false=0.01)
     assert 0.2 < low < 0.9  # ... unless one false refusal in 150 is allowed: then all 50 unanswerable are refused
     assert 0.3 < high < 0.9  # every top-five miss cautioned, no right-first answer
+
+
+def test_a_name_the_documents_never_mention_vetoes_the_answer_in_training_as_at_run_time() -> None:
+    rows = _rows()
+    rows[4] = rows[4].model_copy(
+        update={"evidence": rows[4].evidence.model_copy(update={"features": _with(rows[4], unknown_name=1.0)})}
+    )
+    x = matrix(rows)
+    for candidate in CANDIDATES[:2]:
+        heads = fit_heads(candidate, rows, x)
+        p, q = predict_heads(candidate, heads, x)
+        assert p[4] == 0.0 and 0.0 < q[4] < 1.0  # only P(answers) is vetoed
+        assert (p[[i for i in range(len(rows)) if i != 4]] > 0.0).all()
+
+
+def _with(row: Row, **values: float) -> DecisionFeatures:
+    assert row.evidence.features is not None
+    return row.evidence.features.model_copy(update=values)
+
+
+def test_the_caution_limit_on_right_first_answers_is_the_groups() -> None:
+    rows = _rows()
+    p = np.full(len(rows), 0.9)
+    # Right-first answers and top-five misses both spread evenly over P(right): more caution catches more misses.
+    right = [i for i, r in enumerate(rows) if r.rank == 1]
+    misses = [i for i, r in enumerate(rows) if r.answerable and r.rank is None]
+    q = np.full(len(rows), 0.5)
+    q[right] = np.linspace(0.0, 0.99, len(right))
+    q[misses] = np.linspace(0.005, 0.995, len(misses))
+    for group, limit in MAX_CAUTION_RIGHT.items():
+        _, high = choose_thresholds(rows, p, q, group)
+        cautioned = float(np.mean(q[right] < high))
+        assert limit - 0.02 <= cautioned <= limit
 
 
 def test_figures_count_the_caution_on_right_first_and_top_five_misses() -> None:

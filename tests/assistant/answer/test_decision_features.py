@@ -192,6 +192,18 @@ def test_an_answer_none_of_whose_focus_terms_the_passages_have_gets_the_caution(
     assert AnswerabilityPolicy(model=_model(), learned_focus_caution=1.1).decide(off_topic).state == "answered"
 
 
+def test_a_focus_name_the_documents_never_mention_refuses_whatever_the_scores() -> None:
+    model = _model()
+    vetoed = _evidence(fused_margin=0.3, unknown_name=1.0).model_copy(update={"unknown_names": ["Texas"]})
+    assert vetoed.features is not None
+    assert model.probabilities(vetoed.features)[0] == 0.0  # the classifier alone gives sigmoid(3)
+    assert model.answers.probability(vetoed.features) == pytest.approx(1 / (1 + math.exp(-3)))
+    decided = AnswerabilityPolicy(model=model).decide(vetoed)
+    assert decided.state == "not_covered" and decided.reasons[0].check == "unknown_name"
+    assert decided.reasons[0].message == "The documents never mention Texas."
+    assert AnswerabilityPolicy(model=model).decide(_evidence(fused_margin=0.3, unknown_name=0.0)).state == "answered"
+
+
 def test_without_features_or_a_model_the_hand_rules_decide() -> None:
     rules = AnswerabilityPolicy(answer_threshold=0.2)
     evidence = _evidence(quantity_missing=1.0)
