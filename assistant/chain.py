@@ -402,6 +402,7 @@ class Assistant:
             refused=decision.refused,
             state=decision.state,
             reasons=[r.message for r in decision.reasons],
+            applies_in=evidence.applies_in if evidence is not None and not decision.refused else [],
             lead=composition.lead,
             citations=composition.citations,
             passages=passages,

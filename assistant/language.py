@@ -54,6 +54,8 @@ class AnswerTexts:
     passages_heading: str  # "{n}": above the supporting passages, below the lead
     more_passages: str  # "{n}": the folded rest of the supporting passages
     sources: str  # the heading of the numbered sources
+    # "{names}": below the lead, when the question is set in a place the documents apply in without naming it
+    applies_in: str
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ PROFILES: dict[Language, LanguageProfile] = {
             passages_heading="Supporting passages ({n})",
             more_passages="More passages: {n}",
             sources="Sources",
+            applies_in=(
+                "The documents say nothing specific to {names}: "
+                "these are UN standards, which apply in every UN member state."
+            ),
         ),
         lexical_checks=True,
         fusion_weights={"minilm": 0.4, "e5": 0.4, "bm25": 0.3},
@@ -159,6 +165,10 @@ PROFILES: dict[Language, LanguageProfile] = {
             passages_heading="Подтверждающие фрагменты ({n})",
             more_passages="Ещё фрагментов: {n}",
             sources="Источники",
+            applies_in=(
+                "О месте, названном в вопросе ({names}), в документах нет ничего особого: "
+                "это стандарты ООН, которые действуют во всех государствах — членах ООН."
+            ),
         ),
         lexical_checks=False,
         fusion_weights={"minilm": 0.2, "e5": 0.6, "bm25": 0.2},
@@ -191,6 +201,10 @@ PROFILES: dict[Language, LanguageProfile] = {
             passages_heading="Растайтын үзінділер ({n})",
             more_passages="Тағы {n} үзінді",
             sources="Дереккөздер",
+            applies_in=(
+                "Құжаттарда сұрақтағы жер ({names}) туралы арнайы ештеңе жоқ: "
+                "бұл БҰҰ-ға мүше барлық мемлекеттерде қолданылатын БҰҰ стандарттары."
+            ),
         ),
         lexical_checks=False,
         fusion_weights={"minilm": 0.2, "e5": 0.6, "bm25": 0.2},

@@ -37,10 +37,11 @@ class DecisionRow(BaseModel):
     stamp: str
 
 
-def check_stamp(index_generation: str) -> str:
-    """What a stored row depends on besides its question: the index and the checks' code."""
+def check_stamp(index_generation: str, settings_hash: str = "") -> str:
+    """What a stored row depends on besides its question: the index, the checks' code, and the settings hash
+    (which covers the glossary's and the alias table's content: a new alias changes the name checks)."""
     here = Path(__file__).resolve().parent.parent / "assistant" / "answer"
-    digest = hashlib.sha256(index_generation.encode())
+    digest = hashlib.sha256(f"{index_generation}\x1f{settings_hash}".encode())
     for name in CHECK_CODE:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
@@ -50,7 +51,7 @@ def collect_decision_rows(
     assistant: Assistant, questions: Sequence[GoldenQuestion], store: Path | None = None, progress: bool = False
 ) -> list[Row]:
     """Every question's row, asked once with the permissive policy; rows in `store` are reused when still valid."""
-    stamp = check_stamp(assistant.snapshot.meta.generation)
+    stamp = check_stamp(assistant.snapshot.meta.generation, assistant.settings_hash)
     kept: dict[str, DecisionRow] = {}
     if store is not None and store.exists():
         try:

@@ -758,6 +758,9 @@ class Evidence(BaseModel):
     # in any question language; and those of them none of whose documents is among the top five passages'.
     named_documents: dict[str, list[str]] = Field(default_factory=dict)
     names_elsewhere: list[str] = Field(default_factory=list)
+    # The question's places that the documents apply in without saying anything specific to them (the UN
+    # member states for the UN's standards: an `applies_in` group of corpus/aliases.toml). Not unknown names.
+    applies_in: list[str] = Field(default_factory=list)
     features: DecisionFeatures | None = None  # what the learned decision reads (decision_features.py)
 
     def confidence(self, lexical_weight: float) -> float:
@@ -861,6 +864,7 @@ class AnswerabilityPolicy:
             term_coverage(lexical_tokens(result.expanded_query), texts, idf),
         )
         named = known_name_documents(question, names)
+        applies_in = list(dict.fromkeys(h.text for h in names.find(question) if h.applies_only)) if names else []
         top_docs = {hit.chunk.doc_id for hit in result.hits[:5]}
         evidence = Evidence(
             dense=result.best_dense,
@@ -869,6 +873,7 @@ class AnswerabilityPolicy:
             lang=result.lang,
             named_documents=named,
             names_elsewhere=[name for name, docs in named.items() if not top_docs & set(docs)],
+            applies_in=applies_in,
         )
         if not profile(result.lang).lexical_checks or is_cyrillic(question):
             evidence = evidence.model_copy(update={"lexical_checks": False})

@@ -74,7 +74,8 @@ Name = Annotated[
 
 
 class AliasGroup(BaseModel):
-    """Names that mean the same thing to a reader, and the documents about it."""
+    """Names that mean the same thing to a reader, and the documents about it; or, with `applies_in`, places
+    that the documents apply in without naming them (the UN member states, for the UN's standards)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -82,6 +83,9 @@ class AliasGroup(BaseModel):
     # The documents the names point at; the documents whose profiles hold one of the names are added.
     documents: list[str] = Field(default_factory=list)
     note: str = ""  # why the names belong together (for the reader of the file)
+    # True: each name is a place of its own where `documents` apply, though they say nothing specific to it.
+    # A name a profile or another group knows keeps what that says (its own documents).
+    applies_in: bool = False
 
 
 class AliasTable:
@@ -138,7 +142,7 @@ def _describe(exc: ValidationError) -> str:
         if error["type"] == "missing":
             parts.append(f"missing field '{field}'")
         elif error["type"] == "extra_forbidden":
-            parts.append(f"unknown field '{field}' (expected names, documents, note)")
+            parts.append(f"unknown field '{field}' (expected names, documents, note, applies_in)")
         elif field == "names" and error["type"] == "too_short":
             parts.append("field 'names': give at least two names that mean the same")
         elif len(loc) > 1 and isinstance(loc[1], int):
@@ -159,6 +163,8 @@ class NameHit:
     start: int
     end: int
     documents: tuple[str, ...]
+    # A place the documents apply in without saying anything specific to it (an `applies_in` alias group).
+    applies_only: bool = False
 
 
 class NameIndex:
@@ -177,12 +183,21 @@ class NameIndex:
         for doc_id, profile in documents.items():
             for name in profile.names():
                 self._add(name, [doc_id])
-        for group in (aliases or AliasTable()).groups:
+        groups = (aliases or AliasTable()).groups
+        for group in (g for g in groups if not g.applies_in):
             keys = [name_key(name) for name in group.names]
             # The group's documents, and those whose own names include one of the group's.
             pointed = list(group.documents) + [d for key in keys for d in self._docs.get(key, [])]
             for name in group.names:
                 self._add(name, pointed)
+        # Places the documents merely apply in come last: a name known otherwise keeps its own documents.
+        self._applies_only: set[str] = set()
+        for group in (g for g in groups if g.applies_in):
+            for name in group.names:
+                key = name_key(name)
+                if key and key not in self._docs:
+                    self._add(name, group.documents)
+                    self._applies_only.add(key)
         self._capitals -= self._written_otherwise
         self._longest = max((len(key.split()) for key in self._docs), default=0)
 
@@ -237,7 +252,7 @@ class NameIndex:
                 key = name_key(text[start:end])
                 docs = self._docs.get(key)
                 if docs is not None and (key not in self._capitals or _in_capitals(text[start:end])):
-                    hits.append(NameHit(text[start:end], start, end, tuple(docs)))
+                    hits.append(NameHit(text[start:end], start, end, tuple(docs), key in self._applies_only))
                     i = j
                     break
             else:

@@ -121,6 +121,9 @@ class Answer(BaseModel):
     refused: bool  # True only in the "not_covered" state
     state: AnswerState = "answered"  # see assistant/answer/decision.py
     reasons: list[str] = Field(default_factory=list)  # the missing evidence behind "closest" / "not_covered"
+    # Places the question is set in that the documents apply in but say nothing specific to (a UN member state,
+    # for the UN's standards): the answer says so below its lead. Empty for a "not covered" answer.
+    applies_in: list[str] = Field(default_factory=list)
     lead: list[LeadSentence] = Field(default_factory=list)  # the sentences that answer, shown first
     # "extractive": verbatim sentences of the passages; "generated": a language model's sentences in the
     # question's language, each checked against the passages it cites (assistant/llm/lead.py).
@@ -159,6 +162,7 @@ class Answer(BaseModel):
             "refused": self.refused,
             "state": self.state,
             "reasons": self.reasons,
+            "applies_in": self.applies_in,
             "mode": self.mode,
             "note": self.note,
             "model": self.model,

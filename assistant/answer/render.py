@@ -95,13 +95,14 @@ def docx_text(text: str) -> str:
 # --- answers -----------------------------------------------------------------------------------
 #
 # An Answer (assistant/answer/records.py) is data: its lead, citations, passages, state and reasons. Its
-# words for the reader - the language note, the caution, "not covered", the passages heading and
-# the sources - are written here and nowhere else, in the language asked for (the question's in
-# the CLI and the JSON, the page's in the chat; assistant/language.py holds the texts).
+# words for the reader - the language note, the caution, "not covered", the note on a place the documents
+# apply in without naming it, the passages heading and the sources - are written here and nowhere else, in
+# the language asked for (the question's in the CLI and the JSON, the page's in the chat;
+# assistant/language.py holds the texts).
 
 PartKind = Literal[
-    "note", "caution", "not_covered", "reasons", "searched", "closest", "generated", "lead", "heading",
-    "passage", "more", "sources",
+    "note", "caution", "not_covered", "reasons", "searched", "closest", "generated", "lead", "applies_in",
+    "heading", "passage", "more", "sources",
 ]  # fmt: skip
 OPEN_PASSAGES = 2  # supporting passages shown open below the lead; the rest are folded (chat) or left out (CLI)
 
@@ -136,7 +137,7 @@ def with_markers(sentence: str, numbers: list[int]) -> str:
     """A generated sentence with its citation markers before its closing punctuation: `... cell [1][3].`"""
     text = sentence.rstrip()
     body = text.rstrip(".!?…")
-    return f"{body} {''.join(f'[{n}]' for n in numbers)}{text[len(body):]}"
+    return f"{body} {''.join(f'[{n}]' for n in numbers)}{text[len(body) :]}"
 
 
 def passage_block(citation: Citation) -> str:
@@ -169,6 +170,8 @@ def answer_parts(answer: Answer, texts: AnswerTexts | None = None, passages: int
         parts.append(Part("generated", answer.generated))
     elif answer.lead:
         parts.append(Part("lead", lead_line(answer)))
+    if answer.applies_in:
+        parts.append(Part("applies_in", texts.applies_in.format(names=", ".join(answer.applies_in))))
     parts.append(Part("heading", texts.passages_heading.format(n=len(answer.citations)) + ":"))
     shown = answer.citations if passages is None else answer.citations[:passages]
     parts += [Part("passage", passage_block(c)) for c in shown]
@@ -206,6 +209,8 @@ def answer_markdown(answer: Answer, texts: AnswerTexts | None = None, open_passa
             lines += [md_escape(part.text).replace("\n", "  \n"), ""]
         elif part.kind in ("generated", "lead"):
             lines += [md_escape(part.text), ""]
+        elif part.kind == "applies_in":
+            lines += [f"_{md_escape(part.text)}_", ""]
         elif part.kind == "heading":
             lines += [f"**{md_escape(part.text.rstrip(':'))}**", ""]
     blocks = []
@@ -242,7 +247,10 @@ def answer_record_markdown(answer: Answer) -> str:
         written = f"_Written by {md_escape(answer.model)}; the passages it cites:_"
         lines += [md_escape(answer.generated), "", written, ""]
     elif answer.lead:
-        lines += [md_escape(lead_line(answer)), "", f"**{md_escape(parts['heading'].rstrip(':'))}**", ""]
+        lines += [md_escape(lead_line(answer)), ""]
+        if "applies_in" in parts:
+            lines += [f"_{md_escape(parts['applies_in'])}_", ""]
+        lines += [f"**{md_escape(parts['heading'].rstrip(':'))}**", ""]
     for c in answer.citations:
         quote = f"\u201c{c.quote}\u201d [{c.n}]"
         lines += ["\n".join("> " + md_escape(line) if line.strip() else ">" for line in quote.splitlines()), ""]

@@ -114,6 +114,18 @@ def test_reading_order_of_an_answer() -> None:
     assert [p.kind for p in shown][-2:] == ["more", "sources"] and shown[-2].text == "More passages: 2"
 
 
+def test_a_place_the_documents_apply_in_is_named_below_the_lead_in_the_questions_language() -> None:
+    en = _answer(applies_in=["Kazakhstan"])
+    assert [p.kind for p in answer_parts(en)][:3] == ["lead", "applies_in", "heading"]
+    note = PROFILES["en"].texts.applies_in.format(names="Kazakhstan")
+    assert note.startswith("The documents say nothing specific to Kazakhstan: these are UN standards")
+    assert note in answer_text(en) and f"_{note}_" in answer_markdown(en)
+    assert en.to_json_dict()["applies_in"] == ["Kazakhstan"]
+    ru = answer_text(_answer(applies_in=["Казахстане"], lang="ru"))
+    assert PROFILES["ru"].texts.applies_in.format(names="Казахстане") in ru
+    assert "applies_in" not in [p.kind for p in answer_parts(_answer())]
+
+
 def test_not_covered_and_nothing_quotable() -> None:
     refused = _answer(state="not_covered", refused=True, citations=[], lead=[], reasons=["The documents never say."])
     assert [p.kind for p in answer_parts(refused)] == ["not_covered", "reasons", "searched", "closest"]

@@ -164,10 +164,17 @@ def test_a_city_name_reaches_the_documents_about_the_prison_in_it() -> None:
         assert {AMC, AUDIT} <= set(names.documents_for(city)), city
     for name in ("NOMS", "England and Wales", "HM Prison and Probation Service", "HMPPS"):
         assert names.documents_for(name) == [HMPPS], name
-    for name in ("Wellington", "Karaganda", "Queensland", "California"):
+    for name in ("Wellington", "Queensland", "California", "Texas"):
         assert not names.is_known(name) and names.documents_for(name) == []
     hits = names.find("Can visitors to Canberra's prison bring food in for the lads?")
-    assert [(h.text, AMC in h.documents) for h in hits] == [("Canberra's", True)]
+    assert [(h.text, AMC in h.documents, h.applies_only) for h in hits] == [("Canberra's", True, False)]
+    # The UN's standards apply in Kazakhstan, its cities and the other member states, without naming them;
+    # a state with documents of its own keeps them.
+    for place in ("Kazakhstan", "Karaganda", "Almaty", "Казахстане", "Қазақстанда", "Russia", "New Zealand"):
+        [hit] = names.find(f"Can we read letters in {place}?")
+        assert hit.applies_only and MANDELA in hit.documents and AMC not in hit.documents, place
+    [australia] = names.find("Can we read letters in Australia?")
+    assert not australia.applies_only and AMC in australia.documents
 
 
 @pytest.mark.unit
@@ -223,12 +230,40 @@ def test_a_known_name_the_documents_never_spell_is_not_unknown() -> None:
 
 
 @pytest.mark.unit
+def test_a_place_the_documents_apply_in_is_no_unknown_name_and_is_carried_as_such() -> None:
+    """An `applies_in` group: the UN's standards apply in Kazakhstan without naming it. The question is not
+    refused for an unknown name; the evidence names the place, for the note below the lead."""
+    group = AliasGroup(names=["Kazakhstan", "Karaganda", "Казахстане"], documents=[MANDELA], applies_in=True)
+    names = NameIndex(_profiles(), AliasTable([*_aliases().groups, group]))
+    question = "Can officers in Kazakhstan read a prisoner's letters to his lawyer?"
+    assert check_names(question, IDF) == ["Kazakhstan"]  # without the index: never mentioned
+    assert check_names(question, IDF, names) == []
+    policy = AnswerabilityPolicy(answer_threshold=0.5)
+    here = policy.evidence(question, _result([MANDELA]), IDF, names=names)
+    assert here.applies_in == ["Kazakhstan"] and here.unknown_names == [] and here.absent_names == []
+    russian = policy.evidence("Можно ли читать письма адвокату в Казахстане?", _result([MANDELA]), IDF, names=names)
+    assert russian.applies_in == ["Казахстане"]
+    canberra = policy.evidence("Are women strip searched in Canberra prison?", _result([AUDIT]), IDF, names=names)
+    assert canberra.applies_in == []  # the AMC's documents are about Canberra itself
+
+
+@pytest.mark.unit
+def test_an_applies_in_group_never_takes_a_name_known_otherwise() -> None:
+    group = AliasGroup(names=["England", "Kazakhstan"], documents=[MANDELA], applies_in=True)
+    names = NameIndex(_profiles(), AliasTable([*_aliases().groups, group]))
+    [hit] = names.find("Is it allowed in Kazakhstan?")
+    assert hit.applies_only and hit.documents == (MANDELA,)
+    [england] = names.find("Is it allowed in England?")  # HMPPS's group knows it: its framework, not a note
+    assert not england.applies_only and england.documents == (HMPPS,)
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "question",
     ["Can visitors be strip searched in Wellington prisons?", "Are visitors searched in Karaganda prison?"],
 )
 def test_an_unknown_city_is_still_reported(question: str) -> None:
-    names = NameIndex(_profiles(), _aliases())
+    names = NameIndex(_profiles(), _aliases())  # the test's own table: no `applies_in` group
     city = "Wellington" if "Wellington" in question else "Karaganda"
     assert check_names(question, IDF, names) == [city]  # never in the documents
     idf = {**IDF, **{t: 3.0 for t in lexical_tokens(city)}}  # mentioned somewhere, not near the top
