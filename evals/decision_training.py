@@ -64,8 +64,10 @@ from evals.decision_figures import (
 # 851 questions of dev, dev_multilingual and dev_round2*, 2026-12-05, gradient boosting: en 0.015 on the
 # training folds gave 0.012 out of fold for a refusal recall of 0.354, 0.02 gave 0.016 / 0.415, 0.025 0.021 / 0.442.
 # Cyrillic: 0.02 on the training folds (one false refusal among their ~76 answerable questions) gave 0 of 95
-# false refusals and 2 of 41 refusals out of fold, 0.03 gave 1 of 95 and 5 of 41 (2026-12-05, the same rows).
-MAX_FALSE_REFUSAL: dict[str, float] = {"en": 0.02, "cyrillic": 0.03}
+# false refusals and 2 of 41 refusals out of fold, 0.03 gave 1 of 95 and 5 of 41 (2026-12-05, the same rows);
+# after the `applies_in` places (corpus/aliases.toml) 0.03 gave 3 of 95, above the target, and 0.02 1 of 95
+# and 4 of 41: 0.02 keeps a margin, as the English limit does.
+MAX_FALSE_REFUSAL: dict[str, float] = {"en": 0.02, "cyrillic": 0.02}
 # Caution on first-passage-right answers, training folds (target out of fold: 0.15). The out-of-fold rate runs
 # below the training folds': English at 0.15 gave 0.123 out of fold for 0.517 of the top-five misses, 0.17
 # 0.123 / 0.575, 0.18 0.139 / 0.601, 0.20 0.150 / 0.614 (the same rows; a limit chosen on these figures).
