@@ -131,6 +131,27 @@ def test_not_covered_says_what_is_missing_names_documents_and_lists_closest(smal
 
 
 @pytest.mark.unit
+def test_a_place_the_rules_apply_in_is_answered_with_a_note_not_refused_as_unknown(small_index: Path) -> None:
+    from fakes import FakeEmbedder
+
+    from assistant.answer.names import AliasGroup, AliasTable, NameIndex
+
+    retriever = HybridRetriever.build(IndexSnapshot.open(small_index), FakeEmbedder())  # type: ignore[arg-type]
+    policy = AnswerabilityPolicy(answer_threshold=0.2)
+    question = "Can prisoners in Ruritania communicate with their family and friends by letter?"
+    plain = Assistant(retriever, answerability=policy).ask(question)
+    assert plain.refused and plain.reasons == ["The documents never mention Ruritania."]
+
+    places = AliasGroup(names=["Ruritania", "Strelsau"], documents=["rules"], applies_in=True)
+    named = Assistant(retriever, answerability=policy, names=NameIndex(aliases=AliasTable([places])))
+    answer = named.ask(question)
+    assert not answer.refused and answer.citations and answer.applies_in == ["Ruritania"]
+    note = PROFILES["en"].texts.applies_in.format(names="Ruritania")
+    assert note in answer.answer and answer.answer.index(note) < answer.answer.index("Supporting passages")
+    assert answer.to_json_dict()["applies_in"] == ["Ruritania"]
+
+
+@pytest.mark.unit
 def test_document_filter_restricts_passages(assistant_: Assistant) -> None:
     answer = assistant_.ask("visitors searched before the visit", doc_ids=["rules"])
     assert answer.passages
