@@ -138,6 +138,7 @@ def _strace_works(tmp_path: Path) -> str | None:
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.heavy(20)
 def test_ingest_ask_and_serve_make_no_outside_connection(tmp_path: Path) -> None:
     if STRACE is None:
         pytest.skip("strace not installed (.ci/run installs it: apt-get install strace)")

@@ -50,6 +50,7 @@ def test_repository_floors_cover_the_gated_metrics() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.heavy(70)  # 334 questions
 def test_dev_set_meets_the_floors(corpus_settings: Any) -> None:
     from assistant.chain import Assistant
     from evals.golden import load_golden

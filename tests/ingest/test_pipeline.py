@@ -881,6 +881,7 @@ def test_two_thousand_page_pdf(tmp_path: Path, index_dir: Path, fake_embedder: F
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.heavy(30)
 def test_kill_9_during_ingest_keeps_previous_generation(tmp_path: Path, real_embedder: object) -> None:
     folder = tmp_path / "pdfs"
     _make_rules(folder)

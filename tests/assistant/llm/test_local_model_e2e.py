@@ -64,6 +64,7 @@ def test_the_assembled_file_is_the_pinned_one(small_model: Path) -> None:
     assert assemble(spec, small_model.parent) == small_model  # reused, not rebuilt
 
 
+@pytest.mark.heavy(13)
 def test_a_question_through_the_generated_answer_route(
     small_model: Path, rules_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ def test_bench_command_rejects_a_folder_without_pdfs(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.integration
+@pytest.mark.heavy(18)
 def test_bench_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     """Ingest, re-ingest, warm answers and the served cold start, on two generated PDFs."""
     pytest.importorskip("fpdf")
