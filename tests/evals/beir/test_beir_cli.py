@@ -15,7 +15,9 @@ from assistant.cli import app
 
 @pytest.mark.unit
 def test_cli_json(dataset_dir: Path, tmp_path: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(beir_evaluate, "make_encoders", lambda backend, models, e5_backend=None: {"minilm": fake_embedder})
+    monkeypatch.setattr(
+        beir_evaluate, "make_encoders", lambda backend, models, e5_backend=None: {"minilm": fake_embedder}
+    )
     args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "7"]
     args += ["--candidate-k", "3", "--limit", "2"]
     result = CliRunner().invoke(app, args)
@@ -48,7 +50,9 @@ def test_cli_grid_prints_one_object_per_combination(
     monkeypatch: pytest.MonkeyPatch,
     tiny_docs: list[dict[str, Any]],
 ) -> None:
-    monkeypatch.setattr(beir_evaluate, "make_encoders", lambda backend, models, e5_backend=None: {"minilm": fake_embedder})
+    monkeypatch.setattr(
+        beir_evaluate, "make_encoders", lambda backend, models, e5_backend=None: {"minilm": fake_embedder}
+    )
     args = ["beir", str(dataset_dir), "--json", "--cache", str(tmp_path / "cache"), "--rrf-k", "5", "--rrf-k", "60"]
     args += ["--weights", "minilm=1,bm25=0.5", "--weights", "minilm=0.5,bm25=0.5"]
     result = CliRunner().invoke(app, args)
