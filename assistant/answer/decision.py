@@ -864,7 +864,9 @@ class AnswerabilityPolicy:
             term_coverage(lexical_tokens(result.expanded_query), texts, idf),
         )
         named = known_name_documents(question, names)
-        applies_in = list(dict.fromkeys(h.text for h in names.find(question) if h.applies_only)) if names else []
+        # As the reader wrote the place, without a possessive ("under Kazakhstan's code" -> Kazakhstan).
+        found = names.find(question) if names is not None else []
+        applies_in = list(dict.fromkeys(re.sub(r"['’]s$", "", h.text) for h in found if h.applies_only))
         top_docs = {hit.chunk.doc_id for hit in result.hits[:5]}
         evidence = Evidence(
             dense=result.best_dense,

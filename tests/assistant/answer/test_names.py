@@ -241,6 +241,8 @@ def test_a_place_the_documents_apply_in_is_no_unknown_name_and_is_carried_as_suc
     policy = AnswerabilityPolicy(answer_threshold=0.5)
     here = policy.evidence(question, _result([MANDELA]), IDF, names=names)
     assert here.applies_in == ["Kazakhstan"] and here.unknown_names == [] and here.absent_names == []
+    possessive = policy.evidence("Under Kazakhstan's code, can we read letters?", _result([MANDELA]), IDF, names=names)
+    assert possessive.applies_in == ["Kazakhstan"]
     russian = policy.evidence("Можно ли читать письма адвокату в Казахстане?", _result([MANDELA]), IDF, names=names)
     assert russian.applies_in == ["Казахстане"]
     canberra = policy.evidence("Are women strip searched in Canberra prison?", _result([AUDIT]), IDF, names=names)
