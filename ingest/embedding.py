@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import threading
 import time
 import warnings
@@ -195,9 +196,12 @@ class Embedder:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             log.info("quantising %s to int8 at %s (once)", fp32_path.name, target)
-            tmp = target.with_suffix(".tmp")
-            quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
-            tmp.replace(target)
+            tmp = _private_tmp(target)
+            try:
+                quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
+                tmp.replace(target)
+            finally:
+                tmp.unlink(missing_ok=True)
         return target
 
     def _onnx_file(self) -> Path:
@@ -228,7 +232,7 @@ class Embedder:
         )
         names = ["input_ids", "attention_mask", "token_type_ids"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
+        tmp = _private_tmp(target)
         # The tracer's and the exporter's warnings (harmless here: the axes are dynamic, no index is
         # negative) would fill a newcomer's first-run terminal: they go to the log file instead.
         with warnings_to_log(log_file(self.cache_dir, "onnx-export"), f"ONNX export of {self.model_path}"):
@@ -242,7 +246,17 @@ class Embedder:
                 opset_version=17,
                 dynamo=False,
             )
-        tmp.replace(target)
+        try:
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _private_tmp(target: Path) -> Path:
+    """This thread's temporary file for `target`: two processes or threads converting at once (the test
+    workers, two servers on a fresh machine) each write their own and rename it into place; the last rename
+    wins, and both files are whole. One shared name let the first rename take the other's file away."""
+    return target.with_name(f"{target.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def log_file(cache_dir: Path, name: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,43 @@ def test_onnx_backend_loads_without_torch(real_embedder: Any, tmp_path: Any) -> 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.split()[-1] == "False"
+
+
+@pytest.mark.integration
+def test_two_conversions_at_once_both_succeed(
+    real_embedder: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two test workers on a fresh machine exported MiniLM into one cache at once: one rename took the
+    other's temporary file away (FileNotFoundError). Each now writes its own and renames it into place."""
+    import threading
+    import time
+
+    import torch
+
+    from ingest.embedding import Embedder
+
+    def slow_export(model: Any, args: Any, path: str, **_: Any) -> None:
+        time.sleep(0.5)  # both exports are under way before either renames
+        Path(path).write_bytes(b"onnx")
+
+    monkeypatch.setattr(torch.onnx, "export", slow_export)
+    target = tmp_path / "model.onnx"
+    embedders = [Embedder(real_embedder.model_path, backend="onnx", cache_dir=tmp_path) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def export(embedder: Any) -> None:
+        try:
+            embedder._export_onnx(target)
+        except BaseException as exc:  # the failure this test is about, reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=export, args=(e,)) for e in embedders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and target.read_bytes() == b"onnx"
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 @pytest.mark.integration
