@@ -800,6 +800,11 @@ _EVIDENCE_OF = {
 }
 
 
+def _loose(detail: str) -> Reason:
+    """The caution's reason: the passages match, but not closely enough to be the answer."""
+    return Reason(check="weak_match", detail=detail, message="The passages match the question only loosely.")
+
+
 def _no_figure(check: Literal["quantity", "counted_thing"], detail: str, what: str, subject: str) -> Reason:
     """ "The documents give no <what> in answer to "<question>"; ..." """
     asked = f" in answer to \u201c{subject}\u201d" if subject else ""
@@ -915,32 +920,19 @@ class AnswerabilityPolicy:
             return self._decide_learned(evidence, self.model, evidence.features)
         reasons: list[Reason] = []
         if evidence.lexical_checks:
-            if self.name_check and evidence.unknown_names:
-                names = ", ".join(evidence.unknown_names)
-                reasons.append(
-                    Reason(check="unknown_name", detail=names, message=f"The documents never mention {names}.")
-                )
-            if self.absent_name_check and evidence.absent_names:
-                names = ", ".join(evidence.absent_names)
-                message = f"None of the closest passages is about {names}: the documents give nothing specific to it."
-                reasons.append(Reason(check="absent_name", detail=names, message=message))
-            if self.rare_term_check and evidence.rare_terms:
-                terms = ", ".join(evidence.rare_terms)
-                message = f"The documents never mention: {terms}."
-                reasons.append(Reason(check="rare_terms", detail=terms, message=message))
+            checks = {
+                "unknown_name": self.name_check,
+                "absent_name": self.absent_name_check,
+                "rare_term": self.rare_term_check,
+            }
+            reasons += [r for name, on in checks.items() if on and (r := self._reason_of(name, evidence)) is not None]
             near = max(self.quantity_near_terms, self.time_count_near_terms if evidence.time_count else 1)
             kind = evidence.quantity_missing_strict if near >= 2 else evidence.quantity_missing
             if self.quantity_check and kind:
                 reasons.append(_no_figure("quantity", kind, _QUANTITY_NOUN.get(kind, "figure"), evidence.subject))
-            if evidence.missing_focus and evidence.missing_focus_share >= self.missing_focus:
-                terms = ", ".join(evidence.missing_focus)
-                reasons.append(
-                    Reason(
-                        check="focus_terms",
-                        detail=terms,
-                        message=f"The passages closest to the question never mention: {terms}.",
-                    )
-                )
+            focus = self._reason_of("focus_missing", evidence)
+            if focus is not None and evidence.missing_focus_share >= self.missing_focus:
+                reasons.append(focus)
         threshold = self.threshold_for(evidence.lang)
         counted = evidence.counted_missing if evidence.lexical_checks else None
         if counted and (self.counted_check == "on" or (self.counted_check == "weak" and confidence < threshold)):
@@ -948,12 +940,7 @@ class AnswerabilityPolicy:
         if reasons:
             return Decision(state="not_covered", confidence=confidence, reasons=reasons)
         if confidence < threshold:
-            weak = Reason(
-                check="weak_match",
-                detail=f"{confidence:.3f} < {threshold}",
-                message="The passages match the question only loosely.",
-            )
-            return Decision(state="closest", confidence=confidence, reasons=[weak])
+            return Decision(state="closest", confidence=confidence, reasons=[_loose(f"{confidence:.3f} < {threshold}")])
         return Decision(state="answered", confidence=confidence)
 
     def _decide_learned(self, evidence: Evidence, model: DecisionModel, features: DecisionFeatures) -> Decision:
@@ -969,16 +956,13 @@ class AnswerabilityPolicy:
                 reasons = [Reason(check="weak_match", detail=f"p {p:.3f} < {low:.3f}", message=message)]
             return Decision(state="not_covered", confidence=p, reasons=reasons)
         if right < high:
-            weak = Reason(
-                check="weak_match",
-                detail=f"p {right:.3f} < {high:.3f}",
-                message="The passages match the question only loosely.",
-            )
-            return Decision(state="closest", confidence=p, reasons=[weak])
-        if evidence.lexical_checks and evidence.missing_focus_share >= self.learned_focus_caution:
-            terms = ", ".join(evidence.missing_focus)
-            message = f"The passages closest to the question never mention: {terms}."
-            off_topic = Reason(check="focus_terms", detail=terms, message=message)
+            return Decision(state="closest", confidence=p, reasons=[_loose(f"p {right:.3f} < {high:.3f}")])
+        off_topic = self._reason_of("focus_missing", evidence)
+        if (
+            evidence.lexical_checks
+            and off_topic is not None
+            and evidence.missing_focus_share >= self.learned_focus_caution
+        ):
             return Decision(state="closest", confidence=p, reasons=[off_topic])
         return Decision(state="answered", confidence=p)
 
