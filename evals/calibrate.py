@@ -25,6 +25,7 @@ assistant/answer/decision.py; its in-sample figures are not reported (they flatt
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Sequence
@@ -141,8 +142,34 @@ def figures(rows: Sequence[Row], states: Sequence[State]) -> Figures:
     )
 
 
-def _refusal_rates(rows: Sequence[Row], setting: Setting, lexical_weight: float) -> tuple[float, float]:
-    refused = [state_of(r, setting, lexical_weight) == "not_covered" for r in rows]
+class RefusalTable:
+    """Whether a setting refuses each row ("not covered"), decided once per row and setting.
+
+    A cross-validation's folds choose among the same settings on mostly the same rows: without
+    the table, each row was decided once per fold and once more for the final choice (334 dev
+    questions: 640,000 decisions, 15 s). The answer threshold is part of a setting's key only
+    where it can refuse (the counted-thing check's "weak" mode); `settle` never refuses.
+    """
+
+    def __init__(self, lexical_weight: float) -> None:
+        self.lexical_weight = lexical_weight
+        self._refused: dict[tuple[Any, ...], dict[str, bool]] = {}
+
+    def refused(self, rows: Sequence[Row], setting: Setting) -> list[bool]:
+        fields = setting.model_dump()
+        if setting.counted_check != "weak":
+            fields.pop("answer_threshold")
+        known = self._refused.setdefault(tuple(sorted(fields.items())), {})
+        policy: AnswerabilityPolicy | None = None
+        for r in rows:
+            if r.id not in known:
+                policy = policy or setting.policy(self.lexical_weight)
+                known[r.id] = policy.decide(r.evidence).state == "not_covered"
+        return [known[r.id] for r in rows]
+
+
+def _refusal_rates(rows: Sequence[Row], setting: Setting, table: RefusalTable) -> tuple[float, float]:
+    refused = table.refused(rows, setting)
     answerable = [x for x, r in zip(refused, rows, strict=True) if r.answerable]
     unanswerable = [x for x, r in zip(refused, rows, strict=True) if not r.answerable]
     false = sum(answerable) / len(answerable) if answerable else 0.0
@@ -155,12 +182,14 @@ def choose_not_covered(
     lexical_weight: float,
     max_false_refusal: float = MAX_FALSE_REFUSAL,
     answer_threshold: float = 0.0,
+    table: RefusalTable | None = None,
 ) -> Setting:
     """The not-covered checks with the best refusal recall within the false-refusal limit.
 
     `answer_threshold` matters only to the counted-thing check's "weak" mode, which refuses
-    only under it.
+    only under it. `table` keeps decisions for later calls on the same rows (cross-validation).
     """
+    table = table or RefusalTable(lexical_weight)
     best: tuple[tuple[float, ...], Setting] | None = None
     switches = [(q, r, a) for q in (False, True) for r in (False, True) for a in (False, True)]
     counted_modes: tuple[CountedCheck, ...] = ("off", "weak", "on")
@@ -180,7 +209,7 @@ def choose_not_covered(
             time_count_near_terms=time_near,
             counted_check=counted,
         )
-        false, recall = _refusal_rates(rows, setting, lexical_weight)
+        false, recall = _refusal_rates(rows, setting, table)
         if false > max_false_refusal + 1e-12:
             continue
         # Ties: fewer false refusals, then a check that cost no false refusal stays on (with 12
@@ -219,9 +248,14 @@ def choose_answer_threshold(rows: Sequence[Row], lexical_weight: float) -> float
     return round((min(tied) + max(tied)) / 2, 3)
 
 
-def choose(rows: Sequence[Row], lexical_weight: float, max_false_refusal: float = MAX_FALSE_REFUSAL) -> Setting:
+def choose(
+    rows: Sequence[Row],
+    lexical_weight: float,
+    max_false_refusal: float = MAX_FALSE_REFUSAL,
+    table: RefusalTable | None = None,
+) -> Setting:
     threshold = choose_answer_threshold(rows, lexical_weight)
-    return choose_not_covered(rows, lexical_weight, max_false_refusal, threshold)
+    return choose_not_covered(rows, lexical_weight, max_false_refusal, threshold, table)
 
 
 def cross_validate(
@@ -229,10 +263,15 @@ def cross_validate(
     folds: int = FOLDS,
     max_false_refusal: float = MAX_FALSE_REFUSAL,
     lexical_weight: float | None = None,
-    chooser: Callable[[Sequence[Row], float, float], Setting] = choose,
+    chooser: Callable[[Sequence[Row], float, float], Setting] | None = None,
 ) -> CrossValidation:
-    """Decides each fold's questions with the setting chosen on the other folds; reports those decisions."""
+    """Decides each fold's questions with the setting chosen on the other folds; reports those decisions.
+
+    `chooser` (default: `choose`, its decisions kept across the folds) picks a setting from training rows.
+    """
     weight = AnswerabilityPolicy().lexical_weight if lexical_weight is None else lexical_weight
+    if chooser is None:
+        chooser = functools.partial(choose, table=RefusalTable(weight))
     states: dict[str, State] = {}
     settings: list[Setting] = []
     for f in range(folds):

@@ -138,17 +138,27 @@ class Pipeline:
 
 def simulate(row: QuestionSentences, pipeline: Pipeline, max_words: int = 60) -> tuple[int, int]:
     """(key facts in the lead chosen as LeadSelector chooses it, key facts of the question)."""
+    return _lead_facts(row, *_scored(row, pipeline), pipeline.threshold, max_words)
+
+
+def _scored(row: QuestionSentences, pipeline: Pipeline) -> tuple[list[LeadCandidate], np.ndarray]:
+    """The competing candidates and their scores: what a threshold is applied to."""
     found, _ = pipeline.shortlisted(row)
+    return found, pipeline.score(_matrix(found)) if found else np.zeros(0)
+
+
+def _lead_facts(
+    row: QuestionSentences, found: list[LeadCandidate], values: np.ndarray, threshold: float, max_words: int = 60
+) -> tuple[int, int]:
     if not found:
         return 0, len(row.question.key_facts)
-    values = pipeline.score(_matrix(found))
     order = sorted(range(len(values)), key=lambda i: (-values[i], found[i].hit, found[i].start))
     chosen: list[str] = []
     words = 0
     for i in order:
         if len(chosen) >= 3:
             break
-        if chosen and values[i] < pipeline.threshold:
+        if chosen and values[i] < threshold:
             break
         if found[i].words > max_words - words or found[i].text in chosen:
             continue
@@ -166,8 +176,18 @@ def share(rows: Sequence[QuestionSentences], pipeline: Pipeline) -> float:
 
 
 def choose_threshold(rows: Sequence[QuestionSentences], pipeline: Pipeline, grid: Sequence[float]) -> float:
-    """The threshold with the most key facts in the lead on `rows`; among equal ones the highest (fewer words)."""
-    return max(grid, key=lambda t: (round(share(rows, replace(pipeline, threshold=t)), 6), t))
+    """The threshold with the most key facts in the lead on `rows`; among equal ones the highest (fewer words).
+
+    The candidates are scored once, not once per threshold: boosted trees score a row in about 1 ms.
+    """
+    scored = [(row, *_scored(row, pipeline)) for row in rows]
+
+    def share_at(threshold: float) -> float:
+        counts = [_lead_facts(row, found, values, threshold) for row, found, values in scored]
+        total = sum(n for _, n in counts)
+        return sum(f for f, _ in counts) / total if total else 0.0
+
+    return max(grid, key=lambda t: (round(share_at(t), 6), t))
 
 
 Trainer = Callable[[Sequence[QuestionSentences], str], "Pipeline | None"]

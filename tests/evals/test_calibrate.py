@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from assistant.answer.decision import Evidence
+from assistant.answer.decision import AnswerabilityPolicy, Evidence
 from evals.calibrate import (
+    RefusalTable,
     Row,
     Setting,
     choose,
@@ -69,6 +70,29 @@ def test_each_folds_thresholds_are_chosen_without_its_questions() -> None:
         assert held_out and not (train & held_out)  # no leakage
         assert train | held_out == {r.id for r in ROWS}
     assert seen[5] == {r.id for r in ROWS}  # the recommendation alone sees every question
+
+
+def test_decisions_kept_across_folds_change_no_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = cross_validate(ROWS, folds=5, chooser=lambda rows, weight, limit: choose(rows, weight, limit))
+    calls: list[str] = []
+    decide = AnswerabilityPolicy.decide
+
+    def counted(self: AnswerabilityPolicy, evidence: Evidence) -> object:
+        calls.append("")
+        return decide(self, evidence)
+
+    monkeypatch.setattr(AnswerabilityPolicy, "decide", counted)
+    kept = cross_validate(ROWS, folds=5)
+    assert kept == fresh
+    # Each row is decided once per distinct setting, not once per fold: at most the grid's settings x rows.
+    table = RefusalTable(0.0)
+    before = len(calls)
+    first = table.refused(ROWS, Setting(answer_threshold=0.5, missing_focus=0.6, quantity_check=True))
+    again = table.refused(ROWS[:20], Setting(answer_threshold=0.7, missing_focus=0.6, quantity_check=True))
+    assert len(calls) - before == len(ROWS)  # the threshold cannot refuse here: the same decisions
+    assert again == first[:20]
+    table.refused(ROWS, Setting(answer_threshold=0.7, missing_focus=0.6, quantity_check=True, counted_check="weak"))
+    assert len(calls) - before == 2 * len(ROWS)  # in "weak" mode it can: decided again
 
 
 def test_not_covered_checks_are_chosen_within_the_false_refusal_limit() -> None:

@@ -10,6 +10,7 @@ import pytest
 from assistant.answer.lead import FEATURES, LeadCandidate, LeadModel
 from evals.golden import ExpectedPassage, GoldenQuestion
 from evals.lead_models import (
+    Comparison,
     Pipeline,
     QuestionSentences,
     compare,
@@ -83,9 +84,15 @@ def test_simulate_chooses_as_the_selector_and_counts_key_facts() -> None:
     assert simulate(row, Pipeline(linear_scorer(worst_first), 0.99)) == (0, 1)  # one sentence, the wrong one
 
 
-def test_compare_and_fold_models_out_of_fold() -> None:
+@pytest.fixture(scope="module")
+def compared() -> tuple[list[QuestionSentences], Comparison]:
+    """25 English and 25 Russian questions and the scorers compared on them (trees included: seconds)."""
     rows = [_row(f"q{i}", i % 5) for i in range(25)] + [_row(f"ru{i}", i % 5, "ru") for i in range(25)]
-    comparison = compare(rows)
+    return rows, compare(rows)
+
+
+def test_compare_and_fold_models_out_of_fold(compared: tuple[list[QuestionSentences], Comparison]) -> None:
+    rows, comparison = compared
     assert comparison.shares["logistic"]["en"] == 1.0 and comparison.shares["logistic"]["cyrillic"] == 1.0
     assert set(comparison.shares) >= {"hand", "logistic", "logistic-no-e5", "logistic-e5-on-all"}
     per_fold, final = fold_models(rows, "logistic")
@@ -107,9 +114,8 @@ def test_a_translation_takes_the_fold_of_the_question_it_translates() -> None:
     assert folds["ru2"] == fold_of("ru2")  # no English source: its own id
 
 
-def test_the_weights_module_is_python_the_selector_loads() -> None:
-    rows = [_row(f"q{i}", i % 5) for i in range(25)] + [_row(f"ru{i}", i % 5, "ru") for i in range(25)]
-    comparison = compare(rows)
+def test_the_weights_module_is_python_the_selector_loads(compared: tuple[list[QuestionSentences], Comparison]) -> None:
+    rows, comparison = compared
     _, final = fold_models(rows, "logistic")
     from evals.records import Metrics
 
