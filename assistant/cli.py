@@ -570,7 +570,7 @@ def serve(
     import signal
     import time
 
-    from assistant.app.server import AuthConfigError, is_loopback, launch, load_auth
+    from assistant.app.server import AuthConfigError, check_port, is_loopback, launch, load_auth
     from ingest.index_store import IndexMissingError
 
     settings = _settings(index)
@@ -596,6 +596,10 @@ def serve(
                 "Set HANDBOOK_AUTH or HANDBOOK_AUTH_FILE.",
                 err=True,
             )
+    try:
+        check_port(host, port)  # before `--ingest` and the app's start-up: a taken port is known at once
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc}") from None
     background = _ingest_for_serve(settings, quiet=False) if ingest_first else None
     try:
         running = launch(settings, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)

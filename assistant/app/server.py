@@ -166,6 +166,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """Raises OSError when this machine cannot listen on `host`:`port` (the port is taken, or the host is
+    not one of its addresses).
+
+    Asked before the models load and gradio starts, so that a taken port is reported at once rather than
+    after the app's start-up (seconds; minutes with `serve --ingest`). The server's own bind still decides.
+    """
+    import socket
+
+    if port == 0:  # any free port
+        return
+    family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        probe.bind(address)
+
+
 def private_work_dir() -> Path:
     """A folder only this user can read (mode 700), removed when the process exits."""
     path = Path(tempfile.mkdtemp(prefix="handbook-app-"))
@@ -211,6 +228,7 @@ def launch(
     """
     settings = settings or Settings()
     meta = read_documents(settings.ingest.index_dir)  # fails fast, before gradio, when there is no index
+    check_port(host, port)
     auth_pairs = load_auth(settings.app)
 
     def default_load() -> Assistant:

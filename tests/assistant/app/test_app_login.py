@@ -61,15 +61,37 @@ def test_everything_needs_a_login(locked_app: Any, built_index: Path) -> None:
     Client(locked_app.url, auth=("staff", "x"), verbose=False)  # the API with the same accounts
 
 
-@pytest.mark.slow
-def test_serve_on_a_taken_port_fails_with_one_line(built_index: Path, tmp_path: Path) -> None:
+@pytest.mark.unit
+def test_the_port_check_refuses_a_port_another_socket_listens_on() -> None:
+    from assistant.app.server import check_port
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(OSError):
+            check_port("127.0.0.1", busy.getsockname()[1])
+    check_port("127.0.0.1", free_port())
+    with pytest.raises(OSError):
+        check_port("no-such-host.invalid", free_port())
+
+
+@pytest.mark.parametrize("ingest", [False, True], ids=["serve", "serve --ingest"])
+def test_serve_on_a_taken_port_fails_with_one_line(built_index: Path, tmp_path: Path, ingest: bool) -> None:
+    """Before the app starts; with `--ingest`, before an ingest of the (here missing) corpus folder is tried."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {**os.environ, "HANDBOOK_FEEDBACK_DB": str(tmp_path / "fb.sqlite3"), "HANDBOOK_AUTH": ""}
+        env = {
+            **os.environ,
+            "HANDBOOK_FEEDBACK_DB": str(tmp_path / "fb.sqlite3"),
+            "HANDBOOK_AUTH": "",
+            "HANDBOOK_CORPUS_DIR": str(tmp_path / "no-corpus"),
+        }
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "handbook"), "serve", "--port", str(port), "--index", str(built_index)],
+            [str(Path(sys.executable).parent / "handbook"), "serve", "--port", str(port)]
+            # An ingest, were one tried, would write to a folder of its own, never to the session's index.
+            + (["--index", str(tmp_path / "index"), "--ingest"] if ingest else ["--index", str(built_index)]),
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,
