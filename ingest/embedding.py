@@ -29,6 +29,34 @@ MAX_TOKENS = 256
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
+_SAMPLE = 1 << 20  # bytes read from each end of a large model file
+
+
+def weights_fingerprint(model_path: str) -> str:
+    """The identity of a local model's files wherever its folder lies ("" where it is no folder).
+
+    A fresh clone's venv holds the same packaged model at another path: the index, the ONNX export and
+    the test index cache recognise it by this digest instead of re-embedding or exporting again. Small
+    files are read whole; of a large one (the weights) its size and its first and last MiB, so that
+    the digest costs milliseconds at every start.
+    """
+    folder = Path(model_path)
+    if not folder.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder).as_posix()}\x1f{size}\x1f".encode())
+        with path.open("rb") as handle:
+            if size <= 2 * _SAMPLE:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(_SAMPLE))
+                handle.seek(-_SAMPLE, os.SEEK_END)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
 @dataclass
 class PassageVectors:
     """One vector per passage, and the late-pooled vectors of its windows (see `Embedder.encode_passages`).
@@ -76,11 +104,19 @@ class Embedder:
         self._tokenizer: Any = None
         self._session: Any = None
         self._dimension: int | None = None
+        self._identity: str | None = None
         self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
         return Path(self.model_path).name or self.model_path
+
+    @property
+    def identity(self) -> str:
+        """The model's files' digest (`weights_fingerprint`), the same at any path; "" for a path that is no folder."""
+        if self._identity is None:
+            self._identity = weights_fingerprint(self.model_path)
+        return self._identity
 
     def load(self) -> None:
         """Load the model now (e.g. in a background thread while a UI starts)."""
@@ -205,8 +241,8 @@ class Embedder:
         return target
 
     def _onnx_file(self) -> Path:
-        weights = Path(self.model_path) / "model.safetensors"
-        stamp = f"{self.model_path}:{weights.stat().st_size if weights.exists() else 0}"
+        # By the files, not the path: a fresh clone (another venv) reuses this machine's export.
+        stamp = f"files:{self.identity}" if self.identity else self.model_path
         digest = hashlib.sha256(stamp.encode()).hexdigest()[:12]
         return self.cache_dir / f"{self.model_name}-{digest}.onnx"
 

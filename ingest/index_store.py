@@ -113,6 +113,9 @@ class IndexMeta(BaseModel):
     model: str  # the primary model (MiniLM): embeddings.npy, the windows and the Chroma collection
     model_path: str
     dimension: int
+    # The primary model's files (ingest.embedding.weights_fingerprint): the same model at another path
+    # (a fresh clone's venv) embedded these vectors. "" in indexes written before it was recorded.
+    model_identity: str = ""
     chunker: dict[str, Any]
     chroma: ChromaLocation
     documents: dict[str, DocumentInfo]
@@ -123,6 +126,11 @@ class IndexMeta(BaseModel):
     # Orders generations (the newest complete one is recovered, older ones are pruned): one more than the
     # highest in the folder when written; indexes from before it was recorded are 0 and ordered by name.
     sequence: int = 0
+
+    def embedded_by(self, model_path: str, identity: str = "") -> bool:
+        """Whether the primary model at `model_path` (its files' digest: `identity`) made these vectors:
+        the same path, or the same files at another path."""
+        return self.model_path == model_path or (bool(identity) and self.model_identity == identity)
 
 
 @dataclass(frozen=True)
@@ -367,6 +375,7 @@ class IndexWriter:
         chunker: dict[str, Any],
         extra: Mapping[str, ModelVectors] | None = None,
         profiles: ProfileSet | None = None,
+        model_identity: str = "",
     ) -> IndexMeta:
         windows = embeddings if isinstance(embeddings, PassageVectors) else None
         vectors: np.ndarray = embeddings.vectors if isinstance(embeddings, PassageVectors) else embeddings
@@ -391,6 +400,7 @@ class IndexWriter:
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             model=Path(model).name or model,
             model_path=model_path,
+            model_identity=model_identity,
             dimension=int(vectors.shape[1]) if len(vectors) else 0,
             chunker=chunker,
             chroma=location,

@@ -407,7 +407,8 @@ class Ingestor:
             report.no_documents = self.finder.no_documents(paths)
             return report  # nothing to read: nothing is removed or rewritten, whatever --prune says
         previous = IndexSnapshot.open(self.index_dir) if has_index(self.index_dir) else None
-        same_model = previous is not None and previous.meta.model_path == self.embedder.model_path
+        identity = getattr(self.embedder, "identity", "")
+        same_model = previous is not None and previous.meta.embedded_by(self.embedder.model_path, identity)
         # A new chunker re-parses every document; vectors of unchanged chunk texts are still reused.
         compatible = same_model and previous is not None and previous.meta.chunker == self.chunker_config()
         old_docs = previous.meta.documents if previous else {}
@@ -542,6 +543,7 @@ class Ingestor:
                 chunker=self.chunker_config(),
                 extra=extra,
                 profiles=profiles,
+                model_identity=identity,
             )
 
         checkpoints = {m: VectorCheckpoint(self.index_dir, m, e.model_path) for m, e in self.extra_encoders.items()}

@@ -2,9 +2,10 @@
 
 HANDBOOK_TEST_INDEX_CACHE names the folder (default ~/.cache/handbook-test-index; `off`: build every
 run; `.ci/run` puts it in the cache CI keeps). One entry per key, a digest of everything the index is
-made from: the corpus files' sha256, the manifest, CHUNKER_VERSION, LEXICAL_VERSION, the models
-(path, class, backend), the versions of the libraries that make and store vectors, and the source of
-the `ingest` package. A test session copies the entry into its temporary folder (tests write there).
+made from: the corpus files' sha256, the manifest, CHUNKER_VERSION, LEXICAL_VERSION, the models (the
+digest of their files, else their path; class; backend), the versions of the libraries that make and
+store vectors, and the source of the `ingest` package. A test session copies the entry into its
+temporary folder (tests write there).
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def index_cache_key(corpus: Path, manifest_path: Path, encoders: dict[str, Any])
     add("python", sys.version_info[:2])
     for model_id, encoder in sorted(encoders.items()):
         kind = f"{type(encoder).__module__}.{type(encoder).__qualname__}"
-        add(f"model {model_id}", (encoder.model_path, kind, getattr(encoder, "backend", "")))
+        # The model's files, not its path: a fresh clone (another venv path) reuses the same entry.
+        where = getattr(encoder, "identity", "") or encoder.model_path
+        add(f"model {model_id}", (where, kind, getattr(encoder, "backend", "")))
     for package in _KEY_PACKAGES:
         try:
             add(package, metadata.version(package))

@@ -71,6 +71,12 @@ def test_the_key_follows_the_corpus_bytes_and_the_models(tmp_path: Path) -> None
     key = index_cache_key(corpus, manifest, models)
     assert index_cache_key(corpus, manifest, models) == key
     assert index_cache_key(corpus, manifest, {**models, "e5": FakeEmbedder("/fake/e5-v2")}) != key
+    # The same model files in another clone's venv: the same key; other files at that path: another key.
+    here, there = FakeEmbedder("/clone-a/.venv/model"), FakeEmbedder("/clone-b/.venv/model")
+    here.identity = there.identity = "digest-of-the-files"  # type: ignore[attr-defined]
+    assert index_cache_key(corpus, manifest, {"minilm": here}) == index_cache_key(corpus, manifest, {"minilm": there})
+    there.identity = "digest-of-other-files"  # type: ignore[attr-defined]
+    assert index_cache_key(corpus, manifest, {"minilm": here}) != index_cache_key(corpus, manifest, {"minilm": there})
     (corpus / "a.pdf").write_bytes(b"%PDF-1.4 two")
     assert index_cache_key(corpus, manifest, models) != key
 

@@ -241,7 +241,8 @@ def launch(
 
         # Reuse the loaded models (seconds saved on the first question after an ingest); MiniLM only
         # when the new generation was embedded with the same one.
-        same_model = read_documents(settings.ingest.index_dir).model_path == previous.snapshot.meta.model_path
+        old = previous.snapshot.meta
+        same_model = read_documents(settings.ingest.index_dir).embedded_by(old.model_path, old.model_identity)
         loaded = previous.retriever.encoders()
         if not same_model:
             loaded.pop("minilm", None)

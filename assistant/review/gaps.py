@@ -336,7 +336,10 @@ def analyzer_for(
     sections = None
     if snapshot is not None:
         stored = snapshot.meta.extra_vectors.get(model_id)
-        stored_path = snapshot.meta.model_path if model_id == "minilm" else stored.model_path if stored else None
-        if stored_path == encoder.model_path:
+        if model_id == "minilm":
+            same = snapshot.meta.embedded_by(encoder.model_path, getattr(encoder, "identity", ""))
+        else:
+            same = stored is not None and stored.model_path == encoder.model_path
+        if same:
             sections = SectionIndex.from_snapshot(snapshot, model_id)
     return GapAnalyzer(encoder.encode_query, sections, model=model_id, max_clusters=max_clusters)

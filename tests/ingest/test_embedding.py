@@ -144,3 +144,22 @@ def test_passage_spans_must_match_the_texts() -> None:
 
     with pytest.raises(ValueError, match="2 texts but 1 span lists"):
         Embedder("/no/such/model").encode_passages(["a", "b"], [[]])
+
+
+@pytest.mark.unit
+def test_the_files_digest_is_the_same_at_any_path_and_changes_with_the_files(tmp_path: Path) -> None:
+    from ingest.embedding import weights_fingerprint
+
+    def model(folder: Path, weights: bytes) -> str:
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text('{"hidden_size": 384}')
+        (folder / "model.safetensors").write_bytes(weights)
+        return str(folder)
+
+    weights = bytes(range(256)) * 20_000  # 5 MB: its first and last MiB are read
+    a = weights_fingerprint(model(tmp_path / "clone-a" / "model", weights))
+    assert a and a == weights_fingerprint(model(tmp_path / "clone-b" / "model", weights))
+    changed = weights[:-1] + b"\x00"  # its last byte
+    assert weights_fingerprint(model(tmp_path / "clone-c" / "model", changed)) != a
+    assert weights_fingerprint(model(tmp_path / "clone-d" / "model", weights + b"\x00")) != a  # another size
+    assert weights_fingerprint(str(tmp_path / "no-such-folder")) == ""

@@ -322,6 +322,24 @@ def test_model_change_reembeds_everything(
     assert IndexSnapshot.open(index_dir).meta.model == "another-model"
 
 
+def test_the_same_model_files_at_another_path_embed_nothing_again(
+    corpus: Path, index_dir: Path, make_fake_embedder: type[FakeEmbedder]
+) -> None:
+    """A fresh clone's venv holds the packaged model at another path: its files' digest says it is the same model."""
+    first = make_fake_embedder(model_path="/clone-a/.venv/model")
+    first.identity = "digest-of-the-files"  # type: ignore[attr-defined]
+    _ingest(index_dir, first, [corpus])
+    assert IndexSnapshot.open(index_dir).meta.model_identity == "digest-of-the-files"
+    moved = make_fake_embedder(model_path="/clone-b/.venv/model")
+    moved.identity = "digest-of-the-files"  # type: ignore[attr-defined]
+    report = _ingest(index_dir, moved, [corpus])
+    assert report.embedded == moved.embedded == 0
+    assert {f.status for f in report.files} == {"unchanged"}
+    changed = make_fake_embedder(model_path="/clone-b/.venv/model")
+    changed.identity = "digest-of-other-files"  # type: ignore[attr-defined]
+    assert _ingest(index_dir, changed, [corpus]).embedded > 0  # other files: embedded again
+
+
 # -- unit: bad input ----------------------------------------------------------------------------------
 
 BAD_INPUTS: dict[str, tuple[Callable[[Path], Path], str]] = {
