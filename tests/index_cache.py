@@ -2,10 +2,11 @@
 
 HANDBOOK_TEST_INDEX_CACHE names the folder (default ~/.cache/handbook-test-index; `off`: build every
 run; `.ci/run` puts it in the cache CI keeps). One entry per key, a digest of everything the index is
-made from: the corpus files' sha256, the manifest, CHUNKER_VERSION, LEXICAL_VERSION, the models (the
-digest of their files, else their path; class; backend), the versions of the libraries that make and
-store vectors, and the source of the `ingest` package. A test session copies the entry into its
-temporary folder (tests write there).
+made from: the corpus folder's resolved path (the index records each document's file, and the same
+bytes at another existing path are a duplicate, not the indexed document), the corpus files' sha256,
+the manifest, CHUNKER_VERSION, LEXICAL_VERSION, the models (the digest of their files, else their
+path; class; backend), the versions of the libraries that make and store vectors, and the source of
+the `ingest` package. A test session copies the entry into its temporary folder (tests write there).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def index_cache_key(corpus: Path, manifest_path: Path, encoders: dict[str, Any])
     add("chunker", CHUNKER_VERSION)
     add("lexical", LEXICAL_VERSION)
     add("python", sys.version_info[:2])
+    # The index records every document's absolute path: an entry built from another copy of the corpus
+    # (another clone's ../shared) would make this corpus's files look like duplicates of that one's.
+    add("corpus path", corpus.resolve())
     for model_id, encoder in sorted(encoders.items()):
         kind = f"{type(encoder).__module__}.{type(encoder).__qualname__}"
         # The model's files, not its path: a fresh clone (another venv path) reuses the same entry.

@@ -81,6 +81,19 @@ def test_the_key_follows_the_corpus_bytes_and_the_models(tmp_path: Path) -> None
     assert index_cache_key(corpus, manifest, models) != key
 
 
+def test_a_copy_of_the_corpus_elsewhere_gets_its_own_key(tmp_path: Path) -> None:
+    """The index records each file's path: another clone's ../shared/corpus (same bytes, while the first copy
+    still exists) would be re-ingested as duplicates of the cached entry's files."""
+    first, second = tmp_path / "a" / "corpus", tmp_path / "b" / "corpus"
+    for corpus in (first, second):
+        corpus.mkdir(parents=True)
+        (corpus / "a.pdf").write_bytes(b"%PDF-1.4 one")
+    manifest, models = tmp_path / "manifest.toml", {"minilm": FakeEmbedder()}
+    assert index_cache_key(first, manifest, models) != index_cache_key(second, manifest, models)
+    (tmp_path / "link").symlink_to(first)  # the same folder by another name: the same entry
+    assert index_cache_key(tmp_path / "link", manifest, models) == index_cache_key(first, manifest, models)
+
+
 def test_the_cache_folder_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HANDBOOK_TEST_INDEX_CACHE", str(tmp_path / "c"))
     assert index_cache_root() == tmp_path / "c"
