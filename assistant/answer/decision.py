@@ -729,9 +729,8 @@ class Reason(BaseModel):
         "focus_terms",
         "weak_match",
         "nothing_quotable",
-        "judge",  # the local model's judgement (HANDBOOK_JUDGE) lowered the probability most
     ]
-    detail: str  # the name, the kind of quantity, the missing terms; the judge's score
+    detail: str  # the name, the kind of quantity, the missing terms
     message: str  # a sentence for the reader
 
 
@@ -949,7 +948,7 @@ class AnswerabilityPolicy:
         p, right = model.probabilities(features)
         low, high = model.thresholds_for(evidence.lang)
         if p < low:
-            weighed = model.weighing(features, [*CHECK_FEATURES, "any_check", "figure_in_top", "judge"])
+            weighed = model.weighing(features, [*CHECK_FEATURES, "any_check", "figure_in_top"])
             reasons = [r for name, _ in weighed for r in self._reasons_of(name, evidence)]
             reasons = list({r.check: r for r in reversed(reasons)}.values())[::-1]  # one per check, heaviest first
             if not reasons:
@@ -996,9 +995,6 @@ class AnswerabilityPolicy:
         if feature == "counted_missing" and evidence.counted_missing:
             counted = evidence.counted_missing
             return _no_figure("counted_thing", counted, f"number of {counted}", evidence.subject)
-        if feature == "judge" and evidence.features is not None and evidence.features.judge is not None:
-            message = "A language model that read the closest passages judged that they do not answer the question."
-            return Reason(check="judge", detail=f"{evidence.features.judge:.2f}", message=message)
         if feature == "focus_missing" and evidence.missing_focus:
             terms = ", ".join(evidence.missing_focus)
             message = f"The passages closest to the question never mention: {terms}."

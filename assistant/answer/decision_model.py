@@ -35,11 +35,6 @@ Group = Literal["en", "cyrillic"]
 VETO_FEATURES: tuple[str, ...] = ("unknown_name",)
 
 
-# The judge's score (log P(yes) - log P(no), assistant/llm/judge.py) of a clear "yes": the 1.5B model gives
-# above 2 to a third of the dev set's answerable questions and to a tenth of the unanswerable ones.
-JUDGE_YES = 2.0
-
-
 def vetoed(features: DecisionFeatures) -> bool:
     return any(getattr(features, name) for name in VETO_FEATURES)
 
@@ -133,9 +128,8 @@ class DecisionModel:
         """How much each named feature lowers P(answers): the rise when it is set to its harmless value.
 
         A check's finding (a missing figure, an absent name) is harmless at 0; "a figure of the asked
-        kind in the top passages" at 1; the judge's score at `JUDGE_YES` (a clear "yes") when it is
-        lower. Largest first; only those that lower it. A veto's finding (`VETO_FEATURES`) lowers it
-        to 0: it comes first.
+        kind in the top passages" at 1. Largest first; only those that lower it. A veto's finding
+        (`VETO_FEATURES`) lowers it to 0: it comes first.
         """
         p = self.answers.probability(features)
         out = []
@@ -143,10 +137,8 @@ class DecisionModel:
             if name in VETO_FEATURES and getattr(features, name):
                 out.append((name, 1.0))
                 continue
-            harmless = {"figure_in_top": 1.0, "judge": JUDGE_YES}.get(name, 0.0)
+            harmless = 1.0 if name == "figure_in_top" else 0.0
             if getattr(features, name) in (None, harmless) or (name == "figure_in_top" and not features.asks_figure):
-                continue
-            if name == "judge" and (features.judge or 0.0) >= JUDGE_YES:
                 continue
             rise = self.answers.probability(features, {name: harmless}) - p
             if rise > 0:

@@ -12,7 +12,6 @@ the model answers within the time limit, and whatever it wrote went through the 
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -110,23 +109,3 @@ def test_a_question_through_the_generated_answer_route(
     else:
         assert answer.note  # the extractive answer stands, and says why the model's did not
         assert answer.generated_text() == ""
-
-
-def test_the_judge_reads_the_real_models_yes_and_no(small_model: Path) -> None:
-    """HANDBOOK_JUDGE's path with a real model: a finite score, the same for the same prompt, and higher for a
-    passage that answers than for one that does not (the 0.5B separates them only narrowly: 0.93 against 0.68)."""
-    from assistant.llm.judge import build_judge
-    from assistant.llm.lead_check import CitedSource
-
-    judge = build_judge(f"local:{MODEL}", LLMSettings(model_dir=small_model.parent))
-    assert judge.gguf == small_model and judge.label == f"local:{MODEL}"
-
-    def passage(text: str) -> list[CitedSource]:
-        return [CitedSource(n=1, hit=0, spans=(), sentences=(text,))]
-
-    question = "How often can a prisoner's family visit him?"
-    answers = passage("Every prisoner shall be allowed to receive visits from his or her family at least once a week.")
-    unrelated = passage("The kitchen shall serve breakfast at seven in the morning.")
-    score = judge.score(question, answers)
-    assert math.isfinite(score) and judge.score(question, answers) == score
-    assert score > judge.score(question, unrelated)
