@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from assistant.llm.generate import GeneratedAnswerer
-    from assistant.llm.judge import AnswerJudge
     from assistant.llm.lead import GeneratedLead, GeneratedLeadWriter
 
 from assistant.answer.compose import Composer, ComposeRequest, Composition, ExtractiveComposer
-from assistant.answer.decision import AnswerabilityPolicy, Decision, Evidence
+from assistant.answer.decision import AnswerabilityPolicy, Decision
 from assistant.answer.lead import default_selector
 from assistant.answer.names import NameIndex
 from assistant.answer.records import Answer, AnswerDelta, Passage, Turn, location_fields
@@ -96,8 +95,6 @@ class Assistant:
         self.generator = generator  # a second Composer: a language model's answer, shown when it passes its check
         # A language model's lead above the extractive answer (HANDBOOK_LLM_LEAD), shown when a sentence passes.
         self.lead_writer: GeneratedLeadWriter | None = None
-        # A local model's judgement, one more input of the learned decision (HANDBOOK_JUDGE; None: none).
-        self.judge: AnswerJudge | None = None
         self.answerability = answerability or AnswerabilityPolicy()
         self.glossary = glossary  # synonyms of the question's focus terms for the answerability checks
         self.vocabulary = vocabulary  # general English words, for the rare-term check
@@ -146,30 +143,9 @@ class Assistant:
             sentence_model=LEAD_SENTENCE_MODEL,
         )
         assistant.settings_hash = settings.settings_hash()
-        if settings.answer.judge:
-            assistant.use_judge(settings)
         if settings.llm.backend:
             assistant.use_language_model(settings)
         return assistant
-
-    def use_judge(self, settings: Settings, judge: AnswerJudge | None = None) -> None:
-        """The learned decision that reads a local model's judgement (HANDBOOK_JUDGE; `judge` replaces the
-        model it names: tests). Only the decision trained with that model and prompt is accepted."""
-        from assistant.answer.decision_model import JudgedModelError, load_judged_decision_model
-        from assistant.llm.backends import LLMConfigError
-        from assistant.llm.judge import JUDGE_PROMPT_VERSION, build_judge
-
-        if settings.answer.decision != "learned":
-            raise LLMConfigError(
-                "HANDBOOK_JUDGE: the judgement is an input of the learned decision (HANDBOOK_DECISION=learned)"
-            )
-        judge = judge or build_judge(settings.answer.judge, settings.llm)
-        try:
-            model = load_judged_decision_model(judge.label, JUDGE_PROMPT_VERSION)
-        except JudgedModelError as exc:
-            raise LLMConfigError(str(exc)) from None
-        self.answerability = replace(self.answerability, model=model)
-        self.judge = judge
 
     def use_language_model(self, settings: Settings) -> None:
         """Adds generated answers (and model condensing) from the backend named by HANDBOOK_LLM."""
@@ -288,8 +264,6 @@ class Assistant:
         evidence = self.answerability.evidence(
             state.standalone, result, idf, self.glossary, self.vocabulary, self.names
         )
-        if self.judge is not None and evidence.features is not None and result.hits:
-            evidence = self._judged(state, idf, evidence)
         decision = self.answerability.decide(evidence)
         composition = Composition([])
         if decision.state != "not_covered":
@@ -330,17 +304,6 @@ class Assistant:
         yield self._answer(state, evidence, decision, composition, note, model)
 
     stream = run  # the name the CLI, the app and earlier callers use
-
-    def _judged(self, state: _State, idf: dict[str, float], evidence: Evidence) -> Evidence:
-        """The evidence with the judge's score of the sentences a generated lead would read."""
-        from assistant.llm.lead import lead_sources
-
-        assert self.judge is not None and evidence.features is not None
-        t = time.perf_counter()
-        request = self._request(state, idf)
-        score = self.judge.score(request.question, lead_sources(request, default_selector()))
-        state.timings["judge"] = _ms(t)
-        return evidence.model_copy(update={"features": evidence.features.model_copy(update={"judge": score})})
 
     def compose_request(self, question: str, history: Sequence[Turn | str] = ()) -> ComposeRequest:
         """What the composers would answer `question` from (retrieval done): for evaluations of a composer."""

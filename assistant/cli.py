@@ -298,10 +298,6 @@ def _load_assistant(index: Path | None, llm: str | None = None):  # type: ignore
     try:
         if settings.llm.backend:
             LLMSpec.parse(settings.llm.backend)  # a bad setting fails before the index and models load
-        if settings.answer.judge:
-            from assistant.llm.judge import parse_judge
-
-            parse_judge(settings.answer.judge)
         return Assistant.from_settings(settings)
     except IndexMissingError as exc:
         raise _fail(f"{exc} (after `handbook corpus fetch`)") from None
@@ -600,14 +596,6 @@ def serve(
                 "Set HANDBOOK_AUTH or HANDBOOK_AUTH_FILE.",
                 err=True,
             )
-    if settings.answer.judge:
-        from assistant.llm.backends import LLMConfigError
-        from assistant.llm.judge import parse_judge
-
-        try:
-            parse_judge(settings.answer.judge)  # the model loads with the assistant, in the background
-        except LLMConfigError as exc:
-            raise _fail(str(exc), 2) from None
     try:
         check_port(host, port)  # before `--ingest` and the app's start-up: a taken port is known at once
     except OSError as exc:

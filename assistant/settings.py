@@ -107,9 +107,6 @@ class AnswerSettings(BaseSettings):
     # "learned": the classifier of assistant/answer/decision_model.py decides the answer's state (when its
     # weights are written); "rules": the hand-set checks and answer_threshold of assistant/answer/decision.py.
     decision: Literal["learned", "rules"] = "learned"
-    # A local model's judgement ("do these passages answer?") as one more input of the learned decision
-    # (assistant/llm/judge.py): local:<name> or gguf:<path>; empty: none. HANDBOOK_JUDGE.
-    judge: str = ""
 
 
 class LLMSettings(BaseSettings):

@@ -23,7 +23,6 @@ from evals.cli_shared import (
     LimitOpt,
     OutOpt,
     QuietOpt,
-    calibration_questions,
     fail,
     golden_questions,
     load_assistant,
@@ -134,12 +133,6 @@ def eval_compare(
     )
 
 
-JUDGE_HELP = (
-    "Train the decision that also reads a local model's judgement (local:<name> or gguf:<path>); "
-    "--write writes it to decision_weights_judged.py."
-)
-
-
 def eval_calibrate(
     golden: Annotated[
         list[Path],
@@ -159,39 +152,33 @@ def eval_calibrate(
     write: Annotated[
         bool, typer.Option("--write", help="Write the classifier fitted on all questions to decision_weights.py.")
     ] = False,
-    judge: Annotated[str | None, typer.Option("--judge", help=JUDGE_HELP)] = None,
-    judge_scores: Annotated[
-        Path | None,
-        typer.Option("--judge-scores", help="Keep the judge's scores here (JSON) and reuse them for the same prompt."),
-    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Learn the answer decision; print out-of-fold figures of it and of the hand rules (evals/decision_training.py)."""
     from evals.decision_figures import render_text
-    from evals.decision_judge import feature_names, judge_named, judged_rows, weights_module
     from evals.decision_rows import collect_decision_rows, question_folds
     from evals.decision_training import train_decision
 
-    questions = calibration_questions(golden, limit)
-    try:
-        judging = judge_named(judge) if judge else None  # a bad setting fails before anything is asked
-    except ValueError as exc:
-        raise fail(str(exc), 2) from None
+    questions = [q for path in golden for q in golden_questions(path, limit)]
+    seen: set[str] = set()
+    for q in questions:
+        if q.id in seen:
+            raise fail(f"question id {q.id} is in more than one golden file", 2)
+        seen.add(q.id)
+    if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
+        raise fail(f"{', '.join(map(str, golden))}: calibration needs answerable and unanswerable questions", 2)
     assistant = load_assistant(index)
-    assistant.judge = None  # the rows hold the features without the judgement; it is added below
     found = collect_decision_rows(assistant, questions, rows, progress=not quiet)
-    if judging is not None:
-        found = judged_rows(assistant, judging, questions, found, judge_scores, progress=not quiet)
     sources = {q.id: path.name for path in golden for q in golden_questions(path, limit)}
     report, weights = train_decision(
-        found, question_folds(questions, folds), rules_max_false_refusal=max_false_refusal, sources=sources,
-        names=feature_names(judging),
-    )  # fmt: skip
+        found, question_folds(questions, folds), rules_max_false_refusal=max_false_refusal, sources=sources
+    )
     if write:
+        from assistant.answer import decision_weights
         from evals.decision_export import write_weights
 
-        target = weights_module(judging is not None)
-        write_weights(weights, report, target, [str(p) for p in golden], judging.label if judging else "")
+        target = Path(decision_weights.__file__).resolve()
+        write_weights(weights, report, target, [str(p) for p in golden])
         typer.echo(f"weights written: {target}", err=True)
     typer.echo(json.dumps(report.to_json_dict(), indent=2) if as_json else render_text(report))
 

@@ -37,19 +37,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def calibration_questions(golden: list[Path], limit: int | None) -> list[GoldenQuestion]:
-    """The questions of every golden file: ids unique across them, answerable and unanswerable ones both."""
-    questions = [q for path in golden for q in golden_questions(path, limit)]
-    seen: set[str] = set()
-    for q in questions:
-        if q.id in seen:
-            raise fail(f"question id {q.id} is in more than one golden file", 2)
-        seen.add(q.id)
-    if all(q.answerable for q in questions) or not any(q.answerable for q in questions):
-        raise fail(f"{', '.join(map(str, golden))}: calibration needs answerable and unanswerable questions", 2)
-    return questions
-
-
 def golden_questions(golden: Path, limit: int | None) -> list[GoldenQuestion]:
     from evals.golden import GoldenFormatError, load_golden
 

@@ -18,25 +18,24 @@ from assistant.answer.decision_features import FEATURE_NAMES
 from evals.decision_figures import DecisionReport
 
 
-def export(fitted: Any, names: Sequence[str] = FEATURE_NAMES) -> dict[str, Any]:
-    """A fitted classifier of the features `names` as the plain data `Classifier.from_dict` reads
-    (assistant/answer/decision_model.py)."""
+def export(fitted: Any) -> dict[str, Any]:
+    """A fitted classifier as the plain data `assistant.answer.decision_model.Classifier.from_dict` reads."""
     kind, model, mean, scale = fitted
     if kind == "constant":
-        n = len(names)
+        n = len(FEATURE_NAMES)
         bias = float(np.log(0.999 / 0.001)) * (1 if model else -1)
-        return {"kind": "logistic", "features": list(names), "bias": bias, "mean": [0.0] * n,
+        return {"kind": "logistic", "features": list(FEATURE_NAMES), "bias": bias, "mean": [0.0] * n,
                 "scale": [1.0] * n, "weights": [0.0] * n}
     if kind == "logistic":
         return {
             "kind": "logistic",
-            "features": list(names),
+            "features": list(FEATURE_NAMES),
             "bias": round(float(model.intercept_[0]), 6),
             "mean": [round(float(v), 6) for v in mean],
             "scale": [round(float(v), 6) for v in scale],
             "weights": [round(float(v), 6) for v in model.coef_[0]],
         }
-    zero = np.zeros((1, len(names)))
+    zero = np.zeros((1, len(FEATURE_NAMES)))
     trees = [est[0].tree_ for est in model.estimators_]
     # The initial log-odds: the decision function less the trees' sum at any point.
     init = float(model.decision_function(zero)[0]) - model.learning_rate * sum(
@@ -44,7 +43,7 @@ def export(fitted: Any, names: Sequence[str] = FEATURE_NAMES) -> dict[str, Any]:
     )
     return {
         "kind": "trees",
-        "features": list(names),
+        "features": list(FEATURE_NAMES),
         "bias": init,
         "learning_rate": model.learning_rate,
         "trees": [
@@ -70,11 +69,7 @@ RUN_TIME = textwrap.fill(
 )
 
 
-def write_weights(
-    weights: dict[str, Any], report: DecisionReport, target: Path, golden: Sequence[str], judge: str = ""
-) -> None:
-    """The weights module: `DECISION_MODEL`, and with a `judge` (its label) the model and prompt version it
-    was trained with (`JUDGE`), which the run time checks before reading the judgement."""
+def write_weights(weights: dict[str, Any], report: DecisionReport, target: Path, golden: Sequence[str]) -> None:
     chosen = next(c for c in report.candidates if c.name == report.chosen)
 
     def line(g: str) -> str:
@@ -91,18 +86,11 @@ def write_weights(
         f"Out of fold: {line('en')}; {line('cyrillic')}.",
         width=110,
     )
-    judged = ""
-    if judge:
-        from assistant.llm.judge import JUDGE_PROMPT_VERSION
-
-        about += f"\n\nTrained with the judgement of {judge} (assistant/llm/judge.py) as a feature: HANDBOOK_JUDGE."
-        judged = f"JUDGE: dict[str, object] = {{'model': {judge!r}, 'prompt_version': {JUDGE_PROMPT_VERSION}}}\n"
-    command = "handbook eval calibrate --judge " + judge if judge else "handbook eval calibrate"
     text = (
         '"""The learned answer decision\'s parameters (assistant/answer/decision_model.py), written by\n'
-        f"`{command} --write`.\n\n"
+        "`handbook eval calibrate --write`.\n\n"
         f"{about}\n\n{RUN_TIME}\n"
         '"""\n\nfrom __future__ import annotations\n\n'
-        f"{judged}DECISION_MODEL: dict[str, object] = {pprint.pformat(weights, width=120, compact=True)}\n"
+        f"DECISION_MODEL: dict[str, object] = {pprint.pformat(weights, width=120, compact=True)}\n"
     )
     target.write_text(text, encoding="utf-8")

@@ -93,7 +93,7 @@ class Candidate:
             from sklearn.linear_model import LogisticRegression
 
             mean, scale = x.mean(axis=0), x.std(axis=0)
-            scale[scale < 1e-9] = 1.0  # a constant column (floating-point std ~1e-17 would export as 0)
+            scale[scale == 0] = 1.0
             model = LogisticRegression(C=0.5, max_iter=2000).fit((x - mean) / scale, y)
             return ("logistic", model, mean, scale)
         from sklearn.ensemble import GradientBoostingClassifier
@@ -121,11 +121,11 @@ CANDIDATES = (
 )
 
 
-def matrix(rows: Sequence[Row], names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
+def matrix(rows: Sequence[Row]) -> np.ndarray:
     out = []
     for r in rows:
         f = r.evidence.features
-        out.append(f.vector(names) if f is not None else np.zeros(len(names)))
+        out.append(f.vector(FEATURE_NAMES) if f is not None else np.zeros(len(FEATURE_NAMES)))
     return np.asarray(out, dtype=np.float64)
 
 
@@ -260,14 +260,12 @@ def train_decision(
     candidates: Sequence[Candidate] = CANDIDATES,
     rules_max_false_refusal: float = RULES_MAX_FALSE_REFUSAL,
     sources: dict[str, str] | None = None,
-    names: Sequence[str] = FEATURE_NAMES,
 ) -> tuple[DecisionReport, dict[str, Any]]:
     """Compares the candidates out of fold; fits the best on all rows. Returns the report and the weights.
 
-    `sources` (question id -> golden file) adds each file's figures to the report. `names`: the features
-    read (JUDGED_FEATURE_NAMES adds the local model's judgement; each row's features must then hold it).
+    `sources` (question id -> golden file) adds each file's figures to the report.
     """
-    x = matrix(rows, names)
+    x = matrix(rows)
     fold_list = [folds[r.id] for r in rows]
     n_folds = max(fold_list) + 1 if fold_list else FOLDS
     evaluated = [evaluate_candidate(c, rows, x, fold_list) for c in candidates]
@@ -278,8 +276,8 @@ def train_decision(
     thresholds = _group_thresholds(rows, p, q)
     heads = fit_heads(chosen, rows, x)
     weights = {
-        "answers": export(heads[0], names),
-        "right": export(heads[1], names) if heads[1] is not None else None,
+        "answers": export(heads[0]),
+        "right": export(heads[1]) if heads[1] is not None else None,
         "thresholds": {g: list(t) for g, t in thresholds.items()},
     }
     before = rules_states(rows, n_folds, rules_max_false_refusal, sources)
@@ -300,20 +298,18 @@ def train_decision(
         thresholds=thresholds,
         by_source=by_source,
     )
-    _check_export(weights, heads, chosen, x, names)
+    _check_export(weights, heads, chosen, x)
     return report, weights
 
 
-def _check_export(
-    weights: dict[str, Any], heads: tuple[Any, Any | None], candidate: Candidate, x: np.ndarray, names: Sequence[str]
-) -> None:
+def _check_export(weights: dict[str, Any], heads: tuple[Any, Any | None], candidate: Candidate, x: np.ndarray) -> None:
     """The numpy model must give scikit-learn's probabilities: the run-time decision is the one measured."""
     from assistant.answer.decision_features import DecisionFeatures
 
     model = DecisionModel.from_dict(weights)
     p, q = predict_heads(candidate, heads, x[:50])
     for i in range(min(50, len(x))):
-        features = DecisionFeatures.model_validate(dict(zip(names, x[i].tolist(), strict=True)))
+        features = DecisionFeatures.model_validate(dict(zip(FEATURE_NAMES, x[i].tolist(), strict=True)))
         mine = model.probabilities(features)
         if abs(mine[0] - p[i]) > 1e-4 or abs(mine[1] - q[i]) > 1e-4:
             raise RuntimeError(f"exported model disagrees with scikit-learn: {mine} vs {(p[i], q[i])}")

@@ -74,9 +74,6 @@ class DecisionFeatures(BaseModel):
     counted_missing: float | None = None  # no figure for the thing a "how many" question counts
     figure_focus: float | None = None  # focus terms' share next to a figure of the asked kind (1: none asked)
     any_check: float | None = None  # a name, answer-type or counted-thing check found something missing
-    # A local model's log P(Yes) - log P(No) on "do these passages answer?" (assistant/llm/judge.py); None
-    # without a judge. Only the decision trained with it (JUDGED_FEATURE_NAMES) reads it.
-    judge: float | None = None
 
     def vector(self, names: Sequence[str]) -> np.ndarray:
         """The features in `names` order; an absent one is 0 (the `english` indicator carries its absence)."""
@@ -84,8 +81,7 @@ class DecisionFeatures(BaseModel):
         return np.asarray([float(values[n] or 0.0) for n in names], dtype=np.float64)
 
 
-FEATURE_NAMES: tuple[str, ...] = tuple(name for name in DecisionFeatures.model_fields if name != "judge")
-JUDGED_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, "judge")
+FEATURE_NAMES: tuple[str, ...] = tuple(DecisionFeatures.model_fields)
 # The features that stand for a check's finding, and the check (Reason.check) whose message says what is missing.
 CHECK_FEATURES: dict[str, str] = {
     "unknown_name": "unknown_name",

@@ -162,23 +162,5 @@ def load_decision_model() -> DecisionModel | None:
     return DecisionModel.from_dict(DECISION_MODEL) if DECISION_MODEL else None
 
 
-class JudgedModelError(ValueError):
-    """No decision was trained with this judge; the message is one line for the user."""
-
-
-def load_judged_decision_model(judge: str, prompt_version: int) -> DecisionModel:
-    """The model `handbook eval calibrate --judge JUDGE --write` wrote (decision_weights_judged.py), which
-    reads the judgement as a feature: only for the judge model and prompt it was trained with."""
-    from assistant.answer import decision_weights_judged as written
-
-    trained = written.JUDGE.get("model"), written.JUDGE.get("prompt_version")
-    if not written.DECISION_MODEL or trained != (judge, prompt_version):
-        raise JudgedModelError(
-            f"HANDBOOK_JUDGE: the decision was trained with the judge {trained[0]!r} (prompt {trained[1]}), not "
-            f"{judge!r} (prompt {prompt_version}); train it with `handbook eval calibrate --judge {judge} --write`"
-        )
-    return DecisionModel.from_dict(written.DECISION_MODEL)
-
-
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))

