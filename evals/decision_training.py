@@ -93,7 +93,7 @@ class Candidate:
             from sklearn.linear_model import LogisticRegression
 
             mean, scale = x.mean(axis=0), x.std(axis=0)
-            scale[scale == 0] = 1.0
+            scale[scale < 1e-9] = 1.0  # a constant column: its floating-point std (~1e-17) would export as 0
             model = LogisticRegression(C=0.5, max_iter=2000).fit((x - mean) / scale, y)
             return ("logistic", model, mean, scale)
         from sklearn.ensemble import GradientBoostingClassifier

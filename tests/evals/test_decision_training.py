@@ -188,3 +188,19 @@ def test_training_writes_weights_the_assistant_decides_with(tmp_path: pytest.Tem
     policy = AnswerabilityPolicy(model=model)
     states = [policy.decide(r.evidence).state for r in rows]
     assert {"answered", "not_covered"} <= set(states)
+
+
+def test_a_constant_feature_exports_a_logistic_model_that_stays_finite() -> None:
+    """0.85 summed and divided again is not exactly 0.85: its std is ~1e-16, not 0, and its scale, rounded to six
+    places for the weights file, would be 0 and the run-time probability NaN."""
+    rows = []
+    for r in _rows():
+        assert r.evidence.features is not None
+        constant = r.evidence.features.model_copy(update={"e5_top": 0.85})
+        rows.append(r.model_copy(update={"evidence": r.evidence.model_copy(update={"features": constant})}))
+    x = matrix(rows)
+    assert 0 < x[:, FEATURE_NAMES.index("e5_top")].std() < 1e-9
+    logistic = next(c for c in CANDIDATES if c.name == "logistic")
+    heads = fit_heads(logistic, rows, x)
+    model = DecisionModel.from_dict({"answers": export(heads[0]), "right": None, "thresholds": {"en": [0, 0]}})
+    assert all(np.isfinite(model.probabilities(r.evidence.features)[0]) for r in rows[:20])  # type: ignore[arg-type]
