@@ -12,7 +12,7 @@ test question is trained on):
 - `hand`: the hand-weighted sum shipped before learning (`HAND_MODEL`);
 - `logistic`: two stages, each an L2-regularised logistic regression in numpy on standardised
   features, per question language group (English; Russian and Kazakh together): the first, without
-  e5, keeps a shortlist (6 English sentences, 20 Russian or Kazakh), e5 embeds those, the second
+  e5, keeps a shortlist (6 English sentences, 12 Russian or Kazakh), e5 embeds those, the second
   chooses; its threshold (the chance a second or third sentence needs) is chosen on the training folds;
 - `logistic-e5-on-all`: one stage, e5 on every sentence (what the shortlist gives up);
 - `logistic-no-e5`: one stage without e5 (no sentence embedded at query time);

@@ -97,7 +97,7 @@ def test_compare_and_fold_models_out_of_fold(compared: tuple[list[QuestionSenten
     assert set(comparison.shares) >= {"hand", "logistic", "logistic-no-e5", "logistic-e5-on-all"}
     per_fold, final = fold_models(rows, "logistic")
     assert len(per_fold) == 5 and set(final.models) == {"en", "ru", "kk"}
-    assert final.shortlist == {"en": 6, "ru": 20, "kk": 20}
+    assert final.shortlist == {"en": 6, "ru": 12, "kk": 12}
     assert all(name not in final.shortlists["en"].weights for name in ("e5", "e5_gap", "e5_passage_best"))
     selector = final.selector(passages=8)
     assert selector.model("kk") is final.models["kk"] and selector.passages == 8
