@@ -169,14 +169,6 @@ def _lead_facts(
     return sum(facts_in(" ".join(chosen), row.question.key_facts)), len(row.question.key_facts)
 
 
-def share(rows: Sequence[QuestionSentences], pipeline: Pipeline) -> float:
-    found = total = 0
-    for row in rows:
-        f, t = simulate(row, pipeline)
-        found, total = found + f, total + t
-    return found / total if total else 0.0
-
-
 def choose_threshold(rows: Sequence[QuestionSentences], pipeline: Pipeline, grid: Sequence[float]) -> float:
     """The threshold with the most key facts in the lead on `rows`; among equal ones the highest (fewer words).
 
